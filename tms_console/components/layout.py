@@ -1,0 +1,60 @@
+"""The shared page frame: header with project switcher and user, then the page body."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.state.integrations import IntegrationsState
+
+
+def sign_out_form() -> rx.Component:
+    return rx.el.form(
+        rx.button("Sign out", variant="ghost", size="2", type="submit", id="sign-out"),
+        action="/api/session/signout",
+        method="post",
+    )
+
+
+def project_switcher() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder="Project", id="project-switcher", min_width="14rem"),
+        rx.select.content(
+            rx.foreach(
+                IntegrationsState.projects,
+                lambda p: rx.select.item(p["name"], value=p["id"]),
+            )
+        ),
+        value=IntegrationsState.project_id,
+        on_change=IntegrationsState.switch_project,
+    )
+
+
+def header() -> rx.Component:
+    return rx.hstack(
+        rx.hstack(
+            rx.icon("plug-zap", size=22),
+            rx.heading("TMS Integrations", size="4"),
+            align="center",
+            spacing="2",
+        ),
+        rx.spacer(),
+        project_switcher(),
+        rx.text(IntegrationsState.user_name, size="2", id="current-user"),
+        rx.badge(IntegrationsState.user_role, variant="soft"),
+        sign_out_form(),
+        align="center",
+        spacing="4",
+        padding_x="1.5rem",
+        padding_y="0.75rem",
+        border_bottom="1px solid var(--gray-5)",
+        width="100%",
+    )
+
+
+def page_frame(*children: rx.Component) -> rx.Component:
+    return rx.box(
+        header(),
+        rx.container(*children, size="4", padding_y="1.5rem"),
+        min_height="100vh",
+        background="var(--gray-2)",
+    )

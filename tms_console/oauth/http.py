@@ -1,0 +1,102 @@
+"""The one HTTP client for provider calls: explicit timeouts, bounded bodies, mapped failures.
+
+No retries: authorization codes are single-use, so a blind retry can only turn one failure into
+another. URLs are never logged (httpx's own INFO logging is silenced in `configure_logging`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import httpx
+
+from tms_console.services.errors import ProviderError
+from tms_console.services.reasons import Reason
+from tms_console.settings import get_settings
+
+MAX_BODY_BYTES = 1_000_000
+
+
+@functools.cache
+def get_http_client() -> httpx.AsyncClient:
+    timeout = get_settings().provider_timeout_seconds
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+        follow_redirects=False,
+        headers={"User-Agent": "tms-console/0.1"},
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+async def request(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+    """Send one request; return (status, parsed JSON or text). Transport trouble -> ProviderError."""
+    client = get_http_client()
+    try:
+        async with client.stream(method, url, **kwargs) as response:
+            body = await _read_bounded(response)
+    except httpx.TimeoutException:
+        raise ProviderError(Reason.PROVIDER_UNAVAILABLE, "provider timed out") from None
+    except httpx.HTTPError as exc:
+        raise ProviderError(Reason.PROVIDER_UNAVAILABLE, type(exc).__name__) from None
+    if response.status_code == 429:
+        raise ProviderError(Reason.RATE_LIMITED, "provider rate limited the request")
+    if response.status_code >= 500:
+        raise ProviderError(Reason.PROVIDER_UNAVAILABLE, f"provider answered {response.status_code}")
+    return response.status_code, _parse(response, body)
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ProviderError(Reason.BAD_RESPONSE, "provider response too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(response: httpx.Response, body: bytes) -> Any:
+    if not body:
+        return None
+    if "json" not in response.headers.get("content-type", ""):
+        return body.decode("utf-8", "replace")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ProviderError(Reason.BAD_RESPONSE, "provider sent malformed JSON") from None
+
+
+def expect_json_object(status: int, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ProviderError(Reason.BAD_RESPONSE, f"expected a JSON object, got status {status}")
+    return body
+
+
+async def close_http_client() -> None:
+    if get_http_client.cache_info().currsize:
+        await get_http_client().aclose()
+    get_http_client.cache_clear()
+
+
+class ProviderApi:
+    """The narrow facade hooks receive: authenticated JSON calls against one provider's API base."""
+
+    def __init__(self, api_base: str) -> None:
+        self._base = api_base
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        bearer: str | None = None,
+        data: dict[str, str] | None = None,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        status, body = await request(method, self._base + path, headers=headers, data=data)
+        if status >= 400:
+            raise ProviderError(Reason.PROVIDER_ERROR, f"provider answered {status} to {path}")
+        return body

@@ -1,0 +1,99 @@
+"""OAuth 2.0 authorization-code mechanics, driven by a provider spec (no provider names here)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from tms_console.oauth.http import expect_json_object, request
+from tms_console.providers.config import ResolvedProvider
+from tms_console.services.errors import ProviderError
+from tms_console.services.reasons import Reason
+
+# RFC 6749 4.1.2.1 / 5.2 error codes -> our reasons. Anything else is a generic provider error.
+_AUTHORIZE_ERRORS = {
+    "access_denied": Reason.ACCESS_DENIED,
+    "invalid_scope": Reason.INVALID_SCOPE,
+    "unauthorized_client": Reason.INVALID_CLIENT,
+    "invalid_client": Reason.INVALID_CLIENT,
+    "invalid_request": Reason.INVALID_REQUEST,
+    "server_error": Reason.PROVIDER_UNAVAILABLE,
+    "temporarily_unavailable": Reason.PROVIDER_UNAVAILABLE,
+}
+_TOKEN_ERRORS = {
+    "invalid_grant": Reason.INVALID_GRANT,
+    "invalid_client": Reason.INVALID_CLIENT,
+    "unauthorized_client": Reason.INVALID_CLIENT,
+    "invalid_scope": Reason.INVALID_SCOPE,
+    "invalid_request": Reason.INVALID_REQUEST,
+}
+
+
+def authorize_error_reason(error: str) -> Reason:
+    return _AUTHORIZE_ERRORS.get(error, Reason.PROVIDER_ERROR)
+
+
+def new_pkce_pair() -> tuple[str, str]:
+    """(verifier, S256 challenge) per RFC 7636."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def authorize_url(provider: ResolvedProvider, *, state: str, code_challenge: str | None) -> str:
+    spec = provider.spec
+    params: dict[str, str] = {
+        "client_id": provider.client_id or "",
+        "scope": spec.scope_separator.join(spec.scopes),
+        "redirect_uri": provider.redirect_uri,
+        "state": state,
+        **spec.authorize_params,
+    }
+    if code_challenge:
+        params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
+    return f"{provider.authorize_url}?{urlencode(params)}"
+
+
+def _client_auth(provider: ResolvedProvider, form: dict[str, str]) -> dict[str, Any]:
+    assert provider.client_id is not None and provider.client_secret is not None
+    secret = provider.client_secret.get_secret_value()
+    if provider.spec.client_auth == "basic":
+        return {"auth": (provider.client_id, secret), "data": form}
+    return {"data": form | {"client_id": provider.client_id, "client_secret": secret}}
+
+
+async def exchange_code(
+    provider: ResolvedProvider, *, code: str, code_verifier: str | None
+) -> tuple[int, dict[str, Any]]:
+    """POST the token endpoint once (form body). Returns (status, JSON object) for the hook to judge."""
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": provider.redirect_uri}
+    if code_verifier:
+        form["code_verifier"] = code_verifier
+    status, body = await request(
+        "POST", provider.api_base + provider.spec.token_path, **_client_auth(provider, form)
+    )
+    return status, expect_json_object(status, body)
+
+
+def check_token_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """RFC 6749 5.2 handling: an `error` member or a non-2xx status is a failure with a reason."""
+    if status >= 400 or "error" in body:
+        error = str(body.get("error", ""))
+        description = str(body.get("error_description", ""))
+        if "redirect_uri" in description:
+            raise ProviderError(Reason.REDIRECT_URI_MISMATCH, f"token endpoint: {error}")
+        raise ProviderError(_TOKEN_ERRORS.get(error, Reason.PROVIDER_ERROR), f"token endpoint: {error}")
+    if not isinstance(body.get("access_token"), str):
+        raise ProviderError(Reason.BAD_RESPONSE, "token response has no access_token")
+    return body
+
+
+async def revoke(provider: ResolvedProvider, *, token: str) -> None:
+    """Best effort RFC 7009 revocation; callers decide what a failure means."""
+    if not provider.spec.revoke_path:
+        return
+    form = {"token": token, "token_type_hint": "access_token"}
+    await request("POST", provider.api_base + provider.spec.revoke_path, **_client_auth(provider, form))

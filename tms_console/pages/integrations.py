@@ -1,0 +1,104 @@
+"""/projects/[project_id]/integrations: one card per provider."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.components.layout import page_frame
+from tms_console.components.provider_card import provider_card
+from tms_console.state.integrations import IntegrationsState
+
+ROUTE = "/projects/[project_id]/integrations"
+
+
+def flash() -> rx.Component:
+    icon = rx.match(
+        IntegrationsState.flash_kind, ("success", "circle-check"), ("error", "circle-alert"), "info"
+    )
+    color = rx.match(IntegrationsState.flash_kind, ("success", "green"), ("error", "red"), "blue")
+    return rx.cond(
+        IntegrationsState.flash_message != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon(icon)),  # type: ignore[arg-type]
+            rx.callout.text(IntegrationsState.flash_message),
+            rx.button("Dismiss", size="1", variant="ghost", on_click=IntegrationsState.dismiss_flash),
+            color_scheme=color,  # type: ignore[arg-type]
+            id="flash",
+            data_kind=IntegrationsState.flash_kind,
+            margin_bottom="1rem",
+        ),
+    )
+
+
+def confirm_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Uninstall " + IntegrationsState.confirm_name + "?"),
+            rx.alert_dialog.description(
+                "The console revokes its access at the provider and forgets the stored tokens. "
+                "The audit trail keeps a record."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Keep it", variant="soft", color_scheme="gray", id="uninstall-cancel"),
+                ),
+                rx.alert_dialog.action(
+                    rx.button("Uninstall", color_scheme="red", id="uninstall-confirm"),
+                    on_click=IntegrationsState.confirm_uninstall,
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="1rem",
+            ),
+        ),
+        open=IntegrationsState.confirm_type != "",
+        on_open_change=lambda _open: IntegrationsState.cancel_uninstall(),
+    )
+
+
+def skeleton_grid() -> rx.Component:
+    return rx.grid(
+        *[rx.skeleton(rx.card(rx.box(height="10rem")), loading=True) for _ in range(6)],
+        columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+        spacing="4",
+    )
+
+
+def body() -> rx.Component:
+    return rx.cond(
+        IntegrationsState.loading,
+        skeleton_grid(),
+        rx.cond(
+            IntegrationsState.load_error != "",
+            rx.callout(
+                IntegrationsState.load_error, icon="triangle-alert", color_scheme="red", id="load-error"
+            ),
+            rx.grid(
+                rx.foreach(IntegrationsState.cards, provider_card),
+                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+                spacing="4",
+                id="cards",
+            ),
+        ),
+    )
+
+
+def integrations_page() -> rx.Component:
+    return page_frame(
+        rx.vstack(
+            rx.heading(
+                rx.cond(IntegrationsState.project_name != "", IntegrationsState.project_name, "Integrations"),
+                size="6",
+                id="project-name",
+            ),
+            rx.text(
+                "Connect this project to the chat platforms your customers and team use.",
+                color="var(--gray-11)",
+            ),
+            spacing="1",
+            margin_bottom="1.25rem",
+        ),
+        flash(),
+        body(),
+        confirm_dialog(),
+    )

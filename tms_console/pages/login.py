@@ -1,0 +1,60 @@
+"""/login: the demo login (pick a seeded identity); in production the TMS hands over a JWT."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.state.login import LoginState
+
+ROUTE = "/login"
+
+
+def user_row(user: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.el.form(
+        rx.el.input(type="hidden", name="user_id", value=user["id"]),
+        rx.hstack(
+            rx.avatar(fallback=user["name"].to(str)[:1], size="3"),
+            rx.vstack(
+                rx.text(user["name"], weight="medium"),
+                rx.text(user["email"], size="1", color="var(--gray-11)"),
+                spacing="0",
+            ),
+            rx.spacer(),
+            rx.badge(user["tenant"], variant="soft"),
+            rx.badge(user["role"], color_scheme=rx.cond(user["role"] == "admin", "purple", "blue")),
+            rx.button("Sign in", type="submit", id="login-" + user["email"].to(str).split("@")[0]),
+            align="center",
+            width="100%",
+            spacing="3",
+        ),
+        action="/api/session/demo",
+        method="post",
+        width="100%",
+    )
+
+
+def login_page() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.hstack(rx.icon("plug-zap", size=26), rx.heading("TMS Integrations", size="6")),
+                rx.cond(
+                    LoginState.demo_enabled,
+                    rx.vstack(
+                        rx.text("Demo sign-in: pick who you are.", color="var(--gray-11)"),
+                        rx.cond(LoginState.error != "", rx.callout(LoginState.error, color_scheme="red")),
+                        rx.foreach(LoginState.users, user_row),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.text("Open the console from your TMS to sign in.", id="prod-login"),
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            width="34rem",
+            size="3",
+        ),
+        min_height="100vh",
+        background="var(--gray-2)",
+    )

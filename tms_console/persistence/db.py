@@ -1,0 +1,77 @@
+"""The async engine and sessions. The only module that creates database connections."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from tms_console.settings import get_settings
+
+
+class DatabaseNotConfigured(RuntimeError):
+    """DATABASE_URL is not set (the dev server sets it after starting embedded Postgres)."""
+
+
+class DatabaseUnavailable(Exception):
+    """Postgres could not be reached or the connection died; the transaction was rolled back."""
+
+
+def async_url(url: str) -> str:
+    """Normalise any Postgres URL to the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@functools.cache
+def get_engine() -> AsyncEngine:
+    url = get_settings().database_url
+    if not url:
+        raise DatabaseNotConfigured("DATABASE_URL is not set")
+    return create_async_engine(
+        async_url(url),
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+@functools.cache
+def _sessions() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits on success, rolls back on any error.
+
+    Connection-level failures surface as DatabaseUnavailable (no driver text, which may hold a DSN).
+    """
+    try:
+        async with _sessions()() as session, session.begin():
+            yield session
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError) as exc:
+        raise DatabaseUnavailable(type(exc).__name__) from None
+    except sa_exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailable(type(exc).__name__) from None
+        raise
+
+
+async def dispose_engine() -> None:
+    if get_engine.cache_info().currsize:
+        await get_engine().dispose()
+    get_engine.cache_clear()
+    _sessions.cache_clear()

@@ -1,0 +1,134 @@
+"""SQLModel tables. `project_integrations` is the seed's table, kept exactly; the rest is additive.
+
+No column of any table holds a secret in clear: tokens live only as AES-GCM ciphertext in
+`integration_credentials`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(*, nullable: bool = False, default_now: bool = True) -> Any:
+    return Field(
+        default_factory=utcnow if default_now else None,
+        sa_column=sa.Column(
+            sa.DateTime(timezone=True),
+            nullable=nullable,
+            server_default=sa.func.now() if default_now else None,
+        ),
+    )
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = _ts()
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+    __table_args__ = (sa.Index("idx_projects_tenant", "tenant_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False)
+    name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = _ts()
+
+
+class User(SQLModel, table=True):
+    """Identities of the wider TMS; the console only reads them (the demo login lists them)."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.Index("idx_users_tenant", "tenant_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False)
+    name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    email: str = Field(sa_column=sa.Column(sa.Text, nullable=False, unique=True))
+    role: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    created_at: datetime = _ts()
+
+
+class ProjectIntegration(SQLModel, table=True):
+    __tablename__ = "project_integrations"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "tenant_id",
+            "project_id",
+            "integration_type",
+            name="project_integrations_tenant_id_project_id_integration_type_key",
+        ),
+        sa.Index("idx_project_integrations_project", "tenant_id", "project_id"),
+        sa.Index("idx_project_integrations_type", "integration_type"),
+        sa.Index("idx_project_integrations_status", "status"),
+        sa.Index("idx_project_integrations_meta", "meta", postgresql_using="gin"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(nullable=False)
+    project_id: uuid.UUID = Field(nullable=False)
+    integration_type: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    meta: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+    status: str = Field(
+        default="active",
+        sa_column=sa.Column(sa.String(20), nullable=False, server_default="active"),
+    )
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    # Additive columns (never a secret).
+    installed_by_id: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    installed_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    status_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+
+
+class IntegrationCredential(SQLModel, table=True):
+    __tablename__ = "integration_credentials"
+
+    integration_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid,
+            sa.ForeignKey("project_integrations.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    key_id: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    nonce: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    ciphertext: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    expires_at: datetime | None = _ts(nullable=True, default_now=False)
+    updated_at: datetime = _ts()
+
+
+class IntegrationEvent(SQLModel, table=True):
+    """Audit trail. Survives uninstall (no foreign key to the integration row)."""
+
+    __tablename__ = "integration_events"
+    __table_args__ = (sa.Index("idx_integration_events_project", "tenant_id", "project_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(nullable=False)
+    project_id: uuid.UUID = Field(nullable=False)
+    integration_id: uuid.UUID | None = Field(default=None)
+    integration_type: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    action: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+    actor_id: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    actor_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    ip: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    user_agent: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
+    created_at: datetime = _ts()

@@ -1,0 +1,185 @@
+"""Tenant-scoped data functions: every query filters by tenant (and project). The only SQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from tms_console.persistence.models import (
+    IntegrationCredential,
+    IntegrationEvent,
+    Project,
+    ProjectIntegration,
+    Tenant,
+    User,
+    utcnow,
+)
+from tms_console.security.keyring import Sealed
+
+
+async def get_project(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID
+) -> Project | None:
+    result = await session.execute(
+        select(Project).where(Project.tenant_id == tenant_id, Project.id == project_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_projects(session: AsyncSession, *, tenant_id: uuid.UUID) -> Sequence[Project]:
+    result = await session.execute(
+        select(Project).where(Project.tenant_id == tenant_id).order_by(col(Project.name))
+    )
+    return result.scalars().all()
+
+
+async def get_tenant(session: AsyncSession, *, tenant_id: uuid.UUID) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def list_integrations(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID
+) -> Sequence[ProjectIntegration]:
+    result = await session.execute(
+        select(ProjectIntegration).where(
+            ProjectIntegration.tenant_id == tenant_id, ProjectIntegration.project_id == project_id
+        )
+    )
+    return result.scalars().all()
+
+
+async def upsert_integration(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    project_id: uuid.UUID,
+    integration_type: str,
+    meta: dict[str, Any],
+    installed_by_id: str,
+    installed_by_name: str,
+    seal: Callable[[uuid.UUID], Sealed],
+    expires_at: datetime | None,
+) -> uuid.UUID:
+    """Insert or replace the row and its credentials; the caller's transaction makes it atomic.
+
+    `seal` gets the row id (the AAD names the row), which ON CONFLICT may resolve to an existing id.
+    """
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant_id,
+        "project_id": project_id,
+        "integration_type": integration_type,
+        "meta": meta,
+        "status": "active",
+        "status_reason": None,
+        "installed_by_id": installed_by_id,
+        "installed_by_name": installed_by_name,
+        "created_at": now,
+        "updated_at": now,
+    }
+    statement = insert(ProjectIntegration).values(**values)
+    updated = {
+        key: statement.excluded[key]
+        for key in (
+            "meta",
+            "status",
+            "status_reason",
+            "installed_by_id",
+            "installed_by_name",
+            "updated_at",
+        )
+    }
+    statement = statement.on_conflict_do_update(
+        constraint="project_integrations_tenant_id_project_id_integration_type_key", set_=updated
+    ).returning(ProjectIntegration.id)  # type: ignore[arg-type]
+    row_id: uuid.UUID = (await session.execute(statement)).scalar_one()
+    sealed = seal(row_id)
+    credentials = insert(IntegrationCredential).values(
+        integration_id=row_id,
+        key_id=sealed.key_id,
+        nonce=sealed.nonce,
+        ciphertext=sealed.ciphertext,
+        expires_at=expires_at,
+        updated_at=now,
+    )
+    credentials = credentials.on_conflict_do_update(
+        index_elements=["integration_id"],
+        set_={
+            name: credentials.excluded[name]
+            for name in ("key_id", "nonce", "ciphertext", "expires_at", "updated_at")
+        },
+    )
+    await session.execute(credentials)
+    return row_id
+
+
+async def get_integration(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
+) -> tuple[ProjectIntegration, IntegrationCredential | None] | None:
+    result = await session.execute(
+        select(ProjectIntegration, IntegrationCredential)
+        .join(
+            IntegrationCredential,
+            col(IntegrationCredential.integration_id) == col(ProjectIntegration.id),
+            isouter=True,
+        )
+        .where(
+            ProjectIntegration.tenant_id == tenant_id,
+            ProjectIntegration.project_id == project_id,
+            ProjectIntegration.integration_type == integration_type,
+        )
+    )
+    row = result.first()
+    return (row[0], row[1]) if row else None
+
+
+async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID) -> None:
+    """Delete by id, as returned by a tenant-scoped lookup; credentials go with it (cascade)."""
+    await session.execute(sa.delete(ProjectIntegration).where(col(ProjectIntegration.id) == integration_id))
+
+
+async def set_status(
+    session: AsyncSession, *, integration_id: uuid.UUID, status: str, reason: str | None
+) -> None:
+    await session.execute(
+        sa.update(ProjectIntegration)
+        .where(col(ProjectIntegration.id) == integration_id)
+        .values(status=status, status_reason=reason, updated_at=utcnow())
+    )
+
+
+async def record_event(session: AsyncSession, **fields: Any) -> None:
+    session.add(IntegrationEvent(**fields))
+
+
+async def list_events(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, limit: int = 50
+) -> Sequence[IntegrationEvent]:
+    result = await session.execute(
+        select(IntegrationEvent)
+        .where(IntegrationEvent.tenant_id == tenant_id, IntegrationEvent.project_id == project_id)
+        .order_by(col(IntegrationEvent.created_at).desc())
+        .limit(limit)
+    )
+    return result.scalars().all()
+
+
+async def list_users(session: AsyncSession) -> Sequence[tuple[User, Tenant]]:
+    result = await session.execute(
+        select(User, Tenant)
+        .join(Tenant, col(Tenant.id) == col(User.tenant_id))
+        .order_by(col(Tenant.name), col(User.role).desc(), col(User.name))
+    )
+    return [(user, tenant) for user, tenant in result.all()]
+
+
+async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)

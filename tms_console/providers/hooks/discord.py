@@ -1,0 +1,30 @@
+"""Discord: find the guild the webhook was created in among the user's guilds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tms_console.oauth.http import ProviderApi
+from tms_console.services.errors import ProviderError
+from tms_console.services.reasons import Reason
+
+
+async def after_install(api: ProviderApi, token: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Store the guild's id, name and icon (`GET users/@me/guilds`, the seed's fetchDiscordGuilds).
+
+    The token response's `guild` (bot scope) is authoritative when present; the user's guild list
+    gives the name when only the webhook's `guild_id` is known.
+    """
+    guild = token.get("guild") if isinstance(token.get("guild"), dict) else None
+    guild_id = meta.get("guild_id") or (guild or {}).get("id")
+    if not guild_id:
+        raise ProviderError(Reason.MISSING_GUILD, "no guild in token response")
+    if guild is None or guild.get("id") != guild_id:
+        guilds = await api.call("GET", "/v10/users/@me/guilds", bearer=token["access_token"])
+        matches = [g for g in guilds if isinstance(g, dict) and g.get("id") == guild_id]
+        if not matches:
+            raise ProviderError(Reason.MISSING_GUILD, "webhook guild not among the user's guilds")
+        guild = matches[0]
+    meta["guild_id"] = str(guild_id)
+    meta["guild_name"] = str(guild.get("name") or "")
+    meta["guild_icon"] = guild.get("icon") if isinstance(guild.get("icon"), str) else None

@@ -1,0 +1,253 @@
+"""Discord sandbox, REST side: guilds, channels and webhooks (PROVIDERS.md §1.6-1.8).
+
+Channel listing needs the app's bot token, which the sandbox never reports: the console computes it
+with `sandbox_bot_token(canary)`, just as a real deployment reads its bot token from configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tms_console.sandbox import fixtures
+from tms_console.sandbox.store import JsonDict, SandboxStore, digest
+from tms_console.sandbox.web import (
+    JSON_TYPE,
+    Rejected,
+    auth_token,
+    base_url,
+    guarded,
+    json_response,
+    media_type,
+    read_json,
+)
+
+if TYPE_CHECKING:
+    from tms_console.sandbox import SandboxApp
+
+# Snowflake-looking ids for objects the sandbox creates; a Redis serial keeps them unique per cluster.
+WEBHOOK_ID_BASE = 1_190_000_000_000_000_000
+MESSAGE_ID_BASE = 1_195_000_000_000_000_000
+MAX_CONTENT = 2000
+MAX_EMBEDS = 10
+
+
+def sandbox_bot_token(canary: str) -> str:
+    """The sandbox app's bot token: deterministic per canary, so every worker agrees on it.
+
+    Args:
+        canary: the sandbox canary (settings.sandbox_canary).
+
+    Returns:
+        The token to send as `Authorization: Bot <token>`.
+    """
+    tail = hashlib.sha256(f"tms-sandbox-discord-bot:{canary}".encode()).hexdigest()[:40]
+    return f"{canary}-bot-{tail}"
+
+
+def discord_error(status_code: int, message: str, code: int) -> Response:
+    """Discord's API error body `{"message", "code"}`."""
+    return json_response({"message": message, "code": code}, status_code)
+
+
+UNAUTHORIZED = (401, "401: Unauthorized", 0)
+UNKNOWN_GUILD = (404, "Unknown Guild", 10004)
+UNKNOWN_WEBHOOK = (404, "Unknown Webhook", 10015)
+INVALID_WEBHOOK_TOKEN = (401, "Invalid Webhook Token", 50027)
+MISSING_ACCESS = (403, "Missing Access", 50001)
+EMPTY_MESSAGE = (400, "Cannot send an empty message", 50006)
+
+
+def full_guild(guild: fixtures.DiscordGuild) -> JsonDict:
+    """The guild object of a bot-install token response."""
+    owner = fixtures.DISCORD_USER_ID if guild.owner else "1180000000000000999"
+    return {
+        "id": guild.id,
+        "name": guild.name,
+        "icon": None,
+        "owner_id": owner,
+        "roles": [],
+        "features": [],
+        "system_channel_id": guild.system_channel_id,
+        "preferred_locale": "en-US",
+    }
+
+
+def partial_guild(guild: fixtures.DiscordGuild) -> JsonDict:
+    """An entry of `GET /users/@me/guilds`."""
+    permissions = fixtures.OWNER_PERMISSIONS if guild.owner else fixtures.MEMBER_PERMISSIONS
+    return {
+        "id": guild.id,
+        "name": guild.name,
+        "icon": None,
+        "banner": None,
+        "owner": guild.owner,
+        "permissions": permissions,
+        "features": [],
+    }
+
+
+def channel_object(guild: fixtures.DiscordGuild, channel: fixtures.DiscordChannel) -> JsonDict:
+    """An entry of `GET /guilds/{id}/channels`."""
+    return {
+        "id": channel.id,
+        "type": channel.type,
+        "guild_id": guild.id,
+        "name": channel.name,
+        "position": channel.position,
+        "parent_id": channel.parent_id,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "topic": channel.topic,
+        "flags": 0,
+    }
+
+
+class DiscordApi:
+    """Bearer, Bot and webhook endpoints of the sandbox Discord API."""
+
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        self.app = app
+        self.store = store
+        self.bot_token = sandbox_bot_token(canary)
+        self.canary = canary
+
+    def add_routes(self, router: APIRouter) -> None:
+        """Register the REST routes on the provider router."""
+        router.add_api_route("/api/v10/users/@me/guilds", self.my_guilds, methods=["GET"])
+        guild_path = "/api/v10/guilds/{guild_id}/channels"
+        router.add_api_route(guild_path, self.guild_channels, methods=["GET"])
+        leave_path = "/api/v10/users/@me/guilds/{guild_id}"
+        router.add_api_route(leave_path, self.leave_guild, methods=["DELETE"])
+        for api_base in ("/api", "/api/v10"):
+            path = f"{api_base}/webhooks/{{webhook_id}}/{{webhook_token}}"
+            router.add_api_route(path, self.execute_webhook, methods=["POST"])
+            router.add_api_route(path, self.delete_webhook, methods=["DELETE"])
+
+    async def create_webhook(self, request: Request, grant: JsonDict) -> JsonDict:
+        """Create the webhook a `webhook.incoming` authorization returns (a new one every time)."""
+        webhook_id = str(WEBHOOK_ID_BASE + await self.store.incr("webhook_serial"))
+        token = f"{self.canary}-{secrets.token_urlsafe(48)}"
+        meta = {"channel_id": grant["channel_id"], "guild_id": grant["guild_id"]}
+        await self.store.put("webhook", webhook_id, meta | {"token": digest(token)})
+        return {
+            "application_id": self.app.client_id,
+            "name": self.app.name,
+            "url": f"{base_url(request)}/sandbox/discord/api/webhooks/{webhook_id}/{token}",
+            "channel_id": grant["channel_id"],
+            "token": token,
+            "type": 1,
+            "avatar": None,
+            "guild_id": grant["guild_id"],
+            "id": webhook_id,
+        }
+
+    @guarded
+    async def my_guilds(self, request: Request) -> Response:
+        """GET /api/v10/users/@me/guilds with the user's Bearer token and the `guilds` scope."""
+        token = auth_token(request, "Bearer")
+        record = await self.store.get_secret("access", token) if token else None
+        if record is None or "guilds" not in record["scopes"]:
+            raise Rejected(discord_error(*UNAUTHORIZED))
+        guilds = [fixtures.discord_guild(guild_id) for guild_id in record["guild_ids"]]
+        return json_response([partial_guild(g) for g in guilds if g is not None])
+
+    @guarded
+    async def guild_channels(self, request: Request, guild_id: str) -> Response:
+        """GET /api/v10/guilds/{guild_id}/channels with `Authorization: Bot <token>`."""
+        guild = await self._bot_guild(request, guild_id)
+        return json_response([channel_object(guild, c) for c in guild.channels])
+
+    @guarded
+    async def leave_guild(self, request: Request, guild_id: str) -> Response:
+        """DELETE /api/v10/users/@me/guilds/{guild_id} with the bot token: the bot leaves."""
+        guild = await self._bot_guild(request, guild_id)
+        await self.store.remove_flag("bot_guilds", guild.id)
+        return Response(status_code=204)
+
+    async def _bot_guild(self, request: Request, guild_id: str) -> fixtures.DiscordGuild:
+        token = auth_token(request, "Bot")
+        if token is None or not hmac.compare_digest(token.encode(), self.bot_token.encode()):
+            raise Rejected(discord_error(*UNAUTHORIZED))
+        guild = fixtures.discord_guild(guild_id)
+        if guild is None:
+            raise Rejected(discord_error(*UNKNOWN_GUILD))
+        if not await self.store.has_flag("bot_guilds", guild.id):
+            raise Rejected(discord_error(*MISSING_ACCESS))  # the bot was never added there
+        return guild
+
+    @guarded
+    async def execute_webhook(self, request: Request, webhook_id: str, webhook_token: str) -> Response:
+        """POST /api/webhooks/{id}/{token}: 204, or 200 + message with `?wait=true`."""
+        meta = await self._webhook(webhook_id, webhook_token)
+        payload = await read_json(request) if media_type(request) == JSON_TYPE else None
+        _check_message(payload)
+        await self.store.record_delivery(payload)
+        if request.query_params.get("wait", "").lower() not in ("true", "1"):
+            return Response(status_code=204)
+        message_id = str(MESSAGE_ID_BASE + await self.store.incr("message_serial"))
+        return json_response(self._message(message_id, webhook_id, meta, payload))
+
+    @guarded
+    async def delete_webhook(self, request: Request, webhook_id: str, webhook_token: str) -> Response:
+        """DELETE /api/webhooks/{id}/{token}: 204 and the webhook is gone."""
+        await self._webhook(webhook_id, webhook_token)
+        await self.store.delete("webhook", webhook_id)
+        return Response(status_code=204)
+
+    async def _webhook(self, webhook_id: str, token: str) -> JsonDict:
+        meta = await self.store.get("webhook", webhook_id)
+        if meta is None:
+            raise Rejected(discord_error(*UNKNOWN_WEBHOOK))
+        if not hmac.compare_digest(meta["token"], digest(token)):
+            raise Rejected(discord_error(*INVALID_WEBHOOK_TOKEN))
+        return meta
+
+    def _message(self, message_id: str, webhook_id: str, meta: JsonDict, payload: Any) -> JsonDict:
+        author = {"bot": True, "id": webhook_id, "username": payload.get("username") or self.app.name}
+        return {
+            "id": message_id,
+            "type": 0,
+            "content": payload.get("content") or "",
+            "channel_id": meta["channel_id"],
+            "author": author | {"avatar": None, "discriminator": "0000"},
+            "attachments": [],
+            "embeds": payload.get("embeds") or [],
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "flags": 0,
+            "components": [],
+            "webhook_id": webhook_id,
+        }
+
+
+def _check_message(payload: Any) -> None:
+    if not isinstance(payload, dict):
+        raise Rejected(discord_error(*EMPTY_MESSAGE))
+    content, embeds = payload.get("content"), payload.get("embeds")
+    if content is not None and not isinstance(content, str):
+        raise Rejected(_form_error("content", "BASE_TYPE_STRING", "Must be a string."))
+    if content is not None and len(content) > MAX_CONTENT:
+        raise Rejected(_form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer."))
+    if embeds is not None and (not isinstance(embeds, list) or len(embeds) > MAX_EMBEDS):
+        raise Rejected(_form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer."))
+    if not content and not embeds:
+        raise Rejected(discord_error(*EMPTY_MESSAGE))
+
+
+def _form_error(field: str, code: str, message: str) -> Response:
+    # Discord's 50035 "Invalid Form Body" nests per-field errors (PROVIDERS.md §1.10).
+    errors = {field: {"_errors": [{"code": code, "message": message}]}}
+    body = {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+    return json_response(body, 400)

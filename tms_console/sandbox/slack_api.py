@@ -1,0 +1,260 @@
+"""Slack sandbox, Web API side: auth.test, auth.revoke, conversations.list, chat.postMessage and
+incoming webhooks (PROVIDERS.md §2.6-2.8).
+
+Web API failures are HTTP 200 with `{"ok": false, "error": ...}`; webhooks use real HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from tms_console.sandbox import fixtures
+from tms_console.sandbox.store import JsonDict, SandboxStore
+from tms_console.sandbox.web import (
+    FORM_TYPE,
+    JSON_TYPE,
+    Rejected,
+    auth_token,
+    base_url,
+    guarded,
+    json_response,
+    media_type,
+    read_json,
+)
+
+if TYPE_CHECKING:
+    from tms_console.sandbox import SandboxApp
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_TEXT = 40000
+REVOKED_MEMORY = 7 * 86400  # how long a revoked token answers `token_revoked`, not `invalid_auth`
+CONFIGURATION_URL = "https://sandbox-workspace.slack.com/services/{hook_id}"
+
+
+def slack_error(error: str, **extra: str) -> Response:
+    """Slack's API-level failure: HTTP 200 with `ok: false`."""
+    return json_response({"ok": False, "error": error, **extra})
+
+
+def channel_object(channel: fixtures.SlackChannel, is_member: bool) -> JsonDict:
+    """An entry of `conversations.list`."""
+    purpose = {"value": channel.purpose, "creator": fixtures.SLACK_USER_ID}
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "is_channel": True,
+        "is_group": False,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": False,
+        "created": fixtures.SLACK_CREATED,
+        "is_archived": False,
+        "is_general": channel.is_general,
+        "name_normalized": channel.name,
+        "is_shared": False,
+        "is_org_shared": False,
+        "is_member": is_member,
+        "num_members": channel.num_members,
+        "topic": {"value": "", "creator": "", "last_set": 0},
+        "purpose": purpose | {"last_set": fixtures.SLACK_CREATED},
+        "context_team_id": fixtures.SLACK_TEAM_ID,
+    }
+
+
+class SlackApi:
+    """Web API methods and incoming webhooks of the sandbox workspace."""
+
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        self.app = app
+        self.store = store
+        self.canary = canary
+
+    def add_routes(self, router: APIRouter) -> None:
+        """Register the Web API and webhook routes on the provider router."""
+        router.add_api_route("/api/auth.test", self.auth_test, methods=["GET", "POST"])
+        router.add_api_route("/api/auth.revoke", self.auth_revoke, methods=["POST"])
+        list_path = "/api/conversations.list"
+        router.add_api_route(list_path, self.conversations_list, methods=["GET", "POST"])
+        router.add_api_route("/api/chat.postMessage", self.post_message, methods=["POST"])
+        hook_path = "/hooks/services/{team_id}/{hook_id}/{secret}"
+        router.add_api_route(hook_path, self.post_hook, methods=["POST"])
+
+    async def create_hook(self, request: Request, channel_id: str) -> JsonDict:
+        """Create the incoming webhook an `incoming-webhook` install returns."""
+        hook_id = f"B0SBXH{await self.store.incr('hook_serial'):05d}"
+        secret = f"{self.canary}-{secrets.token_urlsafe(18)}"
+        meta = {"team_id": fixtures.SLACK_TEAM_ID, "hook_id": hook_id, "channel_id": channel_id}
+        await self.store.put_secret("hook", secret, meta)
+        channel = fixtures.slack_channel(channel_id)
+        path = f"/sandbox/slack/hooks/services/{fixtures.SLACK_TEAM_ID}/{hook_id}/{secret}"
+        return {
+            "channel": f"#{channel.name}" if channel else "",
+            "channel_id": channel_id,
+            "configuration_url": CONFIGURATION_URL.format(hook_id=hook_id),
+            "url": base_url(request) + path,
+        }
+
+    @guarded
+    async def auth_test(self, request: Request) -> Response:
+        """auth.test: who the token belongs to."""
+        record = await self._authed(request, await _args(request))
+        body = {"ok": True, "url": fixtures.SLACK_TEAM_URL, "team": fixtures.SLACK_TEAM_NAME}
+        if record["kind"] == "bot":
+            body |= {"user": fixtures.SLACK_BOT_NAME, "team_id": fixtures.SLACK_TEAM_ID}
+            body |= {"user_id": fixtures.SLACK_BOT_USER_ID, "bot_id": fixtures.SLACK_BOT_ID}
+        else:
+            body |= {"user": fixtures.SLACK_USER_NAME, "team_id": fixtures.SLACK_TEAM_ID}
+            body |= {"user_id": fixtures.SLACK_USER_ID}
+        return json_response(body | {"is_enterprise_install": False})
+
+    @guarded
+    async def auth_revoke(self, request: Request) -> Response:
+        """auth.revoke: the presented token stops working (`test=1` is a dry run)."""
+        args = await _args(request)
+        await self._authed(request, args)
+        if str(args.get("test", "")).lower() in ("1", "true"):
+            return json_response({"ok": True, "revoked": False})
+        token = _presented_token(request, args) or ""
+        await self.store.delete_secret("token", token)
+        await self.store.put_secret("revoked", token, {}, REVOKED_MEMORY)
+        await self.store.incr("revocations")
+        return json_response({"ok": True, "revoked": True})
+
+    @guarded
+    async def conversations_list(self, request: Request) -> Response:
+        """conversations.list with cursor pagination; an empty `next_cursor` ends it."""
+        args = await _args(request)
+        record = await self._authed(request, args)
+        _require_scope(record, "channels:read")
+        limit, start = _limit(args.get("limit")), _cursor_index(args.get("cursor"))
+        wanted = "public_channel" in str(args.get("types", "public_channel")).split(",")
+        channels = list(fixtures.SLACK_CHANNELS) if wanted else []
+        page = channels[start : start + limit]
+        rest = channels[start + limit :]
+        is_bot = record["kind"] == "bot"
+        listed = [channel_object(c, c.bot_is_member or not is_bot) for c in page]
+        next_cursor = _cursor(rest[0].id) if rest else ""
+        body = {"ok": True, "channels": listed, "response_metadata": {"next_cursor": next_cursor}}
+        return json_response(body)
+
+    @guarded
+    async def post_message(self, request: Request) -> Response:
+        """chat.postMessage (form or JSON) to a channel id."""
+        args = await _args(request, allow_json=True)
+        record = await self._authed(request, args)
+        _require_scope(record, "chat:write")
+        channel = fixtures.slack_channel(args.get("channel"))
+        if channel is None:
+            raise Rejected(slack_error("channel_not_found"))
+        _check_text(args)
+        public = "chat:write.public" in record["scopes"]
+        if record["kind"] == "bot" and not (channel.bot_is_member or public):
+            raise Rejected(slack_error("not_in_channel"))
+        delivery = {key: value for key, value in args.items() if key != "token"}
+        await self.store.record_delivery(delivery)
+        ts = f"{int(time.time())}.{await self.store.incr('message_serial'):06d}"
+        return json_response({"ok": True, "channel": channel.id, "ts": ts, "message": _message(args, ts)})
+
+    @guarded
+    async def post_hook(self, request: Request, team_id: str, hook_id: str, secret: str) -> Response:
+        """Incoming webhook: plain-text `ok`, or a plain-text error code with a real status."""
+        meta = await self.store.get_secret("hook", secret)
+        if meta is None or (meta["team_id"], meta["hook_id"]) != (team_id, hook_id):
+            raise Rejected(PlainTextResponse("no_service", status_code=404))
+        payload = await read_json(request)
+        if not isinstance(payload, dict):
+            raise Rejected(PlainTextResponse("invalid_payload", status_code=400))
+        if not payload.get("text") and not payload.get("blocks"):
+            raise Rejected(PlainTextResponse("no_text", status_code=400))
+        await self.store.record_delivery(payload)
+        return PlainTextResponse("ok")
+
+    async def _authed(self, request: Request, args: dict[str, Any]) -> JsonDict:
+        token = _presented_token(request, args)
+        if not token:
+            raise Rejected(slack_error("not_authed"))
+        record = await self.store.get_secret("token", token)
+        if record is not None:
+            return record
+        if await self.store.get_secret("revoked", token) is not None:
+            raise Rejected(slack_error("token_revoked"))
+        raise Rejected(slack_error("invalid_auth"))
+
+
+async def _args(request: Request, allow_json: bool = False) -> dict[str, Any]:
+    # Tokens are accepted from the header or a form body, never from the URL (Slack since 2021).
+    args: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "token"}
+    if media_type(request) == FORM_TYPE:
+        form = await request.form()
+        args |= {key: value for key, value in form.items() if isinstance(value, str)}
+    elif media_type(request) == JSON_TYPE and allow_json:
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise Rejected(slack_error("invalid_json"))
+        args |= {key: value for key, value in body.items() if key != "token"}
+    return args
+
+
+def _presented_token(request: Request, args: dict[str, Any]) -> str | None:
+    token = auth_token(request, "Bearer") or args.get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def _require_scope(record: JsonDict, scope: str) -> None:
+    if scope not in record["scopes"]:
+        provided = ",".join(record["scopes"])
+        raise Rejected(slack_error("missing_scope", needed=scope, provided=provided))
+
+
+def _limit(raw: Any) -> int:
+    if raw in (None, ""):
+        return DEFAULT_LIMIT
+    if not str(raw).isdigit():
+        raise Rejected(slack_error("invalid_limit"))
+    return min(max(int(raw), 1), MAX_LIMIT)
+
+
+def _cursor(channel_id: str) -> str:
+    return base64.b64encode(f"team:{channel_id}".encode()).decode()
+
+
+def _cursor_index(raw: Any) -> int:
+    if not raw:
+        return 0
+    try:
+        decoded = base64.b64decode(str(raw), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise Rejected(slack_error("invalid_cursor")) from None
+    ids = [c.id for c in fixtures.SLACK_CHANNELS]
+    channel_id = decoded.removeprefix("team:")
+    if not decoded.startswith("team:") or channel_id not in ids:
+        raise Rejected(slack_error("invalid_cursor"))
+    return ids.index(channel_id)
+
+
+def _check_text(args: dict[str, Any]) -> None:
+    text = args.get("text")
+    if not (text or args.get("blocks") or args.get("attachments")):
+        raise Rejected(slack_error("no_text"))
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        raise Rejected(slack_error("msg_too_long"))
+
+
+def _message(args: dict[str, Any], ts: str) -> JsonDict:
+    return {
+        "type": "message",
+        "text": args.get("text") or "",
+        "user": fixtures.SLACK_BOT_USER_ID,
+        "bot_id": fixtures.SLACK_BOT_ID,
+        "app_id": fixtures.SLACK_APP_ID,
+        "ts": ts,
+        "team": fixtures.SLACK_TEAM_ID,
+    }

@@ -1,0 +1,93 @@
+"""AES-256-GCM for credentials at rest: key ids, a random 96-bit nonce per encryption, and AAD.
+
+The AAD names the row a ciphertext belongs to (tenant, project, type, row id), so a ciphertext
+copied to another row fails to decrypt instead of handing one tenant another tenant's token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_KID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class KeyringError(ValueError):
+    """The configured key list is missing or malformed (the message never contains key material)."""
+
+
+class DecryptError(Exception):
+    """A ciphertext could not be decrypted: unknown key id, wrong AAD, or tampering."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Ordered keys: the first encrypts, every one decrypts."""
+
+    keys: tuple[tuple[str, bytes], ...]
+
+    @classmethod
+    def parse(cls, spec: str) -> Keyring:
+        entries = [part.strip() for part in spec.split(",") if part.strip()]
+        if not entries:
+            raise KeyringError("TOKEN_ENCRYPTION_KEYS is empty")
+        keys: list[tuple[str, bytes]] = []
+        for position, entry in enumerate(entries, start=1):
+            kid, sep, encoded = entry.partition(":")
+            if not sep or not _KID.match(kid):
+                raise KeyringError(f"TOKEN_ENCRYPTION_KEYS entry {position}: expected kid:base64")
+            try:
+                key = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                raise KeyringError(f"key {kid!r}: not valid base64") from None
+            if len(key) != 32:
+                raise KeyringError(f"key {kid!r}: must decode to 32 bytes, got {len(key)}")
+            if kid in dict(keys):
+                raise KeyringError(f"key {kid!r}: listed twice")
+            keys.append((kid, key))
+        return cls(tuple(keys))
+
+    @property
+    def primary_id(self) -> str:
+        return self.keys[0][0]
+
+    def seal(self, payload: dict[str, object], *, aad: bytes) -> Sealed:
+        kid, key = self.keys[0]
+        nonce = os.urandom(12)
+        plaintext = json.dumps(payload, separators=(",", ":")).encode()
+        return Sealed(kid, nonce, AESGCM(key).encrypt(nonce, plaintext, aad))
+
+    def open(self, sealed: Sealed, *, aad: bytes) -> dict[str, object]:
+        key = dict(self.keys).get(sealed.key_id)
+        if key is None:
+            raise DecryptError(f"unknown key id {sealed.key_id!r}")
+        try:
+            plaintext = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad)
+        except InvalidTag:
+            raise DecryptError("ciphertext does not authenticate for this row") from None
+        value = json.loads(plaintext)
+        if not isinstance(value, dict):
+            raise DecryptError("credential bundle is not an object")
+        return value
+
+
+def row_aad(*, tenant_id: object, project_id: object, integration_type: str, row_id: object) -> bytes:
+    return f"tms:v1|{tenant_id}|{project_id}|{integration_type}|{row_id}".encode()
+
+
+def generate_key_spec(kid: str = "k1") -> str:
+    return f"{kid}:{base64.b64encode(os.urandom(32)).decode()}"

@@ -1,0 +1,57 @@
+"""The audit trail: who did what to which integration, with a reason code. Never a secret."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tms_console.persistence import repository
+from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.services.reasons import Reason
+
+logger = logging.getLogger("tms_console.audit")
+
+ACTIONS = {
+    Reason.INSTALLED: "installed",
+    Reason.UNINSTALLED: "uninstalled",
+    Reason.INSTALL_STARTED: "install_started",
+}
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    tenant_id: str | uuid.UUID,
+    project_id: str | uuid.UUID,
+    integration_type: str,
+    reason: Reason,
+    actor_id: str | None,
+    actor_name: str | None,
+    integration_id: uuid.UUID | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> None:
+    await repository.record_event(
+        session,
+        tenant_id=uuid.UUID(str(tenant_id)),
+        project_id=uuid.UUID(str(project_id)),
+        integration_id=integration_id,
+        integration_type=integration_type[:50],
+        action=ACTIONS.get(reason, "install_failed"),
+        reason=reason.value,
+        actor_id=actor_id,
+        actor_name=(actor_name or "")[:200] or None,
+        ip=(ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:512] or None,
+    )
+
+
+async def record_standalone(**fields: object) -> None:
+    """Best effort, in its own transaction: a failed install is still worth recording."""
+    try:
+        async with session_scope() as session:
+            await record(session, **fields)  # type: ignore[arg-type]
+    except DatabaseUnavailable:
+        logger.warning("audit_not_recorded reason=%s", fields.get("reason"))

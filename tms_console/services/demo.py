@@ -1,0 +1,50 @@
+"""The demo login (dev and demo deployments only): the seeded identities, and signing in as one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tms_console.persistence import repository
+from tms_console.security.identity import Identity, issue_token
+from tms_console.services.errors import NotFound
+from tms_console.services.reasons import Reason
+from tms_console.services.tenancy import parse_uuid, unit_of_work
+from tms_console.settings import get_settings
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    id: str
+    name: str
+    email: str
+    role: str
+    tenant: str
+
+
+def demo_login_enabled() -> bool:
+    return get_settings().tms_env != "prod"
+
+
+async def list_demo_users() -> list[DemoUser]:
+    async with unit_of_work() as session:
+        rows = await repository.list_users(session)
+    return [DemoUser(str(u.id), u.name, u.email, u.role, t.name) for u, t in rows]
+
+
+async def sign_in(user_id: str) -> tuple[str, str | None]:
+    """A session token for a seeded user, and the first project of their tenant (if any)."""
+    if not demo_login_enabled():
+        raise NotFound(Reason.NOT_FOUND, "not found")
+    async with unit_of_work() as session:
+        user = await repository.get_user(session, user_id=parse_uuid(user_id))
+        if user is None:
+            raise NotFound(Reason.NOT_FOUND, "not found")
+        projects = await repository.list_projects(session, tenant_id=user.tenant_id)
+    identity = Identity(
+        user_id=str(user.id),
+        name=user.name,
+        tenant_id=user.tenant_id,
+        role="admin" if user.role == "admin" else "agent",
+    )
+    first = str(projects[0].id) if projects else None
+    return issue_token(identity, get_settings()), first

@@ -1,0 +1,36 @@
+"""Service-level failures. Each carries a reason code; none carries provider text or secrets."""
+
+from __future__ import annotations
+
+from tms_console.services.reasons import Reason
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        super().__init__(detail or reason.value)
+        self.reason = reason
+        self.detail = detail or reason.value
+
+
+class NotFound(ServiceError):
+    """Missing, or belongs to another tenant: the two are indistinguishable on purpose."""
+
+    status_code = 404
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+class Unavailable(ServiceError):
+    """Redis or Postgres is down; nothing was written."""
+
+    status_code = 503
+
+
+class ProviderError(ServiceError):
+    """The provider refused or failed; `reason` says how."""
+
+    status_code = 502

@@ -1,0 +1,34 @@
+"""Probe Postgres and Redis with short timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from redis.exceptions import RedisError
+
+from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.persistence.redis import get_redis
+
+
+async def _database() -> str:
+    try:
+        async with asyncio.timeout(3), session_scope() as session:
+            await session.execute(sa.text("SELECT 1"))
+    except (DatabaseUnavailable, TimeoutError):
+        return "down"
+    return "ok"
+
+
+async def _redis() -> str:
+    try:
+        async with asyncio.timeout(3):
+            await get_redis().ping()
+    except (RedisError, TimeoutError, OSError):
+        return "down"
+    return "ok"
+
+
+async def check() -> dict[str, str]:
+    database, redis = await asyncio.gather(_database(), _redis())
+    return {"database": database, "redis": redis}

@@ -1,0 +1,223 @@
+"""The install flow: start (authorize URL + one-time state) and the callback, as a list of guards.
+
+Each guard ends in a stable reason code (bolt-python's oauth_flow shape). The callback never
+raises to its caller: it returns where to send the browser and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from tms_console.oauth import oauth2
+from tms_console.oauth.http import ProviderApi
+from tms_console.persistence import repository
+from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.persistence.redis import get_redis
+from tms_console.providers.config import ResolvedProvider, resolve
+from tms_console.providers.hooks import load_hooks
+from tms_console.providers.registry import get_provider
+from tms_console.providers.spec import ProviderSpec, dig
+from tms_console.security import redirects
+from tms_console.security.identity import Identity
+from tms_console.security.keyring import row_aad
+from tms_console.security.state_store import PendingInstall, StateStore, digest
+from tms_console.services import audit
+from tms_console.services.errors import NotFound, ProviderError, ServiceError, Unavailable
+from tms_console.services.reasons import Reason
+from tms_console.services.tenancy import require_project, unit_of_work
+from tms_console.settings import get_settings
+
+logger = logging.getLogger("tms_console.install")
+MAX_META_TEXT = 200
+
+
+def _state_store() -> StateStore:
+    return StateStore(get_redis(), ttl_seconds=get_settings().oauth_state_ttl_seconds)
+
+
+def installable(integration_type: str) -> ResolvedProvider:
+    spec = get_provider(integration_type)
+    if spec is None or not spec.available or spec.auth_mode != "oauth2":
+        raise NotFound(Reason.NOT_FOUND, "unknown integration type")
+    provider = resolve(spec)
+    if not provider.configured:
+        raise ServiceError(Reason.NOT_CONFIGURED)
+    return provider
+
+
+async def start_install(
+    identity: Identity, *, project_id: str, integration_type: str, binding: str | None
+) -> str:
+    """Check access, store the pending install under a fresh state, return the authorize URL."""
+    provider = installable(integration_type)
+    async with unit_of_work() as session:
+        project = await require_project(session, identity, project_id)
+    verifier, challenge = oauth2.new_pkce_pair() if provider.spec.pkce else (None, None)
+    pending = PendingInstall(
+        tenant_id=str(identity.tenant_id),
+        project_id=str(project.id),
+        integration_type=provider.spec.key,
+        user_id=identity.user_id,
+        user_name=identity.name,
+        pkce_verifier=verifier,
+        binding_hash=digest(binding) if binding else None,
+    )
+    try:
+        state = await _state_store().issue(pending)
+    except RedisError:
+        raise Unavailable(Reason.UNAVAILABLE, "redis unavailable") from None
+    return oauth2.authorize_url(provider, state=state, code_challenge=challenge)
+
+
+@dataclass(frozen=True)
+class CallbackInput:
+    integration_type: str
+    state: str | None
+    code: str | None
+    error: str | None
+    binding: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    reason: Reason
+    redirect_url: str | None  # None: the state was unknown, show a plain page
+    status_code: int = 303
+
+
+@dataclass
+class _Install:
+    meta: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+async def complete_callback(data: CallbackInput) -> CallbackOutcome:
+    """Guards in order: consume state -> provider error -> binding -> type -> code -> exchange ->
+    validate -> enrich -> encrypt + upsert in one transaction -> audit -> redirect."""
+    try:
+        pending = await _state_store().consume(data.state or "")
+    except RedisError:
+        return _finish(None, data, Reason.UNAVAILABLE, status_code=503)
+    if pending is None:
+        return _finish(None, data, Reason.INVALID_STATE, status_code=400)
+    try:
+        reason = await _run_guards(pending, data)
+    except ProviderError as exc:
+        reason = exc.reason
+    except DatabaseUnavailable:
+        reason = Reason.NOT_SAVED
+    if reason is not Reason.INSTALLED:
+        await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
+    return _finish(pending, data, reason)
+
+
+def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any]:
+    return {
+        "tenant_id": pending.tenant_id,
+        "project_id": pending.project_id,
+        "integration_type": pending.integration_type,
+        "actor_id": pending.user_id,
+        "actor_name": pending.user_name,
+        "ip": data.ip,
+        "user_agent": data.user_agent,
+    }
+
+
+async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
+    if data.error:
+        return oauth2.authorize_error_reason(data.error)
+    if pending.binding_hash and (not data.binding or digest(data.binding) != pending.binding_hash):
+        return Reason.INVALID_BROWSER
+    if pending.integration_type != data.integration_type:
+        return Reason.TYPE_MISMATCH
+    if not data.code:
+        return Reason.MISSING_CODE
+    spec = get_provider(pending.integration_type)
+    assert spec is not None  # the state was minted for a known type
+    provider = resolve(spec)
+    install = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier)
+    await _save(pending, data, spec, install)
+    return Reason.INSTALLED
+
+
+async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: str | None) -> _Install:
+    spec = provider.spec
+    hooks = load_hooks(spec)
+    status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
+    check = getattr(hooks, "check_token_response", oauth2.check_token_response)
+    token = check(status, body)
+    install = _Install(
+        meta={name: _clean(dig(token, path)) for name, path in spec.meta_fields.items()},
+        secrets={name: dig(token, path) for name, path in spec.secret_fields.items()},
+    )
+    install.meta = {k: v for k, v in install.meta.items() if v not in (None, "")}
+    install.secrets = {k: v for k, v in install.secrets.items() if isinstance(v, str) and v}
+    if hasattr(hooks, "after_install"):
+        await hooks.after_install(ProviderApi(provider.api_base), token, install.meta)
+    install.meta = {k: _clean(v) for k, v in install.meta.items()}
+    missing = [name for name in spec.required_meta if not install.meta.get(name)]
+    if missing:
+        raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
+    expires_in = token.get("expires_in")
+    if isinstance(expires_in, int) and 0 < expires_in < 10 * 365 * 86400:
+        install.expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+    return install
+
+
+def _clean(value: object) -> Any:
+    """Provider text goes to `meta` as bounded plain strings: no NUL (Postgres JSONB refuses it)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value).replace("\x00", "")[:MAX_META_TEXT]
+
+
+async def _save(pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: _Install) -> None:
+    keyring = get_settings().keyring()
+    tenant_id, project_id = uuid.UUID(pending.tenant_id), uuid.UUID(pending.project_id)
+
+    def seal(row_id: uuid.UUID) -> Any:
+        aad = row_aad(tenant_id=tenant_id, project_id=project_id, integration_type=spec.key, row_id=row_id)
+        return keyring.seal(install.secrets, aad=aad)
+
+    async with session_scope() as session:
+        row_id = await repository.upsert_integration(
+            session,
+            tenant_id=tenant_id,
+            project_id=project_id,
+            integration_type=spec.key,
+            meta=install.meta,
+            installed_by_id=pending.user_id,
+            installed_by_name=pending.user_name,
+            seal=seal,
+            expires_at=install.expires_at,
+        )
+        await audit.record(
+            session, **_audit_fields(pending, data), reason=Reason.INSTALLED, integration_id=row_id
+        )
+
+
+def _finish(
+    pending: PendingInstall | None, data: CallbackInput, reason: Reason, *, status_code: int = 303
+) -> CallbackOutcome:
+    logger.info(
+        "oauth_callback reason=%s type=%s tenant=%s project=%s",
+        reason.value,
+        data.integration_type[:50],
+        pending.tenant_id if pending else "-",
+        pending.project_id if pending else "-",
+    )
+    if pending is None:
+        return CallbackOutcome(reason, None, status_code)
+    query = {"integration": pending.integration_type}
+    status = "success" if reason is Reason.INSTALLED else "error"
+    query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
+    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)

@@ -1,0 +1,96 @@
+"""The one reason-code enum, shared by the API, the console and the audit trail.
+
+Users never see provider text: each code maps to a fixed, helpful sentence (the seed's
+troubleshooting table).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    INSTALLED = "installed"
+    ACCESS_DENIED = "access_denied"
+    INVALID_STATE = "invalid_state"
+    INVALID_BROWSER = "invalid_browser"
+    TYPE_MISMATCH = "type_mismatch"
+    MISSING_CODE = "missing_code"
+    INVALID_REQUEST = "invalid_request"
+    NOT_FOUND = "not_found"
+    INVALID_CLIENT = "invalid_client"
+    REDIRECT_URI_MISMATCH = "redirect_uri_mismatch"
+    INVALID_GRANT = "invalid_grant"
+    INVALID_SCOPE = "invalid_scope"
+    PROVIDER_ERROR = "provider_error"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    RATE_LIMITED = "rate_limited"
+    BAD_RESPONSE = "bad_response"
+    MISSING_GUILD = "missing_guild"
+    MISSING_CHANNEL = "missing_channel"
+    NOT_CONFIGURED = "not_configured"
+    NOT_SAVED = "not_saved"
+    UNAVAILABLE = "unavailable"
+    UNINSTALLED = "uninstalled"
+    INSTALL_STARTED = "install_started"
+
+
+MESSAGES: dict[Reason, str] = {
+    Reason.INSTALLED: "{provider} is connected.",
+    Reason.ACCESS_DENIED: "Installation cancelled at {provider}. Nothing was connected.",
+    Reason.INVALID_STATE: (
+        "This installation link has expired or was already used. "
+        "Start the installation again from the console."
+    ),
+    Reason.INVALID_BROWSER: (
+        "This installation was started in another browser or session. Start it again from this browser."
+    ),
+    Reason.TYPE_MISMATCH: "The provider answered for a different integration. Start again.",
+    Reason.MISSING_CODE: "{provider} did not send an authorization code. Please try again.",
+    Reason.INVALID_REQUEST: "{provider} rejected the installation request. Please try again.",
+    Reason.NOT_FOUND: "This project or integration does not exist (any more). Refresh the page.",
+    Reason.INVALID_CLIENT: (
+        "{provider} rejected the console's app credentials. An administrator must check "
+        "the client ID and client secret configured for {provider}."
+    ),
+    Reason.REDIRECT_URI_MISMATCH: (
+        "{provider} rejected the redirect URI. It must match, character for character, the one "
+        "registered in the {provider} app settings."
+    ),
+    Reason.INVALID_GRANT: (
+        "{provider} refused the authorization code (it expired or was already used). Please install again."
+    ),
+    Reason.INVALID_SCOPE: "{provider} refused the requested permissions. An administrator must "
+    "check the app's configured scopes.",
+    Reason.PROVIDER_ERROR: "{provider} reported an error during installation. Please try again.",
+    Reason.PROVIDER_UNAVAILABLE: (
+        "{provider} could not be reached or answered with an error. Nothing was saved; "
+        "please try again in a few minutes."
+    ),
+    Reason.RATE_LIMITED: "{provider} is rate limiting requests. Wait a minute and try again.",
+    Reason.BAD_RESPONSE: "{provider} sent an answer the console could not understand. "
+    "Nothing was saved; please try again.",
+    Reason.MISSING_GUILD: (
+        "Discord did not say which server the app was added to. Pick a server and a channel "
+        "on the Discord page, then approve."
+    ),
+    Reason.MISSING_CHANNEL: "{provider} did not say which channel to post to. Pick a channel "
+    "when you approve.",
+    Reason.NOT_CONFIGURED: "{provider} is not configured on this console yet. "
+    "Ask an administrator to set its client ID and secret.",
+    Reason.NOT_SAVED: "The integration could not be saved. Nothing was stored; please try again.",
+    Reason.UNAVAILABLE: "The console is temporarily unavailable. Please try again shortly.",
+    Reason.UNINSTALLED: "{provider} was disconnected.",
+    Reason.INSTALL_STARTED: "Installation started.",
+}
+
+
+def parse_reason(value: str | None) -> Reason | None:
+    try:
+        return Reason(value) if value else None
+    except ValueError:
+        return None
+
+
+def describe(reason: Reason, provider_name: str) -> str:
+    return MESSAGES[reason].format(provider=provider_name)

@@ -1,0 +1,49 @@
+"""Tenancy rules: an identity reaches only its own tenant's projects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tms_console.persistence import repository
+from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.persistence.models import Project
+from tms_console.security.identity import Identity
+from tms_console.services.errors import NotFound, Unavailable
+from tms_console.services.reasons import Reason
+
+
+def parse_uuid(value: str | uuid.UUID) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(Reason.NOT_FOUND, "not found") from None
+
+
+async def require_project(session: AsyncSession, identity: Identity, project_id: str | uuid.UUID) -> Project:
+    """The project, if it belongs to the identity's tenant; otherwise the same 404 as missing."""
+    project = await repository.get_project(
+        session, tenant_id=identity.tenant_id, project_id=parse_uuid(project_id)
+    )
+    if project is None:
+        raise NotFound(Reason.NOT_FOUND, "not found")
+    return project
+
+
+def require_tenant(identity: Identity, tenant_id: str | uuid.UUID) -> None:
+    """A tenant in a URL must be the token's own; another tenant looks exactly like a missing one."""
+    if parse_uuid(tenant_id) != identity.tenant_id:
+        raise NotFound(Reason.NOT_FOUND, "not found")
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[AsyncSession]:
+    """session_scope(), with a database outage turned into the service's Unavailable."""
+    try:
+        async with session_scope() as session:
+            yield session
+    except DatabaseUnavailable:
+        raise Unavailable(Reason.UNAVAILABLE, "database unavailable") from None

@@ -1,0 +1,49 @@
+"""The demo login page: which seeded identities exist (no tokens ever pass through state)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.services import demo, installations
+from tms_console.services.errors import ServiceError
+from tms_console.services.reasons import describe
+from tms_console.state.session import current_identity
+
+
+class LoginState(rx.State):
+    users: list[dict[str, str]] = []
+    demo_enabled: bool = True
+    signed_in_as: str = ""
+    error: str = ""
+
+    @rx.event
+    async def load(self) -> None:
+        identity = current_identity(self)
+        self.signed_in_as = identity.name if identity else ""
+        self.demo_enabled = demo.demo_login_enabled()
+        if not self.demo_enabled:
+            return
+        try:
+            users = await demo.list_demo_users()
+        except ServiceError as exc:
+            self.error = describe(exc.reason, "The console")
+            return
+        self.users = [
+            {"id": u.id, "name": u.name, "email": u.email, "role": u.role, "tenant": u.tenant} for u in users
+        ]
+
+
+class HomeState(rx.State):
+    @rx.event
+    async def route(self):  # type: ignore[no-untyped-def]
+        """`/`: signed in -> the first project's integrations; otherwise the login page."""
+        identity = current_identity(self)
+        if identity is None:
+            return rx.redirect("/login")
+        try:
+            projects = await installations.list_projects(identity)
+        except ServiceError:
+            projects = []
+        if not projects:
+            return rx.redirect("/login")
+        return rx.redirect(f"/projects/{projects[0].id}/integrations")

@@ -1,0 +1,21 @@
+"""The Reflex app: API mounted through api_transformer, pages registered. Nothing else."""
+
+import reflex as rx
+
+from tms_console.api import create_api
+from tms_console.pages import integrations, login
+from tms_console.state.integrations import IntegrationsState
+from tms_console.state.login import HomeState, LoginState
+
+app = rx.App(
+    api_transformer=create_api(),
+    theme=rx.theme(accent_color="indigo", radius="medium"),
+)
+app.add_page(rx.center(rx.spinner(size="3"), min_height="100vh"), route="/", on_load=HomeState.route)
+app.add_page(login.login_page, route=login.ROUTE, title="Sign in · TMS Integrations", on_load=LoginState.load)
+app.add_page(
+    integrations.integrations_page,
+    route=integrations.ROUTE,
+    title="Integrations · TMS",
+    on_load=IntegrationsState.load,
+)
