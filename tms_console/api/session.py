@@ -56,11 +56,3 @@ async def demo_sign_in(user_id: Annotated[str, Form(max_length=64)]) -> Response
     response = RedirectResponse(target, status_code=303)
     _set_session(response, token)
     return response
-
-
-@router.post("/signout", include_in_schema=False)
-async def sign_out_form() -> Response:
-    """The console's sign-out button (a plain form post) -> the login page."""
-    response = RedirectResponse(get_settings().public_base_url + "/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response

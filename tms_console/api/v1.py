@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
 
-from tms_console.api.deps import bearer_identity
+from tms_console.api.deps import bearer_identity, client_ip
 from tms_console.security.identity import Identity
 from tms_console.services import install, installations
 from tms_console.services.tenancy import require_tenant
@@ -88,3 +88,27 @@ async def install_url(
         identity, project_id=project_id, integration_type=integration_type, binding=None
     )
     return InstallUrl(url=url)
+
+
+@router.delete(
+    "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}",
+    status_code=204,
+    responses=ERRORS,
+)
+async def uninstall(
+    request: Request,
+    tenant_id: TenantId,
+    project_id: ProjectId,
+    integration_type: IntegrationType,
+    identity: CurrentIdentity,
+) -> Response:
+    """Revoke at the provider (best effort) and delete the integration; the audit trail keeps it."""
+    require_tenant(identity, tenant_id)
+    await installations.uninstall(
+        identity,
+        project_id=project_id,
+        integration_type=integration_type,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return Response(status_code=204)

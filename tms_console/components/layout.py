@@ -7,12 +7,12 @@ import reflex as rx
 from tms_console.state.integrations import IntegrationsState
 
 
-def sign_out_form() -> rx.Component:
-    return rx.el.form(
-        rx.button("Sign out", variant="ghost", size="2", type="submit", id="sign-out"),
-        action="/api/session/signout",
-        method="post",
+def sign_out_button() -> rx.Component:
+    script = (
+        "fetch('/api/session', {method: 'DELETE', credentials: 'same-origin'})"
+        ".then(() => window.location.assign('/login'))"
     )
+    return rx.button("Sign out", variant="ghost", size="2", id="sign-out", on_click=rx.call_script(script))
 
 
 def project_switcher() -> rx.Component:
@@ -41,7 +41,7 @@ def header() -> rx.Component:
         project_switcher(),
         rx.text(IntegrationsState.user_name, size="2", id="current-user"),
         rx.badge(IntegrationsState.user_role, variant="soft"),
-        sign_out_form(),
+        sign_out_button(),
         align="center",
         spacing="4",
         padding_x="1.5rem",

@@ -9,9 +9,18 @@ from tms_console.state.login import LoginState
 ROUTE = "/login"
 
 
+def _sign_in_as(user_id: rx.Var[str]) -> rx.event.EventSpec:
+    """POST the demo login from the browser (Reflex forms never submit natively), then follow it."""
+    script = (
+        "fetch('/api/session/demo', {method: 'POST', credentials: 'same-origin', "
+        "body: new URLSearchParams({user_id: '" + user_id + "'})})"
+        ".then(r => window.location.assign(r.ok ? r.url : '/login'))"
+    )
+    return rx.call_script(script)
+
+
 def user_row(user: rx.Var[dict[str, str]]) -> rx.Component:
-    return rx.el.form(
-        rx.el.input(type="hidden", name="user_id", value=user["id"]),
+    return rx.box(
         rx.hstack(
             rx.avatar(fallback=user["name"].to(str)[:1], size="3"),
             rx.vstack(
@@ -22,13 +31,15 @@ def user_row(user: rx.Var[dict[str, str]]) -> rx.Component:
             rx.spacer(),
             rx.badge(user["tenant"], variant="soft"),
             rx.badge(user["role"], color_scheme=rx.cond(user["role"] == "admin", "purple", "blue")),
-            rx.button("Sign in", type="submit", id="login-" + user["email"].to(str).split("@")[0]),
+            rx.button(
+                "Sign in",
+                id="login-" + user["email"].to(str).split("@")[0],
+                on_click=_sign_in_as(user["id"].to(str)),
+            ),
             align="center",
             width="100%",
             spacing="3",
         ),
-        action="/api/session/demo",
-        method="post",
         width="100%",
     )
 

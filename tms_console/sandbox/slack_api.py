@@ -7,7 +7,6 @@ Web API failures are HTTP 200 with `{"ok": false, "error": ...}`; webhooks use r
 from __future__ import annotations
 
 import base64
-import binascii
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -231,7 +230,7 @@ def _cursor_index(raw: Any) -> int:
         return 0
     try:
         decoded = base64.b64decode(str(raw), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
         raise Rejected(slack_error("invalid_cursor")) from None
     ids = [c.id for c in fixtures.SLACK_CHANNELS]
     channel_id = decoded.removeprefix("team:")

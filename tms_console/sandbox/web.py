@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ParamSpec
@@ -91,7 +90,7 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
         return form.get("client_id", ""), form.get("client_secret", "")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
         return "", ""
     client_id, _, secret = decoded.partition(":")
     return client_id, secret

@@ -257,6 +257,8 @@ async def test_client_auth_by_body_or_basic_and_wrong_secret(client: httpx.Async
     bad_basic = {"Authorization": "Basic " + base64.b64encode(f"{APP.client_id}:nope".encode()).decode()}
     assert (await client.post(TOKEN, data=form, headers=bad_basic)).status_code == 401
     assert (await client.post(TOKEN, data=form)).status_code == 401
+    for header in (b"Basic \xff\xfe", b"Basic !!!", b"Basic " + base64.b64encode(b"\xff:\xfe")):
+        assert (await client.post(TOKEN, data=form, headers={b"Authorization": header})).status_code == 401
     right = form | {"client_id": APP.client_id, "client_secret": APP.client_secret}
     assert (await client.post(TOKEN, data=right)).status_code == 200
 

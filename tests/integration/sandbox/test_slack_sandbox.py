@@ -232,8 +232,10 @@ async def test_conversations_list_paginates(client: httpx.AsyncClient) -> None:
     second = (await client.post(f"{API}/conversations.list", data=form, headers=bearer(token))).json()
     assert [c["id"] for c in second["channels"]] == ["C0SBX0003"]
     assert second["response_metadata"]["next_cursor"] == ""
-    bad = await client.get(f"{API}/conversations.list", params={"cursor": "zz"}, headers=bearer(token))
-    assert bad.json() == {"ok": False, "error": "invalid_cursor"}
+    for cursor in ("zz", "é", base64.b64encode(b"team:C0NOPE").decode()):
+        params = {"cursor": cursor}
+        bad = await client.get(f"{API}/conversations.list", params=params, headers=bearer(token))
+        assert bad.json() == {"ok": False, "error": "invalid_cursor"}
     assert (await client.get(f"{API}/conversations.list")).json()["error"] == "not_authed"
 
 

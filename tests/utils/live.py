@@ -1,0 +1,64 @@
+"""Serve the console's API (with the sandbox providers) over real HTTP from a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def configure_env(port: int, canary: str) -> None:
+    from tms_console.settings import clear_settings_cache
+
+    os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    os.environ["TMS_SANDBOX"] = "1"
+    os.environ["SANDBOX_CANARY"] = canary
+    clear_settings_cache()
+
+
+def seed_demo() -> None:
+    """Run the demo seed on its own event loop (the app's engine is per loop)."""
+
+    async def _run() -> None:
+        from tms_console.persistence.db import dispose_engine, session_scope
+        from tms_console.persistence.seed import seed
+
+        async with session_scope() as session:
+            await seed(session)
+        await dispose_engine()
+
+    thread = threading.Thread(target=lambda: asyncio.run(_run()))
+    thread.start()
+    thread.join()
+
+
+@contextmanager
+def serve_api(port: int) -> Iterator[str]:
+    from tms_console.api import create_api
+
+    config = uvicorn.Config(create_api(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("API server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
