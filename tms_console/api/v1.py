@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
@@ -40,7 +40,10 @@ class InstallUrl(BaseModel):
     url: str
 
 
-ERRORS = {401: {"description": "Not authenticated"}, 404: {"description": "Not found"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated"},
+    404: {"description": "Not found"},
+}
 
 
 @router.get(

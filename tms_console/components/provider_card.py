@@ -21,10 +21,13 @@ def _detail(label: str, value: rx.Var[str], element_id: rx.Var[str]) -> rx.Compo
 
 def _install_button(card: rx.Var[Card], label: str) -> rx.Component:
     href = "/api/console/integrations/" + card["key"] + "/install?project_id=" + IntegrationsState.project_id
+    # A full page load, not client-side routing: the backend route sets the binding cookie and
+    # answers with a redirect to the provider.
     return rx.button(
-        rx.el.a(label, href=href, id="install-" + card["key"]),
-        as_child=True,
+        label,
+        id="install-" + card["key"],
         size="2",
+        on_click=rx.call_script("window.location.assign('" + href + "')"),
     )
 
 

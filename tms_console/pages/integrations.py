@@ -44,7 +44,7 @@ def confirm_dialog() -> rx.Component:
                 ),
                 rx.alert_dialog.action(
                     rx.button("Uninstall", color_scheme="red", id="uninstall-confirm"),
-                    on_click=IntegrationsState.confirm_uninstall,
+                    on_click=IntegrationsState.confirm_uninstall(IntegrationsState.confirm_type),
                 ),
                 justify="end",
                 spacing="3",

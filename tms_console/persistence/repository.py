@@ -44,15 +44,24 @@ async def get_tenant(session: AsyncSession, *, tenant_id: uuid.UUID) -> Tenant |
     return await session.get(Tenant, tenant_id)
 
 
+def _with_credentials(*, tenant_id: uuid.UUID, project_id: uuid.UUID) -> Any:
+    return (
+        select(ProjectIntegration, IntegrationCredential)
+        .join(
+            IntegrationCredential,
+            col(IntegrationCredential.integration_id) == col(ProjectIntegration.id),
+            isouter=True,
+        )
+        .where(ProjectIntegration.tenant_id == tenant_id, ProjectIntegration.project_id == project_id)
+    )
+
+
 async def list_integrations(
     session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID
-) -> Sequence[ProjectIntegration]:
-    result = await session.execute(
-        select(ProjectIntegration).where(
-            ProjectIntegration.tenant_id == tenant_id, ProjectIntegration.project_id == project_id
-        )
-    )
-    return result.scalars().all()
+) -> list[tuple[ProjectIntegration, IntegrationCredential | None]]:
+    """The project's integrations with their credentials, in one query."""
+    result = await session.execute(_with_credentials(tenant_id=tenant_id, project_id=project_id))
+    return [(row, credential) for row, credential in result.all()]
 
 
 async def upsert_integration(
@@ -97,10 +106,10 @@ async def upsert_integration(
             "updated_at",
         )
     }
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         constraint="project_integrations_tenant_id_project_id_integration_type_key", set_=updated
-    ).returning(ProjectIntegration.id)  # type: ignore[arg-type]
-    row_id: uuid.UUID = (await session.execute(statement)).scalar_one()
+    ).returning(col(ProjectIntegration.id))
+    row_id: uuid.UUID = (await session.execute(upsert)).scalar_one()
     sealed = seal(row_id)
     credentials = insert(IntegrationCredential).values(
         integration_id=row_id,
@@ -125,16 +134,8 @@ async def get_integration(
     session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
 ) -> tuple[ProjectIntegration, IntegrationCredential | None] | None:
     result = await session.execute(
-        select(ProjectIntegration, IntegrationCredential)
-        .join(
-            IntegrationCredential,
-            col(IntegrationCredential.integration_id) == col(ProjectIntegration.id),
-            isouter=True,
-        )
-        .where(
-            ProjectIntegration.tenant_id == tenant_id,
-            ProjectIntegration.project_id == project_id,
-            ProjectIntegration.integration_type == integration_type,
+        _with_credentials(tenant_id=tenant_id, project_id=project_id).where(
+            ProjectIntegration.integration_type == integration_type
         )
     )
     row = result.first()

@@ -6,6 +6,7 @@ Ids are derived from names (uuid5), so running it again changes nothing.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from tms_console.persistence.models import Project, Tenant, User
 
 NAMESPACE = uuid.UUID("7f1d3c2e-9a4b-4c55-8e21-3b6a0d9f4c10")
 
-DEMO = {
+DEMO: dict[str, dict[str, Any]] = {
     "Acme": {
         "projects": ["Customer Support", "Billing Desk", "Onboarding"],
         "users": [("Alice Agent", "alice@acme.example", "agent"), ("Ada Admin", "ada@acme.example", "admin")],

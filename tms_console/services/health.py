@@ -23,7 +23,7 @@ async def _database() -> str:
 async def _redis() -> str:
     try:
         async with asyncio.timeout(3):
-            await get_redis().ping()
+            await get_redis().ping()  # type: ignore[misc]
     except (RedisError, TimeoutError, OSError):
         return "down"
     return "ok"

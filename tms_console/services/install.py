@@ -161,8 +161,9 @@ async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: 
     )
     install.meta = {k: v for k, v in install.meta.items() if v not in (None, "")}
     install.secrets = {k: v for k, v in install.secrets.items() if isinstance(v, str) and v}
-    if hasattr(hooks, "after_install"):
-        await hooks.after_install(ProviderApi(provider.api_base), token, install.meta)
+    after_install = getattr(hooks, "after_install", None)
+    if after_install is not None:
+        await after_install(ProviderApi(provider.api_base), token, install.meta)
     install.meta = {k: _clean(v) for k, v in install.meta.items()}
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:

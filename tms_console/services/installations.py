@@ -64,18 +64,19 @@ async def list_integrations(identity: Identity, project_id: str) -> list[Integra
         rows = await repository.list_integrations(
             session, tenant_id=identity.tenant_id, project_id=project.id
         )
-        credentials = {row.id: await session.get(IntegrationCredential, row.id) for row in rows}
-    by_type = {row.integration_type: row for row in rows}
-    return [
-        _view(spec, by_type.get(spec.key), credentials.get(getattr(by_type.get(spec.key), "id", None)))
-        for spec in PROVIDERS.values()
-    ]
+    by_type = {row.integration_type: (row, credential) for row, credential in rows}
+    return [_view(spec, *by_type.get(spec.key, (None, None))) for spec in PROVIDERS.values()]
 
 
 def _view(
     spec: ProviderSpec, row: ProjectIntegration | None, credential: IntegrationCredential | None
 ) -> IntegrationView:
-    base = {"key": spec.key, "name": spec.name, "description": spec.description, "logo": spec.logo}
+    base: dict[str, Any] = {
+        "key": spec.key,
+        "name": spec.name,
+        "description": spec.description,
+        "logo": spec.logo,
+    }
     if not spec.available:
         return IntegrationView(**base, status="coming_soon")
     provider = resolve(spec)
@@ -181,9 +182,10 @@ async def _revoke_best_effort(
         return
     provider = resolve(spec)
     hooks = load_hooks(spec)
+    hook_revoke = getattr(hooks, "revoke", None)
     try:
-        if hasattr(hooks, "revoke"):
-            await hooks.revoke(ProviderApi(provider.api_base), bundle)
+        if hook_revoke is not None:
+            await hook_revoke(ProviderApi(provider.api_base), bundle)
         elif isinstance(bundle.get("access_token"), str):
             await oauth2.revoke(provider, token=str(bundle["access_token"]))
     except ProviderError as exc:

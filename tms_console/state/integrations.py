@@ -120,15 +120,18 @@ class IntegrationsState(rx.State):
         self.confirm_type, self.confirm_name = "", ""
 
     @rx.event(background=True)
-    async def confirm_uninstall(self):  # type: ignore[no-untyped-def]
-        """Revoke and delete without holding the state lock during provider calls."""
+    async def confirm_uninstall(self, integration_type: str):  # type: ignore[no-untyped-def]
+        """Revoke and delete without holding the state lock during provider calls.
+
+        The type comes from the dialog; the service checks it against the caller's tenant and project.
+        """
         async with self:
             identity = current_identity(self)
-            integration_type, project_id = self.confirm_type, self.project_id
+            project_id = self.project_id
             self.confirm_type, self.confirm_name = "", ""
             if identity is None:
                 return rx.redirect("/login")
-            if not integration_type:
+            if get_provider(integration_type) is None or self.busy_type:
                 return None
             self.busy_type = integration_type
         name = _provider_name(integration_type)
