@@ -94,7 +94,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, time
     raise RuntimeError("console did not become ready:\n" + log_path.read_text()[-3000:])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
