@@ -86,6 +86,7 @@ class ProviderSettings(BaseSettings):
 
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None
     redirect_uri: str | None = None
     authorize_url: str | None = None
     api_base: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -43,7 +44,7 @@ def test_install_cancel_uninstall_through_the_browser(
     expect(page.locator("#flash")).to_contain_text("Discord is connected")
     expect(page.locator("#status-discord")).to_have_text("Connected")
     expect(page.locator("#account-discord")).not_to_be_empty()
-    expect(page.locator("#channel-discord")).not_to_be_empty()
+    expect(page.locator("#channel-discord")).to_have_text(re.compile(r"^#[a-z-]+$"))
     expect(page.locator("#installed-by-discord")).to_have_text("Alice Agent")
     expect(page.locator("#installed-at-discord")).to_contain_text("UTC")
 

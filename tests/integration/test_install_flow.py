@@ -76,6 +76,7 @@ def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db,
     row_id, meta, status, installed_by = found
     assert status == "active" and installed_by == "Alice"
     assert meta["guild_name"] and meta["guild_id"] and meta["channel_id"] and meta["webhook_id"]
+    assert meta["channel_name"] and "token" not in str(meta)
     assert canary not in str(meta)
     key_id, nonce, ciphertext, expires_at = db.execute(
         "SELECT key_id, nonce, ciphertext, expires_at FROM integration_credentials WHERE integration_id = %s",

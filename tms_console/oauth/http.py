@@ -84,8 +84,13 @@ async def close_http_client() -> None:
 class ProviderApi:
     """The narrow facade hooks receive: authenticated JSON calls against one provider's API base."""
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, *, bot_token: str | None = None) -> None:
         self._base = api_base
+        self._bot_token = bot_token
+
+    @property
+    def has_bot(self) -> bool:
+        return bool(self._bot_token)
 
     async def call(
         self,
@@ -93,9 +98,12 @@ class ProviderApi:
         path: str,
         *,
         bearer: str | None = None,
+        as_bot: bool = False,
         data: dict[str, str] | None = None,
     ) -> Any:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        if as_bot and self._bot_token:
+            headers = {"Authorization": f"Bot {self._bot_token}"}
         status, body = await request(method, self._base + path, headers=headers, data=data)
         if status >= 400:
             raise ProviderError(Reason.PROVIDER_ERROR, f"provider answered {status} to {path}")

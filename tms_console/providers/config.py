@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from tms_console.providers.spec import ProviderSpec
+from tms_console.sandbox.discord_api import sandbox_bot_token
 from tms_console.settings import get_settings, provider_settings
 
 
@@ -19,6 +20,7 @@ class ResolvedProvider:
     authorize_url: str
     api_base: str
     sandbox: bool
+    bot_token: SecretStr | None = None
 
     @property
     def configured(self) -> bool:
@@ -39,12 +41,13 @@ def resolve(spec: ProviderSpec) -> ResolvedProvider:
     settings = get_settings()
     env = provider_settings(spec.key)
     use_sandbox = settings.tms_sandbox and not env.client_id and bool(spec.sandbox_api_path)
-    client_id, client_secret = env.client_id, env.client_secret
+    client_id, client_secret, bot_token = env.client_id, env.client_secret, env.bot_token
     authorize_url = env.authorize_url or spec.authorize_url
     api_base = env.api_base or spec.api_base
     if use_sandbox:
         client_id, secret = sandbox_credentials(spec.key)
         client_secret = SecretStr(secret)
+        bot_token = SecretStr(sandbox_bot_token(settings.sandbox_canary))
         authorize_url = env.authorize_url or settings.sandbox_url + spec.sandbox_authorize_path
         api_base = env.api_base or settings.sandbox_url + spec.sandbox_api_path
     return ResolvedProvider(
@@ -55,4 +58,5 @@ def resolve(spec: ProviderSpec) -> ResolvedProvider:
         authorize_url=authorize_url,
         api_base=api_base.rstrip("/"),
         sandbox=use_sandbox,
+        bot_token=bot_token,
     )

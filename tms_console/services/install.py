@@ -163,7 +163,7 @@ async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: 
     install.secrets = {k: v for k, v in install.secrets.items() if isinstance(v, str) and v}
     after_install = getattr(hooks, "after_install", None)
     if after_install is not None:
-        await after_install(ProviderApi(provider.api_base), token, install.meta)
+        await after_install(_api(provider), token, install.meta)
     install.meta = {k: _clean(v) for k, v in install.meta.items()}
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:
@@ -172,6 +172,11 @@ async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: 
     if isinstance(expires_in, int) and 0 < expires_in < 10 * 365 * 86400:
         install.expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
     return install
+
+
+def _api(provider: ResolvedProvider) -> ProviderApi:
+    bot = provider.bot_token.get_secret_value() if provider.bot_token else None
+    return ProviderApi(provider.api_base, bot_token=bot)
 
 
 def _clean(value: object) -> Any:

@@ -28,3 +28,19 @@ async def after_install(api: ProviderApi, token: dict[str, Any], meta: dict[str,
     meta["guild_id"] = str(guild_id)
     meta["guild_name"] = str(guild.get("name") or "")
     meta["guild_icon"] = guild.get("icon") if isinstance(guild.get("icon"), str) else None
+    meta["channel_name"] = await _channel_name(api, str(guild_id), str(meta.get("channel_id", "")))
+
+
+async def _channel_name(api: ProviderApi, guild_id: str, channel_id: str) -> str | None:
+    """The webhook's channel name, when the app's bot token (DISCORD_BOT_TOKEN) can list channels.
+
+    Display only: without a bot token, or if Discord refuses, the card shows the channel id.
+    """
+    if not api.has_bot or not channel_id:
+        return None
+    try:
+        channels = await api.call("GET", f"/v10/guilds/{guild_id}/channels", as_bot=True)
+    except ProviderError:
+        return None
+    names = [c.get("name") for c in channels if isinstance(c, dict) and c.get("id") == channel_id]
+    return str(names[0]) if names and names[0] else None
