@@ -12,5 +12,6 @@ config = rx.Config(
     show_built_with_reflex=False,
     telemetry_enabled=False,
     cors_allowed_origins=[_public],
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
+    disable_plugins=[rx.plugins.SitemapPlugin],
 )

@@ -93,6 +93,15 @@ def run() -> int:
         services_runtime.stop_services(urls)
 
 
+def _stop_on_sigterm() -> None:
+    """`kill <pid>` behaves like Ctrl-C: stop the console, then the services we started."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _serve(env: dict[str, str]) -> int:
     port = env.get("PORT", "3000")
     print(
@@ -113,6 +122,7 @@ def _serve(env: dict[str, str]) -> int:
         port,
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    _stop_on_sigterm()
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -7,10 +7,7 @@ from tms_console.pages import integrations, login
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
 
-app = rx.App(
-    api_transformer=create_api(),
-    theme=rx.theme(accent_color="indigo", radius="medium"),
-)
+app = rx.App(api_transformer=create_api())
 app.add_page(rx.center(rx.spinner(size="3"), min_height="100vh"), route="/", on_load=HomeState.route)
 app.add_page(login.login_page, route=login.ROUTE, title="Sign in · TMS Integrations", on_load=LoginState.load)
 app.add_page(
