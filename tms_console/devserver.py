@@ -38,6 +38,12 @@ def reflex_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def reflex_command(port: str) -> list[str]:
+    """`reflex run` in prod mode: one port serves the frontend, the websocket and the API."""
+    reflex = str(Path(sys.executable).parent / "reflex")
+    return [reflex, "run", "--env", "prod", "--frontend-port", port, "--backend-port", port]
+
+
 def _npm_registry(env: dict[str, str]) -> str:
     npm = shutil.which("npm", path=env["PATH"])
     if not npm:
@@ -111,16 +117,7 @@ def _serve(env: dict[str, str]) -> int:
         "  Ctrl-C stops the console and the services it started.\n",
         flush=True,
     )
-    command = [
-        str(Path(sys.executable).parent / "reflex"),
-        "run",
-        "--env",
-        "prod",
-        "--frontend-port",
-        port,
-        "--backend-port",
-        port,
-    ]
+    command = reflex_command(port)
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
     _stop_on_sigterm()
     try:

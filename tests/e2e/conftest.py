@@ -6,7 +6,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.utils.live import free_port, seed_demo
-from tms_console.devserver import reflex_env
+from tms_console.devserver import reflex_command, reflex_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -52,16 +51,7 @@ def console(database_url: str, redis_url: str) -> Iterator[dict[str, str]]:
     env.update({"PUBLIC_BASE_URL": url, "TMS_SANDBOX": "1", "SANDBOX_CANARY": E2E_CANARY, "TMS_ENV": "test"})
     seed_demo()
     _forget_integrations(database_url)
-    command = [
-        str(Path(sys.executable).parent / "reflex"),
-        "run",
-        "--env",
-        "prod",
-        "--frontend-port",
-        str(port),
-        "--backend-port",
-        str(port),
-    ]
+    command = reflex_command(str(port))
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
