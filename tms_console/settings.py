@@ -106,6 +106,3 @@ def clear_settings_cache() -> None:
     """For tests and the dev server, after changing the environment."""
     get_settings.cache_clear()
     provider_settings.cache_clear()
-
-
-EnvName = Literal["dev", "test", "prod"]

@@ -40,10 +40,6 @@ async def list_projects(session: AsyncSession, *, tenant_id: uuid.UUID) -> Seque
     return result.scalars().all()
 
 
-async def get_tenant(session: AsyncSession, *, tenant_id: uuid.UUID) -> Tenant | None:
-    return await session.get(Tenant, tenant_id)
-
-
 def _with_credentials(*, tenant_id: uuid.UUID, project_id: uuid.UUID) -> Any:
     return (
         select(ProjectIntegration, IntegrationCredential)
@@ -147,30 +143,8 @@ async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID
     await session.execute(sa.delete(ProjectIntegration).where(col(ProjectIntegration.id) == integration_id))
 
 
-async def set_status(
-    session: AsyncSession, *, integration_id: uuid.UUID, status: str, reason: str | None
-) -> None:
-    await session.execute(
-        sa.update(ProjectIntegration)
-        .where(col(ProjectIntegration.id) == integration_id)
-        .values(status=status, status_reason=reason, updated_at=utcnow())
-    )
-
-
 async def record_event(session: AsyncSession, **fields: Any) -> None:
     session.add(IntegrationEvent(**fields))
-
-
-async def list_events(
-    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, limit: int = 50
-) -> Sequence[IntegrationEvent]:
-    result = await session.execute(
-        select(IntegrationEvent)
-        .where(IntegrationEvent.tenant_id == tenant_id, IntegrationEvent.project_id == project_id)
-        .order_by(col(IntegrationEvent.created_at).desc())
-        .limit(limit)
-    )
-    return result.scalars().all()
 
 
 async def list_users(session: AsyncSession) -> Sequence[tuple[User, Tenant]]:

@@ -20,10 +20,6 @@ class NotFound(ServiceError):
     status_code = 404
 
 
-class Forbidden(ServiceError):
-    status_code = 403
-
-
 class Unavailable(ServiceError):
     """Redis or Postgres is down; nothing was written."""
 
