@@ -6,16 +6,21 @@ The environment is fixed here, before any application module reads its settings.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
+from tests.utils.console import run_console
+from tests.utils.live import configure_env, free_port, seed_demo, serve_api
 from tms_console import services_runtime
 from tms_console.security.keyring import generate_key_spec
 
-TEST_DATABASE = "tms_console_test"
-TEST_REDIS_DB = 1
+# Overridable so that several test runs can share one Postgres and one Redis without clashing.
+TEST_DATABASE = os.environ.get("TMS_TEST_DATABASE", "tms_console_test")
+TEST_REDIS_DB = int(os.environ.get("TMS_TEST_REDIS_DB", "1"))
 
 os.environ["TMS_ENV"] = "test"
 os.environ.setdefault("JWT_SECRET", "test-jwt-secret-" + os.urandom(16).hex())
@@ -55,3 +60,38 @@ def redis_url(service_urls: services_runtime.ServiceUrls) -> str:
     client.close()
     os.environ["REDIS_URL"] = url
     return url
+
+
+CANARY = "CANARY" + secrets.token_hex(6)
+
+
+@pytest.fixture(scope="session")
+def live_url(database_url: str, redis_url: str) -> Iterator[str]:
+    """The API (plus sandbox providers) served in-process over real HTTP, on the test database."""
+    port = free_port()
+    configure_env(port, CANARY)
+    seed_demo()
+    with serve_api(port) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def canary() -> str:
+    """Planted by the sandbox in every secret it issues to `live_url`'s console."""
+    return CANARY
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    """A plain autocommit connection to the test database, for direct reads and tampering."""
+    with psycopg.connect(
+        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def console(database_url: str, redis_url: str) -> Iterator[dict[str, str]]:
+    """The real Reflex console (prod build, two workers): url, log path and sandbox canary."""
+    with run_console(database_url) as running:
+        yield running

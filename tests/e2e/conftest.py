@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
-import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.utils.live import free_port, seed_demo
-from tms_console.devserver import reflex_command, reflex_env
+from tests.utils.console import forget_integrations
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,7 +20,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-E2E_CANARY = "CANARYE2E" + secrets.token_hex(6)
 
 
 def chromium_path() -> str:
@@ -40,48 +29,10 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium is not installed: run `make test` (it installs the Debian package)")
 
 
-@pytest.fixture(scope="session")
-def console(database_url: str, redis_url: str) -> Iterator[dict[str, str]]:
-    """Serve the console in prod mode on a free port; yields its URL and the server log path."""
-    port = free_port()
-    url = f"http://localhost:{port}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "console.log"
-    env = reflex_env(os.environ.copy())
-    env.update({"PUBLIC_BASE_URL": url, "TMS_SANDBOX": "1", "SANDBOX_CANARY": E2E_CANARY, "TMS_ENV": "test"})
-    seed_demo()
-    _forget_integrations(database_url)
-    command = reflex_command(str(port))
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_ready(url, process, log_path)
-        yield {"url": url, "log": str(log_path), "canary": E2E_CANARY}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("console exited:\n" + log_path.read_text()[-3000:])
-        try:
-            if (
-                httpx.get(url + "/api/health", timeout=2).status_code == 200
-                and httpx.get(url + "/login", timeout=2, follow_redirects=True).status_code == 200
-            ):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError("console did not become ready:\n" + log_path.read_text()[-3000:])
+@pytest.fixture(scope="package", autouse=True)
+def nothing_installed(console: dict[str, str], database_url: str) -> None:
+    """The browser tests start from "nothing installed", whatever ran before them."""
+    forget_integrations(database_url)
 
 
 @pytest.fixture(scope="package")
@@ -108,11 +59,3 @@ def page(browser: Browser, console: dict[str, str]) -> Iterator[Page]:
     page.frames_seen = frames  # type: ignore[attr-defined]
     yield page
     context.close()
-
-
-def _forget_integrations(database_url: str) -> None:
-    """The browser tests start from "nothing installed", whatever ran before them."""
-    with psycopg.connect(
-        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-    ) as conn:
-        conn.execute("TRUNCATE project_integrations, integration_credentials, integration_events")

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.utils.console import ARTIFACTS
 from tests.utils.identities import project_id
 
 pytestmark = pytest.mark.e2e
