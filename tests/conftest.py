@@ -5,6 +5,7 @@ The environment is fixed here, before any application module reads its settings.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from tests.utils import artifacts
 from tests.utils.console import run_console
 from tests.utils.live import configure_env, free_port, seed_demo, serve_api
 from tms_console import services_runtime
@@ -26,6 +28,15 @@ os.environ["TMS_ENV"] = "test"
 os.environ.setdefault("JWT_SECRET", "test-jwt-secret-" + os.urandom(16).hex())
 os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", generate_key_spec("t1"))
 os.environ["TMS_SANDBOX"] = "1"
+# A provider that hangs fails a test in seconds, not in the production default.
+os.environ.setdefault("PROVIDER_TIMEOUT_SECONDS", "3")
+# Every application logger at its most verbose (httpx, httpcore and SQL included): the leak sweep in
+# tests/leaks/ then proves no canary secret reached any of it.
+os.environ["LOG_LEVEL"] = "DEBUG"
+# The suite drives thousands of installs from one address; tests/security/test_rate_limits.py lowers
+# the limits where it proves them.
+os.environ.setdefault("CALLBACK_RATE_LIMIT", "1000000")
+os.environ.setdefault("INSTALL_RATE_LIMIT", "1000000")
 
 
 def _redis_db(url: str, db: int) -> str:
@@ -95,3 +106,13 @@ def console(database_url: str, redis_url: str) -> Iterator[dict[str, str]]:
     """The real Reflex console (prod build, two workers): url, log path and sandbox canary."""
     with run_console(database_url) as running:
         yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def captured_logs() -> Iterator[None]:
+    """Application logs of the in-process servers, kept for the leak sweep."""
+    artifacts.reset()
+    handler = artifacts.capture_logs()
+    yield
+    logging.getLogger().removeHandler(handler)
+    handler.close()

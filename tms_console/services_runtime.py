@@ -152,4 +152,6 @@ def migrate(url: str) -> None:
 
     config = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    # alembic.ini's logging section is for the alembic CLI; in-process it would replace the app's handlers.
+    config.attributes["configure_logger"] = False
     command.upgrade(config, "head")

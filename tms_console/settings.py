@@ -23,7 +23,8 @@ PLACEHOLDERS = {"", "changethis", "change-me", "secret", DEV_JWT_SECRET, DEV_ENC
 class Settings(BaseSettings):
     """Process-wide configuration; see DESIGN.md "Configuration"."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a validation error must not print the raw secrets it was given.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     tms_env: Literal["dev", "test", "prod"] = "dev"
     database_url: str | None = None
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     oauth_state_ttl_seconds: int = 600
     provider_timeout_seconds: float = 10.0
     session_cookie_secure: bool = False
+    log_level: str = "INFO"
+    # Reverse proxies in front of the console that append to X-Forwarded-For (0: trust no header).
+    trusted_proxy_count: int = 0
+    # Per minute, per client IP and per signed-in user.
+    callback_rate_limit: int = 30
+    install_rate_limit: int = 20
 
     @field_validator("public_base_url", "sandbox_base_url")
     @classmethod
@@ -82,7 +89,8 @@ def _is_placeholder(value: SecretStr | None) -> bool:
 class ProviderSettings(BaseSettings):
     """`<P>_CLIENT_ID`, `<P>_CLIENT_SECRET`, ... for one provider (prefix given at creation)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a validation error must not print the raw secrets it was given.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     client_id: str | None = None
     client_secret: SecretStr | None = None

@@ -6,8 +6,10 @@ from tms_console.api import create_api
 from tms_console.pages import integrations, login
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
+from tms_console.state.session import SessionGuard
 
 app = rx.App(api_transformer=create_api())
+app.add_middleware(SessionGuard())
 app.add_page(rx.center(rx.spinner(size="3"), min_height="100vh"), route="/", on_load=HomeState.route)
 app.add_page(login.login_page, route=login.ROUTE, title="Sign in · TMS Integrations", on_load=LoginState.load)
 app.add_page(

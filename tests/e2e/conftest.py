@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.utils import artifacts
 from tests.utils.console import forget_integrations
 
 CHROMIUM_ARGS = [
@@ -57,5 +58,13 @@ def page(browser: Browser, console: dict[str, str]) -> Iterator[Page]:
         ),
     )
     page.frames_seen = frames  # type: ignore[attr-defined]
+    # The console runs under a CSP without 'unsafe-inline' scripts: any violation fails the test.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     context.close()
+    artifacts.record("ws-frames", "\n".join(frames))
+    assert not blocked, f"the browser blocked something under the CSP: {blocked}"

@@ -52,3 +52,28 @@ def test_malformed_specs_refused_without_key_material(spec: str) -> None:
         Keyring.parse(spec)
     secret = spec.partition(":")[2]
     assert not secret or len(secret) < 8 or secret not in str(info.value)
+
+
+def test_key_ids_in_configured_order() -> None:
+    ring = Keyring.parse(f"{generate_key_spec('new')},{generate_key_spec('old')}")
+    assert ring.key_ids == ("new", "old") and ring.primary_id == "new"
+
+
+def test_reseal_moves_to_first_key_keeps_plaintext_and_row_binding() -> None:
+    old = generate_key_spec("old")
+    sealed = Keyring.parse(old).seal({"token": "x"}, aad=AAD)
+    rotated = Keyring.parse(f"{generate_key_spec('new')},{old}")
+    resealed = rotated.reseal(sealed, aad=AAD)
+    assert resealed.key_id == "new" and resealed.nonce != sealed.nonce
+    assert rotated.open(resealed, aad=AAD) == {"token": "x"}
+    other = row_aad(tenant_id="t", project_id="p", integration_type="discord", row_id="r2")
+    with pytest.raises(DecryptError):
+        rotated.open(resealed, aad=other)
+
+
+@pytest.mark.parametrize("material", ["missing", "changed"])
+def test_reseal_refuses_what_it_cannot_decrypt(material: str) -> None:
+    sealed = Keyring.parse(generate_key_spec("old")).seal({"token": "x"}, aad=AAD)
+    keys = generate_key_spec("new") + ("," + generate_key_spec("old") if material == "changed" else "")
+    with pytest.raises(DecryptError):
+        Keyring.parse(keys).reseal(sealed, aad=AAD)

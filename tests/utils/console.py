@@ -14,11 +14,10 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tests.utils.artifacts import ARTIFACTS, ROOT
 from tests.utils.live import free_port, seed_demo
 from tms_console.devserver import reflex_command, reflex_env
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 E2E_CANARY = "CANARYE2E" + secrets.token_hex(6)
 
 

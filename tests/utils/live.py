@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from tests.utils.artifacts import ResponseTee
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -48,7 +50,11 @@ def seed_demo() -> None:
 def serve_api(port: int) -> Iterator[str]:
     from tms_console.api import create_api
 
-    config = uvicorn.Config(create_api(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    # proxy_headers off: the app itself decides which X-Forwarded-For entries to trust.
+    app = ResponseTee(create_api())
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

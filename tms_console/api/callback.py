@@ -6,10 +6,10 @@ import html
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tms_console.api.deps import client_ip
+from tms_console.api.deps import client_ip, enforce_rate_limit
 from tms_console.security import redirects
 from tms_console.security.session import (
     BINDING_COOKIE,
@@ -17,7 +17,7 @@ from tms_console.security.session import (
     identity_from_cookie_header,
 )
 from tms_console.services import install
-from tms_console.services.errors import ServiceError
+from tms_console.services.errors import ServiceError, TooManyRequests, Unavailable
 from tms_console.services.reasons import Reason, describe
 from tms_console.settings import get_settings
 
@@ -27,15 +27,39 @@ Short = Annotated[str | None, Query(max_length=2048)]
 NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
-@router.get("/api/public/integrations/{integration_type}/callback", include_in_schema=True)
+HTML_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+@router.get(
+    "/api/public/integrations/{integration_type}/callback",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {"description": "To the console page, with the outcome in its query"},
+        400: {"description": "Unknown, used or malformed state: a plain page", **HTML_PAGE},
+        429: {"description": "Too many callbacks (see Retry-After): a plain page", **HTML_PAGE},
+        503: {"description": "Redis is down: a plain page; reload to retry", **HTML_PAGE},
+    },
+)
 async def oauth_callback(
     request: Request,
-    integration_type: str,
+    integration_type: Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")],
     code: Short = None,
     state: Short = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
 ) -> Response:
-    """Where providers send the browser back. Always a 303 to the console, or a plain error page."""
+    """Where providers send the browser back. Always a 303 to the console, or a plain error page.
+
+    Any other parameter (`return_to`, `project_id`, ...) is ignored: where the browser goes comes
+    from the stored state only.
+    """
+    signed_in = identity_from_cookie_header(request.headers.get("cookie", ""))
+    try:
+        await enforce_rate_limit(request, "callback", get_settings().callback_rate_limit, signed_in)
+    except (TooManyRequests, Unavailable) as exc:
+        install.log_callback(exc.reason, integration_type)
+        return _refused(exc)
+    names = [name for name, _ in request.query_params.multi_items()]
     outcome = await install.complete_callback(
         install.CallbackInput(
             integration_type=integration_type[:50],
@@ -45,13 +69,24 @@ async def oauth_callback(
             binding=request.cookies.get(BINDING_COOKIE),
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
+            duplicated=any(names.count(name) > 1 for name in ("state", "code", "error")),
+            signed_in=signed_in,
         )
     )
     if outcome.redirect_url is None:
-        response: Response = _plain_error(outcome.reason, outcome.status_code)
-    else:
-        response = RedirectResponse(outcome.redirect_url, status_code=303, headers=NO_REFERRER)
+        # The state was not consumed (unknown, mangled, Redis down): the browser's own flow may still be
+        # pending, so its binding stays for the genuine callback or a reload.
+        return _plain_error(outcome.reason, outcome.status_code)
+    response = RedirectResponse(outcome.redirect_url, status_code=303, headers=NO_REFERRER)
     response.delete_cookie(BINDING_COOKIE, path=BINDING_COOKIE_PATH)
+    return response
+
+
+def _refused(exc: ServiceError) -> HTMLResponse:
+    """Refused before any flow was touched (429 with Retry-After, or 503): the plain page."""
+    response = _plain_error(exc.reason, exc.status_code)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -61,7 +96,8 @@ def _plain_error(reason: Reason, status_code: int) -> HTMLResponse:
     body = (
         "<!doctype html><meta charset='utf-8'><title>Installation failed</title>"
         "<body style='font-family:system-ui;max-width:40rem;margin:4rem auto'>"
-        f"<h1>Installation could not be completed</h1><p id='reason'>{message}</p>"
+        "<h1>Installation could not be completed</h1>"
+        f"<p id='reason' data-reason='{reason.value}'>{message}</p>"
         f"<p><a href='{console}'>Back to the console</a></p></body>"
     )
     return HTMLResponse(body, status_code=status_code, headers=NO_REFERRER)
@@ -75,9 +111,12 @@ async def console_install(request: Request, integration_type: str, project_id: s
         return RedirectResponse(get_settings().public_base_url + "/login", status_code=303)
     binding = secrets.token_urlsafe(32)
     try:
+        await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
         url = await install.start_install(
             identity, project_id=project_id, integration_type=integration_type, binding=binding
         )
+    except TooManyRequests as exc:
+        return _refused(exc)
     except ServiceError as exc:
         try:
             target = redirects.project_page(

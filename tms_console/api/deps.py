@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 
+from tms_console.persistence.redis import get_redis
 from tms_console.security.identity import AuthError, Identity, verify_token
+from tms_console.security.ratelimit import Limit, RateLimiter
 from tms_console.security.session import SESSION_COOKIE
-from tms_console.services.errors import ServiceError
+from tms_console.services.errors import ServiceError, TooManyRequests, Unavailable
+from tms_console.services.reasons import Reason
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.api")
@@ -34,11 +39,54 @@ def bearer_identity(request: Request) -> Identity:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address as seen through TRUSTED_PROXY_COUNT reverse proxies.
+
+    Each trusted proxy appends the address it received from to X-Forwarded-For, so the client is the
+    N-th entry from the right; entries further left are whatever the client sent and are ignored.
+    """
+    peer = request.client.host if request.client else None
+    hops = get_settings().trusted_proxy_count
+    if hops <= 0:
+        return peer
+    forwarded = [
+        part.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for part in header.split(",")
+        if part.strip()
+    ]
+    if not forwarded:
+        return peer
+    candidate = forwarded[-hops] if len(forwarded) >= hops else forwarded[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return peer
+
+
+async def enforce_rate_limit(request: Request, bucket: str, per_minute: int, who: Identity | None) -> None:
+    """Count this request per client IP and per user.
+
+    Raises:
+        TooManyRequests: over the limit.
+        Unavailable: Redis is down (the route could not do its work anyway).
+    """
+    subjects = [f"ip:{client_ip(request)}"]
+    if who is not None:
+        subjects.append(f"user:{who.tenant_id}:{who.user_id}")
+    try:
+        wait = await RateLimiter(get_redis()).hit(Limit(bucket, per_minute), subjects)
+    except RedisError:
+        raise Unavailable(Reason.UNAVAILABLE, "redis unavailable") from None
+    if wait is not None:
+        logger.info("rate_limited bucket=%s", bucket)
+        raise TooManyRequests(wait)
 
 
 async def service_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     return JSONResponse(
-        status_code=exc.status_code, content={"detail": exc.detail, "reason": exc.reason.value}
+        status_code=exc.status_code,
+        content={"detail": exc.detail, "reason": exc.reason.value},
+        headers=headers,
     )

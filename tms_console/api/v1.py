@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
 
-from tms_console.api.deps import bearer_identity, client_ip
+from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit
 from tms_console.security.identity import Identity
 from tms_console.services import install, installations
 from tms_console.services.tenancy import require_tenant
+from tms_console.settings import get_settings
 
 router = APIRouter(prefix="/v1", tags=["integrations"])
 
@@ -77,9 +78,15 @@ async def list_integrations(
 @router.get(
     "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}/install",
     response_model=InstallUrl,
-    responses=ERRORS | {400: {"description": "Not configured"}, 503: {"description": "Unavailable"}},
+    responses=ERRORS
+    | {
+        400: {"description": "Not configured"},
+        429: {"description": "Too many requests (see Retry-After)"},
+        503: {"description": "Unavailable"},
+    },
 )
 async def install_url(
+    request: Request,
     tenant_id: TenantId,
     project_id: ProjectId,
     integration_type: IntegrationType,
@@ -87,6 +94,7 @@ async def install_url(
 ) -> InstallUrl:
     """The provider's authorize URL, carrying a one-time state valid for 10 minutes."""
     require_tenant(identity, tenant_id)
+    await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
     url = await install.start_install(
         identity, project_id=project_id, integration_type=integration_type, binding=None
     )

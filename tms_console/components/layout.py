@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.browser import run_in_browser
 from tms_console.state.integrations import IntegrationsState
 
 
 def sign_out_button() -> rx.Component:
-    script = (
+    sign_out = run_in_browser(
         "fetch('/api/session', {method: 'DELETE', credentials: 'same-origin'})"
         ".then(() => window.location.assign('/login'))"
     )
-    return rx.button("Sign out", variant="ghost", size="2", id="sign-out", on_click=rx.call_script(script))
+    return rx.button("Sign out", variant="ghost", size="2", id="sign-out", on_click=sign_out)
 
 
 def project_switcher() -> rx.Component:

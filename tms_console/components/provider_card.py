@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.browser import run_in_browser
 from tms_console.components.status_badge import status_badge
 from tms_console.state.integrations import Card, IntegrationsState
 
@@ -27,7 +28,7 @@ def _install_button(card: rx.Var[Card], label: str) -> rx.Component:
         label,
         id="install-" + card["key"],
         size="2",
-        on_click=rx.call_script("window.location.assign('" + href + "')"),
+        on_click=run_in_browser(f"window.location.assign({href})"),
     )
 
 

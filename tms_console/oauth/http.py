@@ -1,13 +1,18 @@
 """The one HTTP client for provider calls: explicit timeouts, bounded bodies, mapped failures.
 
 No retries: authorization codes are single-use, so a blind retry can only turn one failure into
-another. URLs are never logged (httpx's own INFO logging is silenced in `configure_logging`).
+another. URLs are never logged (`tms_console.logs` redacts httpx's own URL logging).
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import functools
 import json
+import logging
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,7 +21,16 @@ from tms_console.services.errors import ProviderError
 from tms_console.services.reasons import Reason
 from tms_console.settings import get_settings
 
+logger = logging.getLogger("tms_console.provider_http")
 MAX_BODY_BYTES = 1_000_000
+
+
+class RateLimited(ProviderError):
+    """A 429; `retry_after` is the provider's wait in seconds when it gave a readable one."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(Reason.RATE_LIMITED, "provider rate limited the request")
+        self.retry_after = retry_after
 
 
 @functools.cache
@@ -31,17 +45,24 @@ def get_http_client() -> httpx.AsyncClient:
 
 
 async def request(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
-    """Send one request; return (status, parsed JSON or text). Transport trouble -> ProviderError."""
+    """Send one request; return (status, parsed JSON or text). Transport trouble -> ProviderError.
+
+    httpx's read timeout restarts with every chunk, so a provider dripping one byte at a time would
+    never time out: the whole request and read share one deadline.
+    """
     client = get_http_client()
     try:
-        async with client.stream(method, url, **kwargs) as response:
-            body = await _read_bounded(response)
-    except httpx.TimeoutException:
+        async with asyncio.timeout(get_settings().provider_timeout_seconds):
+            async with client.stream(method, url, **kwargs) as response:
+                body = await _read_bounded(response)
+    except (TimeoutError, httpx.TimeoutException):
         raise ProviderError(Reason.PROVIDER_UNAVAILABLE, "provider timed out") from None
     except httpx.HTTPError as exc:
         raise ProviderError(Reason.PROVIDER_UNAVAILABLE, type(exc).__name__) from None
     if response.status_code == 429:
-        raise ProviderError(Reason.RATE_LIMITED, "provider rate limited the request")
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        logger.warning("provider rate limited status=429 retry_after=%s", retry_after)
+        raise RateLimited(retry_after)
     if response.status_code >= 500:
         raise ProviderError(Reason.PROVIDER_UNAVAILABLE, f"provider answered {response.status_code}")
     return response.status_code, _parse(response, body)
@@ -56,6 +77,29 @@ async def _read_bounded(response: httpx.Response) -> bytes:
             raise ProviderError(Reason.BAD_RESPONSE, "provider response too large")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds (also as a float, as Graph and
+    Discord send), or an HTTP date (RFC 9110 §10.2.3). Missing or unreadable -> None; never raises."""
+    text = (value or "").strip()
+    if not text or len(text) > 100:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until(text, now or datetime.now(UTC))
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _seconds_until(http_date: str, now: datetime) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" dates parse naive; RFC 9110 dates are GMT anyway
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 def _parse(response: httpx.Response, body: bytes) -> Any:
@@ -107,4 +151,6 @@ class ProviderApi:
         status, body = await request(method, self._base + path, headers=headers, data=data)
         if status >= 400:
             raise ProviderError(Reason.PROVIDER_ERROR, f"provider answered {status} to {path}")
+        if isinstance(body, str):  # an HTML error page with 200 is not an API answer
+            raise ProviderError(Reason.BAD_RESPONSE, f"provider sent no JSON for {path}")
         return body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.browser import run_in_browser
 from tms_console.state.login import LoginState
 
 ROUTE = "/login"
@@ -11,12 +12,11 @@ ROUTE = "/login"
 
 def _sign_in_as(user_id: rx.Var[str]) -> rx.event.EventSpec:
     """POST the demo login from the browser (Reflex forms never submit natively), then follow it."""
-    script = (
+    return run_in_browser(
         "fetch('/api/session/demo', {method: 'POST', credentials: 'same-origin', "
-        "body: new URLSearchParams({user_id: '" + user_id + "'})})"
+        f"body: new URLSearchParams({{user_id: {user_id}}})}})"
         ".then(r => window.location.assign(r.ok ? r.url : '/login'))"
     )
-    return rx.call_script(script)
 
 
 def user_row(user: rx.Var[dict[str, str]]) -> rx.Component:

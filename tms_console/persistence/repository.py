@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -127,13 +128,20 @@ async def upsert_integration(
 
 
 async def get_integration(
-    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    project_id: uuid.UUID,
+    integration_type: str,
+    lock: bool = False,
 ) -> tuple[ProjectIntegration, IntegrationCredential | None] | None:
-    result = await session.execute(
-        _with_credentials(tenant_id=tenant_id, project_id=project_id).where(
-            ProjectIntegration.integration_type == integration_type
-        )
+    """The row and its credentials; `lock` holds the row (FOR UPDATE) until the transaction ends."""
+    query = _with_credentials(tenant_id=tenant_id, project_id=project_id).where(
+        ProjectIntegration.integration_type == integration_type
     )
+    if lock:
+        query = query.with_for_update(of=ProjectIntegration)
+    result = await session.execute(query)
     row = result.first()
     return (row[0], row[1]) if row else None
 
@@ -158,3 +166,68 @@ async def list_users(session: AsyncSession) -> Sequence[tuple[User, Tenant]]:
 
 async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """One credential row with what its AAD names (tenant, project, type, row id)."""
+
+    integration_id: uuid.UUID
+    tenant_id: uuid.UUID
+    project_id: uuid.UUID
+    integration_type: str
+    sealed: Sealed
+
+
+async def credentials_page(
+    session: AsyncSession, *, after: uuid.UUID | None, limit: int, not_key_id: str | None = None
+) -> list[StoredCredential]:
+    """Key rotation only: credentials of every tenant, in id order, `limit` rows after `after`.
+
+    The one query that spans tenants on purpose: the re-encrypt command is an operator tool that
+    must see every row. `not_key_id` keeps only rows still under another (older) key.
+    """
+    statement = (
+        sa.select(
+            col(IntegrationCredential.integration_id),
+            col(ProjectIntegration.tenant_id),
+            col(ProjectIntegration.project_id),
+            col(ProjectIntegration.integration_type),
+            col(IntegrationCredential.key_id),
+            col(IntegrationCredential.nonce),
+            col(IntegrationCredential.ciphertext),
+        )
+        .join(ProjectIntegration, col(ProjectIntegration.id) == col(IntegrationCredential.integration_id))
+        .order_by(col(IntegrationCredential.integration_id))
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(col(IntegrationCredential.integration_id) > after)
+    if not_key_id is not None:
+        statement = statement.where(col(IntegrationCredential.key_id) != not_key_id)
+    rows = (await session.execute(statement)).all()
+    return [
+        StoredCredential(row[0], row[1], row[2], row[3], Sealed(row[4], bytes(row[5]), bytes(row[6])))
+        for row in rows
+    ]
+
+
+async def replace_sealed(
+    session: AsyncSession, *, integration_id: uuid.UUID, old: Sealed, new: Sealed
+) -> bool:
+    """Swap one row's ciphertext only if it still holds exactly `old`.
+
+    The guard means a concurrent install (or a second rotation run) that rewrote the row in the
+    meantime is never overwritten with stale secrets. `updated_at` is kept: the secret is unchanged.
+    """
+    result = await session.execute(
+        sa.update(IntegrationCredential)
+        .where(
+            col(IntegrationCredential.integration_id) == integration_id,
+            col(IntegrationCredential.key_id) == old.key_id,
+            col(IntegrationCredential.nonce) == old.nonce,
+            col(IntegrationCredential.ciphertext) == old.ciphertext,
+        )
+        .values(key_id=new.key_id, nonce=new.nonce, ciphertext=new.ciphertext)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)

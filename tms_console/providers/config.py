@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from tms_console.providers.spec import ProviderSpec
+from tms_console.providers.spec import ProviderSpec, is_trusted_url
 from tms_console.sandbox.discord_api import sandbox_bot_token
 from tms_console.settings import get_settings, provider_settings
 
@@ -25,6 +25,13 @@ class ResolvedProvider:
     @property
     def configured(self) -> bool:
         return bool(self.spec.available and self.client_id and self.client_secret)
+
+    def trusts_url(self, url: object) -> bool:
+        """May the console call or link this provider-supplied URL? The provider's own https domains;
+        for the built-in sandbox, the sandbox's own origin instead."""
+        if self.sandbox:
+            return is_trusted_url(url, origin=get_settings().sandbox_url)
+        return is_trusted_url(url, domains=self.spec.trusted_domains)
 
 
 def sandbox_credentials(key: str) -> tuple[str, str]:

@@ -34,6 +34,8 @@ DISCORD = ProviderSpec(
     },
     required_meta=("guild_id", "channel_id", "webhook_id"),
     refresh=True,
+    trusted_domains=("discord.com", "discordapp.com"),
+    secret_url_fields=("webhook_url",),
     docs_url="https://discord.com/developers/docs/topics/oauth2",
     sandbox_authorize_path="/sandbox/discord/oauth2/authorize",
     sandbox_api_path="/sandbox/discord/api",
@@ -69,6 +71,9 @@ SLACK = ProviderSpec(
     },
     required_meta=("team_id", "channel_id"),
     refresh=True,
+    trusted_domains=("slack.com",),  # hooks.slack.com, <workspace>.slack.com
+    secret_url_fields=("webhook_url",),
+    display_url_fields=("configuration_url", "team_url"),
     docs_url="https://docs.slack.dev/authentication/installing-with-oauth",
     sandbox_authorize_path="/sandbox/slack/oauth/v2/authorize",
     sandbox_api_path="/sandbox/slack/api",

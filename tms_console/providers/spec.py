@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 AuthMode = Literal["oauth2", "bot_token", "webhook_url", "embedded_signup"]
 ClientAuth = Literal["basic", "body"]
@@ -16,6 +17,8 @@ class ProviderSpec:
 
     `meta_fields` and `secret_fields` map our names to dotted paths in the token response: the
     first land in the row's `meta` (shown in the console), the second only in the encrypted bundle.
+    Provider-supplied URLs are trusted only on `trusted_domains` (and their subdomains): a secret
+    URL elsewhere fails the install, a display URL elsewhere is dropped from `meta`.
     """
 
     key: str
@@ -36,6 +39,9 @@ class ProviderSpec:
     secret_fields: Mapping[str, str] = field(default_factory=dict)
     required_meta: tuple[str, ...] = ()
     refresh: bool = False
+    trusted_domains: tuple[str, ...] = ()
+    secret_url_fields: tuple[str, ...] = ()  # names in `secret_fields` the console will call
+    display_url_fields: tuple[str, ...] = ()  # names in `meta` the console may show as links
     docs_url: str = ""
     # Where the built-in sandbox serves this provider, relative to the sandbox base URL.
     sandbox_authorize_path: str = ""
@@ -55,3 +61,30 @@ def dig(data: object, path: str) -> object:
             return None
         current = current.get(part)
     return current
+
+
+def is_trusted_url(url: object, *, domains: tuple[str, ...] = (), origin: str | None = None) -> bool:
+    """Whether a provider-supplied URL may be called or linked.
+
+    True for https on one of `domains` or a subdomain (default port), or for a URL on exactly
+    `origin` (scheme, host and port; the built-in sandbox serves plain http on a local port).
+    Anything a browser or client might read differently is refused: userinfo, backslashes,
+    whitespace and control characters.
+    """
+    if not isinstance(url, str) or not url.isprintable() or any(c in url for c in " \\"):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if not host or "@" in parts.netloc:
+        return False
+    if origin is not None:
+        want = urlsplit(origin)
+        defaults = {"http": 80, "https": 443}
+        same_port = (port or defaults.get(parts.scheme)) == (want.port or defaults.get(want.scheme))
+        return (parts.scheme, host) == (want.scheme, (want.hostname or "").lower()) and same_port
+    on_domain = any(host == d or host.endswith("." + d) for d in domains)
+    return parts.scheme == "https" and port in (None, 443) and on_domain

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from tms_console.sandbox import discord, slack
+from tms_console.sandbox import discord, faults, slack
 from tms_console.sandbox.discord_api import sandbox_bot_token
 from tms_console.sandbox.store import RedisConnector, SandboxStore
 from tms_console.sandbox.web import json_response
@@ -53,6 +53,7 @@ def create_sandbox_router(*, redis_url: str, apps: dict[str, SandboxApp], canary
         store = SandboxStore(connector, key)
         router.include_router(builders[key](app, store, canary))
         router.add_api_route(f"/sandbox/{key}/_inspect", _inspector(store), methods=["GET"])
+        faults.add_fault_routes(router, store, key)
     return router
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import discord_api, fixtures
+from tms_console.sandbox import discord_api, faults, fixtures
 from tms_console.sandbox.pages import Consent, Option, Picker, consent_page, error_page
 from tms_console.sandbox.store import JsonDict, SandboxStore
 from tms_console.sandbox.web import (
@@ -250,7 +250,8 @@ def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter
     router.add_api_route("/oauth2/authorize", oauth.show_consent, methods=["GET"])
     router.add_api_route("/oauth2/authorize", oauth.decide, methods=["POST"])
     for api_base in ("/api", "/api/v10"):  # Discord serves both; docs use either
-        router.add_api_route(f"{api_base}/oauth2/token", oauth.token, methods=["POST"])
+        token = faults.with_faults(store, "discord", "token", oauth.token)
+        router.add_api_route(f"{api_base}/oauth2/token", token, methods=["POST"])
         router.add_api_route(f"{api_base}/oauth2/token/revoke", oauth.revoke, methods=["POST"])
     api.add_routes(router)
     return router

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import fixtures
+from tms_console.sandbox import faults, fixtures
 from tms_console.sandbox.store import JsonDict, SandboxStore, digest
 from tms_console.sandbox.web import (
     JSON_TYPE,
@@ -120,9 +120,11 @@ class DiscordApi:
 
     def add_routes(self, router: APIRouter) -> None:
         """Register the REST routes on the provider router."""
-        router.add_api_route("/api/v10/users/@me/guilds", self.my_guilds, methods=["GET"])
+        my_guilds = faults.with_faults(self.store, "discord", "api", self.my_guilds)
+        router.add_api_route("/api/v10/users/@me/guilds", my_guilds, methods=["GET"])
         guild_path = "/api/v10/guilds/{guild_id}/channels"
-        router.add_api_route(guild_path, self.guild_channels, methods=["GET"])
+        channels = faults.with_faults(self.store, "discord", "api", self.guild_channels)
+        router.add_api_route(guild_path, channels, methods=["GET"])
         leave_path = "/api/v10/users/@me/guilds/{guild_id}"
         router.add_api_route(leave_path, self.leave_guild, methods=["DELETE"])
         for api_base in ("/api", "/api/v10"):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import fixtures, slack_api
+from tms_console.sandbox import faults, fixtures, slack_api
 from tms_console.sandbox.pages import Consent, Option, Picker, consent_page, error_page
 from tms_console.sandbox.slack_api import slack_error
 from tms_console.sandbox.store import JsonDict, SandboxStore
@@ -202,6 +202,7 @@ def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter
     router = APIRouter(prefix="/sandbox/slack", include_in_schema=False)
     router.add_api_route("/oauth/v2/authorize", oauth.show_consent, methods=["GET"])
     router.add_api_route("/oauth/v2/authorize", oauth.decide, methods=["POST"])
-    router.add_api_route("/api/oauth.v2.access", oauth.access, methods=["POST"])
+    access = faults.with_faults(store, "slack", "token", oauth.access)
+    router.add_api_route("/api/oauth.v2.access", access, methods=["POST"])
     api.add_routes(router)
     return router

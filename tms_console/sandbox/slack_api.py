@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from tms_console.sandbox import fixtures
+from tms_console.sandbox import faults, fixtures
 from tms_console.sandbox.store import JsonDict, SandboxStore
 from tms_console.sandbox.web import (
     FORM_TYPE,
@@ -78,7 +78,8 @@ class SlackApi:
 
     def add_routes(self, router: APIRouter) -> None:
         """Register the Web API and webhook routes on the provider router."""
-        router.add_api_route("/api/auth.test", self.auth_test, methods=["GET", "POST"])
+        auth_test = faults.with_faults(self.store, "slack", "api", self.auth_test)
+        router.add_api_route("/api/auth.test", auth_test, methods=["GET", "POST"])
         router.add_api_route("/api/auth.revoke", self.auth_revoke, methods=["POST"])
         list_path = "/api/conversations.list"
         router.add_api_route(list_path, self.conversations_list, methods=["GET", "POST"])

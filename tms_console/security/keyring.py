@@ -65,6 +65,15 @@ class Keyring:
     def primary_id(self) -> str:
         return self.keys[0][0]
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Every configured kid, so a caller can tell an unknown kid from changed key material."""
+        return tuple(kid for kid, _ in self.keys)
+
+    def reseal(self, sealed: Sealed, *, aad: bytes) -> Sealed:
+        """Decrypt with whichever key sealed it, encrypt under the first key (key rotation)."""
+        return self.seal(self.open(sealed, aad=aad), aad=aad)
+
     def seal(self, payload: dict[str, object], *, aad: bytes) -> Sealed:
         kid, key = self.keys[0]
         nonce = os.urandom(12)

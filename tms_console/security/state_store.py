@@ -1,7 +1,8 @@
 """One-time OAuth state in Redis: `SET NX EX` to issue, `GETDEL` to consume (bolt-python's shape).
 
 The state is 256 bits from `secrets`; only its SHA-256 names the Redis key, so a Redis dump alone
-cannot be replayed against the callback.
+cannot be replayed against the callback. Consuming leaves a tombstone for the state's lifetime, so a
+replay is told apart from a forged or expired state (`REUSED`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,19 @@ import redis.asyncio as aioredis
 
 _STATE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PREFIX = "oauth:state:"
+USED_PREFIX = "oauth:used:"
+REUSED = "reused"  # consume()'s answer for a state that was already taken
+
+# GETDEL the state and, if it existed, leave a tombstone; atomic, so exactly one caller wins.
+_CONSUME = """
+local value = redis.call('GETDEL', KEYS[1])
+if value then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+  return value
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return ARGV[2] end
+return false
+"""
 
 
 @dataclass(frozen=True)
@@ -49,11 +63,22 @@ class StateStore:
             if stored:
                 return state
 
-    async def consume(self, state: str) -> PendingInstall | None:
-        """Atomically take the state: of N concurrent callers exactly one gets it."""
+    async def consume(self, state: str) -> PendingInstall | str | None:
+        """Atomically take the state: of N concurrent callers exactly one gets it.
+
+        Returns the pending install, `REUSED` for a state taken before, or None (unknown, expired,
+        malformed).
+        """
         if not _STATE_SHAPE.match(state):
             return None
-        raw = await self._redis.getdel(PREFIX + digest(state))
+        key = digest(state)
+        raw = await self._redis.eval(  # type: ignore[misc]
+            _CONSUME, 2, PREFIX + key, USED_PREFIX + key, self._ttl, REUSED
+        )
         if raw is None:
             return None
+        if isinstance(raw, bytes):
+            raw = raw.decode()
+        if raw == REUSED:
+            return REUSED
         return PendingInstall(**json.loads(raw))

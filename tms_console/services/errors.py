@@ -30,3 +30,13 @@ class ProviderError(ServiceError):
     """The provider refused or failed; `reason` says how."""
 
     status_code = 502
+
+
+class TooManyRequests(ServiceError):
+    """A rate limit was hit; `retry_after` says when to come back (seconds)."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(Reason.TOO_MANY_REQUESTS, "too many requests")
+        self.retry_after = retry_after

@@ -84,6 +84,10 @@ class CallbackInput:
     binding: str | None = None
     ip: str | None = None
     user_agent: str | None = None
+    # A repeated state/code/error parameter: refused before the state is touched.
+    duplicated: bool = False
+    # Who is signed in to the console in this browser, if anyone (the state must be theirs).
+    signed_in: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -101,14 +105,19 @@ class _Install:
 
 
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
-    """Guards in order: consume state -> provider error -> binding -> type -> code -> exchange ->
-    validate -> enrich -> encrypt + upsert in one transaction -> audit -> redirect."""
+    """Guards in order: repeated parameters -> consume state -> provider error -> binding -> signed-in
+    account -> type -> code -> exchange -> validate -> enrich -> encrypt + upsert in one transaction ->
+    audit -> redirect."""
+    if data.duplicated:
+        return _finish(None, data, Reason.DUPLICATE_PARAMETER, status_code=400)
     try:
         pending = await _state_store().consume(data.state or "")
     except RedisError:
         return _finish(None, data, Reason.UNAVAILABLE, status_code=503)
     if pending is None:
         return _finish(None, data, Reason.INVALID_STATE, status_code=400)
+    if isinstance(pending, str):
+        return _finish(None, data, Reason.STATE_REUSED, status_code=400)
     try:
         reason = await _run_guards(pending, data)
     except ProviderError as exc:
@@ -137,6 +146,10 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
         return oauth2.authorize_error_reason(data.error)
     if pending.binding_hash and (not data.binding or digest(data.binding) != pending.binding_hash):
         return Reason.INVALID_BROWSER
+    if data.signed_in and (
+        str(data.signed_in.tenant_id) != pending.tenant_id or data.signed_in.user_id != pending.user_id
+    ):
+        return Reason.WRONG_ACCOUNT
     if pending.integration_type != data.integration_type:
         return Reason.TYPE_MISMATCH
     if not data.code:
@@ -165,6 +178,7 @@ async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: 
     if after_install is not None:
         await after_install(_api(provider), token, install.meta)
     install.meta = {k: _clean(v) for k, v in install.meta.items()}
+    _check_urls(provider, install)
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:
         raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
@@ -179,11 +193,30 @@ def _api(provider: ResolvedProvider) -> ProviderApi:
     return ProviderApi(provider.api_base, bot_token=bot)
 
 
+# NUL (Postgres JSONB refuses it), C0/C1 controls, bidi overrides/isolates (they make a name read
+# differently from what it is) and lone surrogates (not encodable, so not storable).
+_UNSAFE_CHARS = dict.fromkeys(
+    [*range(0x20), *range(0x7F, 0xA0), 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+_UNSAFE_CHARS |= dict.fromkeys(range(0xD800, 0xE000))
+
+
 def _clean(value: object) -> Any:
-    """Provider text goes to `meta` as bounded plain strings: no NUL (Postgres JSONB refuses it)."""
+    """Provider text goes to `meta` as bounded plain strings, without invisible or unsafe characters."""
     if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value).replace("\x00", "")[:MAX_META_TEXT]
+    return str(value).translate(_UNSAFE_CHARS)[:MAX_META_TEXT]
+
+
+def _check_urls(provider: ResolvedProvider, install: _Install) -> None:
+    """A secret URL the console would call must be the provider's own (else nothing is saved);
+    a display URL that is not is dropped."""
+    spec, trusted = provider.spec, provider.trusts_url
+    if any(name in install.secrets and not trusted(install.secrets[name]) for name in spec.secret_url_fields):
+        raise ProviderError(Reason.BAD_RESPONSE, "provider sent a URL outside its own domain")
+    for name in spec.display_url_fields:
+        if name in install.meta and not trusted(install.meta[name]):
+            del install.meta[name]
 
 
 async def _save(pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: _Install) -> None:
@@ -211,16 +244,21 @@ async def _save(pending: PendingInstall, data: CallbackInput, spec: ProviderSpec
         )
 
 
-def _finish(
-    pending: PendingInstall | None, data: CallbackInput, reason: Reason, *, status_code: int = 303
-) -> CallbackOutcome:
+def log_callback(reason: Reason, integration_type: str, pending: PendingInstall | None = None) -> None:
+    """The one structured line every callback ends with: reason code and ids, never a secret."""
     logger.info(
         "oauth_callback reason=%s type=%s tenant=%s project=%s",
         reason.value,
-        data.integration_type[:50],
+        integration_type[:50],
         pending.tenant_id if pending else "-",
         pending.project_id if pending else "-",
     )
+
+
+def _finish(
+    pending: PendingInstall | None, data: CallbackInput, reason: Reason, *, status_code: int = 303
+) -> CallbackOutcome:
+    log_callback(reason, data.integration_type, pending)
     if pending is None:
         return CallbackOutcome(reason, None, status_code)
     query = {"integration": pending.integration_type}

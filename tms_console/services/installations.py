@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import ProviderApi
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
-from tms_console.providers.config import resolve
+from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.hooks import load_hooks
 from tms_console.providers.registry import PROVIDERS, get_provider
 from tms_console.providers.spec import ProviderSpec
@@ -92,7 +91,10 @@ def _view(
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
         installed_at=row.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        link=_safe_link(str(meta.get("configuration_url") or "")),
+        # Stored display URLs were checked at install time; checked again in case rules changed since.
+        link=str(meta.get("configuration_url") or "")
+        if provider.trusts_url(meta.get("configuration_url"))
+        else "",
     )
 
 
@@ -107,12 +109,9 @@ def _channel(meta: dict[str, Any]) -> str:
     return name if name.startswith("#") or not name else f"#{name}"
 
 
-def _safe_link(url: str) -> str:
-    """Provider URLs are linked only when https and on the provider's own domain."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    trusted = host == "slack.com" or host.endswith(".slack.com")
-    return url if parts.scheme == "https" and trusted else ""
+def _link(provider: ResolvedProvider, url: object) -> str:
+    """Checked at install time already; checked again in case the trusted domains changed since."""
+    return str(url) if provider.trusts_url(url) else ""
 
 
 def _decrypts(row: ProjectIntegration, credential: IntegrationCredential) -> bool:
@@ -142,21 +141,23 @@ async def uninstall(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> None:
-    """Revoke at the provider (best effort), delete the row and its credentials, keep the audit."""
+    """Delete the row and its credentials (keeping the audit), then revoke at the provider (best effort).
+
+    Read, delete and audit happen in one transaction holding the row, so a reinstall racing this
+    either lands before (and its token is the one revoked) or after (and stays installed); the token
+    revoked is always the one deleted.
+    """
     spec = get_provider(integration_type)
     if spec is None:
         raise NotFound(Reason.NOT_FOUND, "unknown integration type")
     async with unit_of_work() as session:
         project = await require_project(session, identity, project_id)
         found = await repository.get_integration(
-            session, tenant_id=identity.tenant_id, project_id=project.id, integration_type=spec.key
+            session, tenant_id=identity.tenant_id, project_id=project.id, integration_type=spec.key, lock=True
         )
-    if found is None:
-        raise NotFound(Reason.NOT_FOUND, "integration not installed")
-    row, credential = found
-    if credential is not None:
-        await _revoke_best_effort(spec, row, credential)
-    async with unit_of_work() as session:
+        if found is None:
+            raise NotFound(Reason.NOT_FOUND, "integration not installed")
+        row, credential = found
         await repository.delete_integration(session, integration_id=row.id)
         await audit.record(
             session,
@@ -170,6 +171,8 @@ async def uninstall(
             ip=ip,
             user_agent=user_agent,
         )
+    if credential is not None:
+        await _revoke_best_effort(spec, row, credential)
 
 
 async def _revoke_best_effort(

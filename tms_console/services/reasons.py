@@ -13,6 +13,9 @@ class Reason(StrEnum):
     INSTALLED = "installed"
     ACCESS_DENIED = "access_denied"
     INVALID_STATE = "invalid_state"
+    STATE_REUSED = "state_reused"
+    DUPLICATE_PARAMETER = "duplicate_parameter"
+    WRONG_ACCOUNT = "wrong_account"
     INVALID_BROWSER = "invalid_browser"
     TYPE_MISMATCH = "type_mismatch"
     MISSING_CODE = "missing_code"
@@ -33,6 +36,7 @@ class Reason(StrEnum):
     UNAVAILABLE = "unavailable"
     UNINSTALLED = "uninstalled"
     INSTALL_STARTED = "install_started"
+    TOO_MANY_REQUESTS = "too_many_requests"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -41,6 +45,17 @@ MESSAGES: dict[Reason, str] = {
     Reason.INVALID_STATE: (
         "This installation link has expired or was already used. "
         "Start the installation again from the console."
+    ),
+    Reason.STATE_REUSED: (
+        "This installation link was already used. If the integration is not connected, "
+        "start the installation again from the console."
+    ),
+    Reason.DUPLICATE_PARAMETER: (
+        "The provider's answer was malformed (a parameter was repeated). Start the installation again."
+    ),
+    Reason.WRONG_ACCOUNT: (
+        "This installation was started by a different console account than the one signed in here. "
+        "Nothing was connected. Start it again while signed in as yourself."
     ),
     Reason.INVALID_BROWSER: (
         "This installation was started in another browser or session. Start it again from this browser."
@@ -82,6 +97,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.UNAVAILABLE: "The console is temporarily unavailable. Please try again shortly.",
     Reason.UNINSTALLED: "{provider} was disconnected.",
     Reason.INSTALL_STARTED: "Installation started.",
+    Reason.TOO_MANY_REQUESTS: "Too many installation attempts in a short time. Wait a minute and try again.",
 }
 
 

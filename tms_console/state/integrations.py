@@ -111,6 +111,8 @@ class IntegrationsState(rx.State):
 
     @rx.event
     def ask_uninstall(self, integration_type: str) -> None:
+        if current_identity(self) is None:
+            return
         card = next((c for c in self.cards if c["key"] == integration_type), None)
         if card is not None and card["status"] in ("connected", "needs_reconnect"):
             self.confirm_type, self.confirm_name = integration_type, card["name"]
