@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from playwright.sync_api import Page, expect
@@ -110,3 +111,24 @@ def test_signed_out_visitors_go_to_login(page: Page) -> None:
     page.goto("/")
     page.wait_for_url("**/login**")
     expect(page.locator("#login-alice")).to_be_visible()
+
+
+def test_provider_controlled_names_render_as_plain_text(page: Page, console: dict[str, str]) -> None:
+    """SECURITY.md: provider text is shown as text, never as markup, and without bidi overrides."""
+    markup = '<img src=x onerror="window.__pwned=1">'
+    fault = {"mode": "hostile_name", "text": markup + "\u202eevil"}
+    sandbox = f"{console['url']}/sandbox/slack/_fault"
+    assert httpx.put(sandbox, json=fault).status_code in (200, 204)
+    try:
+        sign_in(page, "greta")
+        page.locator("#project-switcher").click()
+        page.get_by_role("option", name="Field Service").click()
+        page.wait_for_url("**/projects/*/integrations")
+        approve(page, "slack")
+        expect(page.locator("#status-slack")).to_have_text("Connected")
+        expect(page.locator("#account-slack")).to_have_text(markup + "evil")
+    finally:
+        httpx.delete(sandbox)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#cards img[src='x']").count() == 0
+    assert "\u202e" not in page.locator("#cards").inner_text()

@@ -251,9 +251,7 @@ def test_return_to_and_other_callback_parameters_are_ignored(live_url, db) -> No
     assert row(db, "slack", elsewhere) == untouched
 
 
-def test_pkce_uses_s256_with_a_fresh_verifier_that_is_never_logged(
-    live_url, redis_url, caplog, monkeypatch
-) -> None:
+def test_pkce_uses_s256_with_a_fresh_verifier_never_logged(live_url, redis_url, caplog, monkeypatch) -> None:
     """Discord and Slack do not take PKCE (PROVIDERS.md); the mechanism is proven on a PKCE variant."""
     caplog.set_level(logging.DEBUG)
     monkeypatch.setitem(registry.PROVIDERS, "discord", dataclasses.replace(registry.DISCORD, pkce=True))

@@ -19,6 +19,8 @@ from typing import Any
 
 import socketio
 
+from tests.utils import artifacts
+
 NAMESPACE = "/_event"
 ROOT_STATE = "reflex___state____state"
 HYDRATE = ROOT_STATE + ".hydrate"
@@ -67,6 +69,7 @@ class ReflexClient:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+        artifacts.record("ws-frames", self.text())  # for the leak sweep
 
     async def __aenter__(self) -> ReflexClient:
         await self.connect()
