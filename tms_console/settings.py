@@ -94,10 +94,15 @@ class ProviderSettings(BaseSettings):
 
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    # Meta's names for the same two (WHATSAPP_APP_ID / WHATSAPP_APP_SECRET).
+    app_id: str | None = None
+    app_secret: SecretStr | None = None
+    config_id: str | None = None  # WhatsApp Embedded Signup configuration
     bot_token: SecretStr | None = None
     redirect_uri: str | None = None
     authorize_url: str | None = None
     api_base: str | None = None
+    graph_api_base: str | None = None
 
 
 @functools.cache

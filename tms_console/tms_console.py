@@ -8,7 +8,8 @@ from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
 from tms_console.state.session import SessionGuard
 
-app = rx.App(api_transformer=create_api())
+# console.js: browser-side actions that must not travel through the websocket (see its header).
+app = rx.App(api_transformer=create_api(), head_components=[rx.el.script(src="/console.js", defer=True)])
 app.add_middleware(SessionGuard())
 app.add_page(rx.center(rx.spinner(size="3"), min_height="100vh"), route="/", on_load=HomeState.route)
 app.add_page(login.login_page, route=login.ROUTE, title="Sign in · TMS Integrations", on_load=LoginState.load)

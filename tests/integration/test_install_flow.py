@@ -210,7 +210,7 @@ def test_list_api_has_no_secrets(live_url, canary) -> None:
     cards = {item["type"]: item for item in body["integrations"]}
     assert set(cards) == {"discord", "slack", "msteams", "google_chat", "telegram", "whatsapp", "webhook"}
     assert cards["discord"]["status"] == "connected" and cards["discord"]["account"]
-    assert cards["msteams"]["status"] == "coming_soon"
+    assert cards["msteams"]["status"] == "not_connected"
     assert canary not in answer.text and "token" not in answer.text.replace("tokens", "")
 
 

@@ -22,11 +22,22 @@ def test_every_spec_is_valid() -> None:
         assert (hooks is not None) == spec.has_hooks
         if not spec.available:
             continue
-        assert spec.authorize_url.startswith("https://") and spec.api_base.startswith("https://")
-        assert spec.token_path.startswith("/") and spec.scopes
+        assert spec.api_base.startswith("https://") and spec.sandbox_api_path.startswith("/sandbox/")
         assert set(spec.meta_fields).isdisjoint(spec.secret_fields)
         assert set(spec.required_meta) <= set(spec.meta_fields)
-        assert spec.sandbox_authorize_path.startswith("/sandbox/")
+        if spec.install_kind in ("redirect", "popup"):
+            assert spec.authorize_url.startswith("https://") and spec.scopes
+            assert spec.sandbox_authorize_path.startswith("/sandbox/")
+        if spec.install_kind == "redirect":
+            assert spec.token_path.startswith("/")
+        else:  # form and popup kinds connect through their hook, from declared fields
+            assert spec.form_fields and hooks is not None and hasattr(hooks, "connect")
+            assert len({f.name for f in spec.form_fields}) == len(spec.form_fields)
+        if spec.target_label:
+            assert hooks is not None and hasattr(hooks, "list_targets")
+        if spec.graph_api_base:
+            assert spec.graph_api_base.startswith("https://")
+            assert spec.sandbox_graph_path.startswith("/sandbox/")
 
 
 def test_discord_scopes_fix_from_seed() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from tms_console.api import callback, health, session, v1
+from tms_console.api import callback, health, inbound, session, v1
 from tms_console.api.deps import service_error_handler
 from tms_console.api.headers import SecurityHeaders
 from tms_console.logs import configure_logging
@@ -25,7 +25,7 @@ def create_api() -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.add_exception_handler(ServiceError, service_error_handler)
-    for module in (v1, callback, session, health):
+    for module in (v1, callback, inbound, session, health):
         api.include_router(module.router)
     if settings.tms_sandbox and settings.redis_url:
         api.include_router(_sandbox_router())

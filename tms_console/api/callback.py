@@ -47,6 +47,8 @@ async def oauth_callback(
     code: Short = None,
     state: Short = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
+    error_description: Annotated[str | None, Query(max_length=2048)] = None,
+    admin_consent: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Where providers send the browser back. Always a 303 to the console, or a plain error page.
 
@@ -66,6 +68,8 @@ async def oauth_callback(
             state=state,
             code=code,
             error=error,
+            error_description=error_description,
+            admin_consent=admin_consent,
             binding=request.cookies.get(BINDING_COOKIE),
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
@@ -106,6 +110,18 @@ def _plain_error(reason: Reason, status_code: int) -> HTMLResponse:
 @router.get("/api/console/integrations/{integration_type}/install", include_in_schema=False)
 async def console_install(request: Request, integration_type: str, project_id: str) -> Response:
     """Install started from the console: bind the flow to this browser, then go to the provider."""
+    return await _start_in_browser(request, integration_type, project_id, "install")
+
+
+@router.get("/api/console/integrations/{integration_type}/admin-consent", include_in_schema=False)
+async def console_admin_consent(request: Request, integration_type: str, project_id: str) -> Response:
+    """The tenant-wide admin approval some organizations require (Microsoft), bound like an install."""
+    return await _start_in_browser(request, integration_type, project_id, "admin_consent")
+
+
+async def _start_in_browser(
+    request: Request, integration_type: str, project_id: str, purpose: str
+) -> Response:
     identity = identity_from_cookie_header(request.headers.get("cookie", ""))
     if identity is None:
         return RedirectResponse(get_settings().public_base_url + "/login", status_code=303)
@@ -113,7 +129,11 @@ async def console_install(request: Request, integration_type: str, project_id: s
     try:
         await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
         url = await install.start_install(
-            identity, project_id=project_id, integration_type=integration_type, binding=binding
+            identity,
+            project_id=project_id,
+            integration_type=integration_type,
+            binding=binding,
+            purpose=purpose,
         )
     except TooManyRequests as exc:
         return _refused(exc)

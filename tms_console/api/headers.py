@@ -22,7 +22,8 @@ FIXED_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
+    # Popups (Meta's Embedded Signup) must keep their opener to hand back the result.
+    (b"cross-origin-opener-policy", b"same-origin-allow-popups"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
 

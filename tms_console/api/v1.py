@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from pydantic import BaseModel, Field
 
 from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit
 from tms_console.security.identity import Identity
-from tms_console.services import install, installations
+from tms_console.services import connect, install, installations
 from tms_console.services.tenancy import require_tenant
 from tms_console.settings import get_settings
 
@@ -123,3 +123,112 @@ async def uninstall(
         user_agent=request.headers.get("user-agent"),
     )
     return Response(status_code=204)
+
+
+class TargetOut(BaseModel):
+    id: str
+    name: str
+    group: str
+
+
+class TargetList(BaseModel):
+    targets: list[TargetOut]
+
+
+class TargetChoice(BaseModel):
+    target_id: str = Field(min_length=1, max_length=200)
+
+
+class Connected(BaseModel):
+    reveal: dict[str, str] = Field(description="Shown once, e.g. a webhook's signing secret")
+
+
+class TestResult(BaseModel):
+    result: str
+
+
+@router.post(
+    "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}",
+    response_model=Connected,
+    responses=ERRORS
+    | {
+        400: {"description": "Invalid fields, or the provider refused them"},
+        429: {"description": "Too many requests (see Retry-After)"},
+        502: {"description": "The provider failed"},
+        503: {"description": "Unavailable"},
+    },
+)
+async def connect_integration(
+    request: Request,
+    tenant_id: TenantId,
+    project_id: ProjectId,
+    integration_type: IntegrationType,
+    identity: CurrentIdentity,
+    fields: Annotated[dict[str, str | list[str]], Body(max_length=20)],
+) -> Connected:
+    """Connect an integration without an OAuth redirect: a bot token, an embedded-signup result, a
+    webhook URL. The fields are the provider's form fields (see the console's setup panel)."""
+    require_tenant(identity, tenant_id)
+    await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
+    reveal = await connect.connect(
+        identity,
+        project_id=project_id,
+        integration_type=integration_type,
+        fields=fields,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return Connected(reveal=reveal)
+
+
+@router.post(
+    "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}/test",
+    response_model=TestResult,
+    responses=ERRORS | {400: {"description": "Needs reconnect"}, 502: {"description": "Delivery failed"}},
+)
+async def send_test(
+    request: Request,
+    tenant_id: TenantId,
+    project_id: ProjectId,
+    integration_type: IntegrationType,
+    identity: CurrentIdentity,
+) -> TestResult:
+    """Send a test message (for webhooks: the signed sample event) and say how it went."""
+    require_tenant(identity, tenant_id)
+    await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
+    result = await connect.send_test(identity, project_id=project_id, integration_type=integration_type)
+    return TestResult(result=result)
+
+
+@router.get(
+    "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}/targets",
+    response_model=TargetList,
+    responses=ERRORS | {400: {"description": "Needs reconnect"}, 502: {"description": "Provider failed"}},
+)
+async def list_targets(
+    tenant_id: TenantId, project_id: ProjectId, integration_type: IntegrationType, identity: CurrentIdentity
+) -> TargetList:
+    """Where this integration can post (channels, spaces, chats), as the provider lists them now."""
+    require_tenant(identity, tenant_id)
+    targets = await connect.list_targets(identity, project_id=project_id, integration_type=integration_type)
+    return TargetList(targets=[TargetOut(id=t.id, name=t.name, group=t.group) for t in targets])
+
+
+@router.put(
+    "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}/target",
+    response_model=TargetOut,
+    responses=ERRORS | {400: {"description": "Not one of the listed targets"}},
+)
+async def choose_target(
+    tenant_id: TenantId,
+    project_id: ProjectId,
+    integration_type: IntegrationType,
+    identity: CurrentIdentity,
+    choice: TargetChoice,
+) -> TargetOut:
+    """Pick where notifications go; only an id the provider lists for this install is accepted."""
+    require_tenant(identity, tenant_id)
+    target = await connect.choose_target(
+        identity, project_id=project_id, integration_type=integration_type, target_id=choice.target_id
+    )
+    return TargetOut(id=target.id, name=target.name, group=target.group)

@@ -9,7 +9,7 @@ from tms_console.components.status_badge import status_badge
 from tms_console.state.integrations import Card, IntegrationsState
 
 
-def _detail(label: str, value: rx.Var[str], element_id: rx.Var[str]) -> rx.Component:
+def _detail(label: str | rx.Var[str], value: rx.Var[str], element_id: rx.Var[str]) -> rx.Component:
     return rx.cond(
         value != "",
         rx.hstack(
@@ -21,14 +21,37 @@ def _detail(label: str, value: rx.Var[str], element_id: rx.Var[str]) -> rx.Compo
 
 
 def _install_button(card: rx.Var[Card], label: str) -> rx.Component:
+    """Install (or reconnect) the way the provider works: a redirect, a form, or a popup."""
     href = "/api/console/integrations/" + card["key"] + "/install?project_id=" + IntegrationsState.project_id
-    # A full page load, not client-side routing: the backend route sets the binding cookie and
-    # answers with a redirect to the provider.
+    tenant, project = IntegrationsState.tenant_id, IntegrationsState.project_id
+    # A redirect is a full page load, not client-side routing: the backend route sets the binding
+    # cookie and answers with a redirect to the provider.
+    redirect = run_in_browser(f"window.location.assign({href})")
+    popup = run_in_browser(
+        f"window.tmsConsole.popup({tenant}, {project}, {card['key']}, {card['popup_url']}, "
+        f"{card['popup_origin']}, {card['popup_message_type']})"
+    )
     return rx.button(
         label,
         id="install-" + card["key"],
         size="2",
-        on_click=run_in_browser(f"window.location.assign({href})"),
+        on_click=rx.match(
+            card["install_kind"],
+            ("form", IntegrationsState.open_form(card["key"])),
+            ("popup", popup),
+            redirect,
+        ),
+    )
+
+
+def _pick_button(card: rx.Var[Card]) -> rx.Component:
+    return rx.button(
+        rx.icon("list-checks", size=14),
+        "Choose " + card["target_label"].to(str).lower(),
+        id="pick-" + card["key"],
+        size="2",
+        variant="soft",
+        on_click=IntegrationsState.start_pick(card["key"]),
     )
 
 
@@ -44,13 +67,68 @@ def _actions(card: rx.Var[Card]) -> rx.Component:
         disabled=busy,
         on_click=IntegrationsState.ask_uninstall(card["key"]),
     )
-    return rx.match(
+    setup = rx.button(
+        rx.icon("settings-2", size=14),
+        "Setup",
+        id="setup-" + card["key"],
+        size="2",
+        variant="ghost",
+        color_scheme="gray",
+        on_click=IntegrationsState.open_setup(card["key"]),
+    )
+    actions = rx.match(
         card["status"],
         ("not_connected", _install_button(card, "Install")),
-        ("connected", rx.hstack(uninstall, spacing="2")),
+        (
+            "connected",
+            rx.hstack(rx.cond(card["target_label"] != "", _pick_button(card)), uninstall, spacing="2"),
+        ),
+        ("needs_setup", rx.hstack(_pick_button(card), uninstall, spacing="2")),
         ("needs_reconnect", rx.hstack(_install_button(card, "Reconnect"), uninstall, spacing="2")),
         ("not_configured", rx.text("Ask an administrator to configure it.", size="1")),
         rx.fragment(),
+    )
+    return rx.hstack(
+        actions, rx.spacer(), rx.cond(card["status"] != "coming_soon", setup), width="100%", align="center"
+    )
+
+
+def _target_option(option: rx.Var[dict[str, str]]) -> rx.Component:
+    group = rx.cond(option["group"] != "", option["group"] + " / ", "")
+    return rx.select.item(group + option["name"], value=option["id"])
+
+
+def _target_picker(card: rx.Var[Card]) -> rx.Component:
+    """Where notifications go: the provider's current list, picked in the card."""
+    return rx.cond(
+        IntegrationsState.picking == card["key"],
+        rx.vstack(
+            rx.cond(
+                IntegrationsState.target_error != "",
+                rx.text(IntegrationsState.target_error, size="1", color="var(--red-11)", id="pick-error"),
+                rx.cond(
+                    IntegrationsState.target_options.length() > 0,
+                    rx.select.root(
+                        rx.select.trigger(placeholder="Pick one", id="target-" + card["key"], width="100%"),
+                        rx.select.content(
+                            rx.foreach(
+                                IntegrationsState.target_options,
+                                lambda option: rx.select.item(
+                                    rx.cond(option["group"] != "", option["group"] + " / ", "")
+                                    + option["name"],
+                                    value=option["id"],
+                                ),
+                            )
+                        ),
+                        on_change=lambda value: IntegrationsState.save_target(card["key"], value),
+                    ),
+                    rx.hstack(rx.spinner(size="1"), rx.text("Asking the provider…", size="1")),
+                ),
+            ),
+            rx.button("Cancel", size="1", variant="ghost", on_click=IntegrationsState.cancel_pick),
+            width="100%",
+            spacing="2",
+        ),
     )
 
 
@@ -71,10 +149,15 @@ def provider_card(card: rx.Var[Card]) -> rx.Component:
             ),
             rx.text(card["description"], size="2", color="var(--gray-11)"),
             _detail("Account", card["account"], "account-" + card["key"]),
-            _detail("Channel", card["channel"], "channel-" + card["key"]),
+            _detail(
+                rx.cond(card["target_label"] != "", card["target_label"], "Channel"),
+                card["channel"],
+                "channel-" + card["key"],
+            ),
             _detail("Installed by", card["installed_by"], "installed-by-" + card["key"]),
             _detail("Installed", card["installed_at"], "installed-at-" + card["key"]),
             rx.spacer(),
+            _target_picker(card),
             _actions(card),
             spacing="3",
             height="100%",

@@ -126,15 +126,20 @@ async def close_http_client() -> None:
 
 
 class ProviderApi:
-    """The narrow facade hooks receive: authenticated JSON calls against one provider's API base."""
+    """The narrow facade hooks receive: authenticated JSON calls against one provider's API hosts."""
 
-    def __init__(self, api_base: str, *, bot_token: str | None = None) -> None:
+    def __init__(self, api_base: str, *, bot_token: str | None = None, graph_base: str = "") -> None:
         self._base = api_base
+        self._graph = graph_base
         self._bot_token = bot_token
 
     @property
     def has_bot(self) -> bool:
         return bool(self._bot_token)
+
+    @property
+    def graph_base(self) -> str:
+        return self._graph
 
     async def call(
         self,
@@ -144,13 +149,38 @@ class ProviderApi:
         bearer: str | None = None,
         as_bot: bool = False,
         data: dict[str, str] | None = None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        graph: bool = False,
+        allow_errors: bool = False,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        if as_bot and self._bot_token:
-            headers = {"Authorization": f"Bot {self._bot_token}"}
-        status, body = await request(method, self._base + path, headers=headers, data=data)
-        if status >= 400:
+        """One call; a 4xx raises ProviderError unless `allow_errors` (then the hook reads the body)."""
+        status, body = await self.call_raw(
+            method, path, bearer=bearer, as_bot=as_bot, data=data, json=json, params=params, graph=graph
+        )
+        if status >= 400 and not allow_errors:
             raise ProviderError(Reason.PROVIDER_ERROR, f"provider answered {status} to {path}")
         if isinstance(body, str):  # an HTML error page with 200 is not an API answer
             raise ProviderError(Reason.BAD_RESPONSE, f"provider sent no JSON for {path}")
         return body
+
+    async def call_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        bearer: str | None = None,
+        as_bot: bool = False,
+        data: dict[str, str] | None = None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        graph: bool = False,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        if as_bot and self._bot_token:
+            headers = {"Authorization": f"Bot {self._bot_token}"}
+        base = self._graph if graph else self._base
+        extra: dict[str, Any] = {"params": params} if params else {}
+        if json is not None:
+            extra["json"] = json
+        return await request(method, base + path, headers=headers, data=data, **extra)

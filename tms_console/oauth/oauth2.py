@@ -32,8 +32,30 @@ _TOKEN_ERRORS = {
 }
 
 
-def authorize_error_reason(error: str) -> Reason:
+# Microsoft: the user may not consent alone; an administrator must approve the app tenant-wide.
+_ADMIN_CONSENT_CODES = ("AADSTS65001", "AADSTS90094", "AADSTS90008")
+
+
+def authorize_error_reason(error: str, description: str = "") -> Reason:
+    if error == "consent_required" or (
+        error in ("interaction_required", "access_denied")
+        and any(c in description for c in _ADMIN_CONSENT_CODES)
+    ):
+        return Reason.ADMIN_CONSENT_REQUIRED
     return _AUTHORIZE_ERRORS.get(error, Reason.PROVIDER_ERROR)
+
+
+def admin_consent_url(provider: ResolvedProvider, *, state: str) -> str:
+    """Microsoft's `/{tenant}/v2.0/adminconsent`, next to the authorize endpoint, asking for the
+    app's configured permissions (`.default`)."""
+    base = provider.authorize_url.split("/oauth2/", 1)[0]
+    params = {
+        "client_id": provider.client_id or "",
+        "redirect_uri": provider.redirect_uri,
+        "state": state,
+        "scope": "https://graph.microsoft.com/.default",
+    }
+    return f"{base}{provider.spec.admin_consent_path}?{urlencode(params)}"
 
 
 def new_pkce_pair() -> tuple[str, str]:
@@ -97,3 +119,26 @@ async def revoke(provider: ResolvedProvider, *, token: str) -> None:
         return
     form = {"token": token, "token_type_hint": "access_token"}
     await request("POST", provider.api_base + provider.spec.revoke_path, **_client_auth(provider, form))
+
+
+async def refresh_grant(provider: ResolvedProvider, *, refresh_token: str) -> tuple[int, dict[str, Any]]:
+    """RFC 6749 §6: trade a refresh token for new tokens (once; the caller stores what comes back)."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    status, body = await request(
+        "POST", provider.api_base + provider.spec.token_path, **_client_auth(provider, form)
+    )
+    return status, expect_json_object(status, body)
+
+
+def popup_url(provider: ResolvedProvider) -> str:
+    """The provider's dialog for a popup signup (Meta's Embedded Signup): the result comes back to
+    the console page by postMessage, which checks the popup's origin, so no state is carried."""
+    spec = provider.spec
+    params = {
+        "client_id": provider.client_id or "",
+        "redirect_uri": provider.redirect_uri,
+        "scope": spec.scope_separator.join(spec.scopes),
+        **spec.authorize_params,
+        **{param: provider.settings.get(name, "") for param, name in spec.authorize_settings.items()},
+    }
+    return f"{provider.authorize_url}?{urlencode(params)}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.browser import run_in_browser
+from tms_console.components.dialogs import connect_dialog, setup_dialog
 from tms_console.components.layout import page_frame
 from tms_console.components.provider_card import provider_card
 from tms_console.state.integrations import IntegrationsState
@@ -21,6 +23,15 @@ def flash() -> rx.Component:
         rx.callout.root(
             rx.callout.icon(rx.icon(icon)),  # type: ignore[arg-type]
             rx.callout.text(IntegrationsState.flash_message),
+            rx.cond(
+                IntegrationsState.flash_action != "",
+                rx.button(
+                    "Ask an administrator to approve",
+                    size="1",
+                    id="flash-action",
+                    on_click=run_in_browser(f"window.location.assign({IntegrationsState.flash_action})"),
+                ),
+            ),
             rx.button("Dismiss", size="1", variant="ghost", on_click=IntegrationsState.dismiss_flash),
             color_scheme=color,  # type: ignore[arg-type]
             id="flash",
@@ -101,4 +112,6 @@ def integrations_page() -> rx.Component:
         flash(),
         body(),
         confirm_dialog(),
+        connect_dialog(),
+        setup_dialog(),
     )

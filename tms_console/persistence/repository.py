@@ -231,3 +231,57 @@ async def replace_sealed(
         .values(key_id=new.key_id, nonce=new.nonce, ciphertext=new.ciphertext)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def update_meta(
+    session: AsyncSession, *, tenant_id: uuid.UUID, integration_id: uuid.UUID, meta: dict[str, Any]
+) -> bool:
+    """Replace the row's shown data (a picked channel, a chat the bot joined); tenant-checked."""
+    result = await session.execute(
+        sa.update(ProjectIntegration)
+        .where(col(ProjectIntegration.id) == integration_id, col(ProjectIntegration.tenant_id) == tenant_id)
+        .values(meta=meta, updated_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def replace_credentials(
+    session: AsyncSession, *, integration_id: uuid.UUID, sealed: Sealed, expires_at: datetime | None
+) -> None:
+    """Store refreshed tokens for a row (the row's AAD is sealed into `sealed` by the caller)."""
+    await session.execute(
+        sa.update(IntegrationCredential)
+        .where(col(IntegrationCredential.integration_id) == integration_id)
+        .values(
+            key_id=sealed.key_id,
+            nonce=sealed.nonce,
+            ciphertext=sealed.ciphertext,
+            expires_at=expires_at,
+            updated_at=utcnow(),
+        )
+    )
+
+
+async def find_by_endpoint(
+    session: AsyncSession, *, integration_type: str, endpoint_id: str
+) -> tuple[ProjectIntegration, IntegrationCredential | None] | None:
+    """The integration a public inbound URL names (`meta.endpoint_id`, random per install).
+
+    Deliberately not tenant-scoped: the provider calling in knows only the URL. The caller must
+    authenticate the request against the row's secret before trusting or revealing anything.
+    """
+    result = await session.execute(
+        select(ProjectIntegration, IntegrationCredential)
+        .join(
+            IntegrationCredential,
+            col(IntegrationCredential.integration_id) == col(ProjectIntegration.id),
+            isouter=True,
+        )
+        .where(
+            ProjectIntegration.integration_type == integration_type,
+            col(ProjectIntegration.meta).contains({"endpoint_id": endpoint_id}),
+        )
+        .with_for_update(of=ProjectIntegration)
+    )
+    row = result.first()
+    return (row[0], row[1]) if row else None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tms_console.providers.spec import ProviderSpec
+from tms_console.providers.spec import FormField, ProviderSpec
+from tms_console.services.templates import EVENT_TYPES, READY_MADE
 
 DISCORD = ProviderSpec(
     key="discord",
@@ -81,8 +82,157 @@ SLACK = ProviderSpec(
 )
 
 
-def _coming_soon(key: str, name: str, description: str, mode: str) -> ProviderSpec:
-    return ProviderSpec(key=key, name=name, description=description, auth_mode=mode, available=False)  # type: ignore[arg-type]
+MSTEAMS = ProviderSpec(
+    key="msteams",
+    name="Microsoft Teams",
+    description="Post ticket updates to a channel of a Microsoft Teams team.",
+    auth_mode="oauth2",
+    authorize_url="https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
+    api_base="https://login.microsoftonline.com/organizations/oauth2/v2.0",
+    token_path="/token",
+    # `profile` puts the user's name in the ID token; `offline_access` gives the refresh token.
+    scopes=(
+        "openid",
+        "profile",
+        "offline_access",
+        "User.Read",
+        "Team.ReadBasic.All",
+        "Channel.ReadBasic.All",
+        "ChannelMessage.Send",
+    ),
+    scope_separator=" ",
+    pkce=True,
+    client_auth="body",  # what MSAL does (PROVIDERS.md 3.4)
+    authorize_params={"response_type": "code", "response_mode": "query", "prompt": "select_account"},
+    meta_fields={"scope": "scope"},
+    secret_fields={"access_token": "access_token", "refresh_token": "refresh_token"},
+    refresh=True,
+    trusted_domains=("microsoft.com", "office.com", "microsoftonline.com"),
+    graph_api_base="https://graph.microsoft.com/v1.0",
+    target_label="Channel",
+    target_hint="Join a team in Teams (or create a channel), then look again.",
+    admin_consent_path="/v2.0/adminconsent",
+    docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
+    sandbox_authorize_path="/sandbox/msteams/login/organizations/oauth2/v2.0/authorize",
+    sandbox_api_path="/sandbox/msteams/login/organizations/oauth2/v2.0",
+    sandbox_graph_path="/sandbox/msteams/graph/v1.0",
+    has_hooks=True,
+)
+
+GOOGLE_CHAT = ProviderSpec(
+    key="google_chat",
+    name="Google Chat",
+    description="Send ticket notifications to a Google Chat space.",
+    auth_mode="oauth2",
+    authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+    api_base="https://oauth2.googleapis.com",
+    token_path="/token",
+    revoke_path="/revoke",
+    # openid + email name the connected Google account; the two Chat scopes are the integration's.
+    scopes=(
+        "openid",
+        "email",
+        "https://www.googleapis.com/auth/chat.spaces.readonly",
+        "https://www.googleapis.com/auth/chat.messages.create",
+    ),
+    scope_separator=" ",
+    pkce=True,
+    client_auth="body",
+    authorize_params={
+        "response_type": "code",
+        "access_type": "offline",
+        "prompt": "consent",
+        "include_granted_scopes": "true",
+    },
+    meta_fields={"scope": "scope"},
+    secret_fields={"access_token": "access_token", "refresh_token": "refresh_token"},
+    refresh=True,
+    trusted_domains=("google.com", "googleapis.com"),
+    graph_api_base="https://chat.googleapis.com/v1",
+    target_label="Space",
+    target_hint="Create a space in Google Chat (or get added to one), then look again.",
+    docs_url="https://developers.google.com/workspace/chat/authenticate-authorize-chat-user",
+    sandbox_authorize_path="/sandbox/google_chat/accounts/o/oauth2/v2/auth",
+    sandbox_api_path="/sandbox/google_chat/oauth2",
+    sandbox_graph_path="/sandbox/google_chat/chat/v1",
+    has_hooks=True,
+)
+
+TELEGRAM = ProviderSpec(
+    key="telegram",
+    name="Telegram",
+    description="Let your Telegram bot post ticket updates to a group or channel it was added to.",
+    auth_mode="bot_token",
+    api_base="https://api.telegram.org",
+    form_fields=(
+        FormField(
+            "bot_token",
+            "Bot token",
+            "secret",
+            help="Create a bot with @BotFather (/newbot) and paste the token it gives you.",
+            max_length=100,
+        ),
+    ),
+    target_label="Chat",
+    target_hint="Add the bot to a group or channel (as an admin, for channels), then look again.",
+    trusted_domains=("telegram.org",),
+    docs_url="https://core.telegram.org/bots/api",
+    sandbox_api_path="/sandbox/telegram",
+    has_hooks=True,
+)
+
+
+WHATSAPP = ProviderSpec(
+    key="whatsapp",
+    name="WhatsApp Business",
+    description="Reach customers on WhatsApp from your business phone number.",
+    auth_mode="embedded_signup",
+    authorize_url="https://www.facebook.com/v21.0/dialog/oauth",
+    api_base="https://graph.facebook.com/v21.0",
+    # Permissions come from the Login for Business configuration (config_id), not from `scope`.
+    scopes=("whatsapp_business_management", "whatsapp_business_messaging"),
+    scope_separator=",",
+    authorize_params={"response_type": "code", "override_default_response_type": "true"},
+    authorize_settings={"config_id": "config_id"},
+    popup_message_type="WA_EMBEDDED_SIGNUP",
+    form_fields=(
+        FormField("code", "Authorization code", "secret", max_length=1024),
+        FormField("waba_id", "WhatsApp Business Account", max_length=30),
+        FormField("phone_number_id", "Phone number", max_length=30),
+        FormField("business_id", "Business", required=False, max_length=30),
+    ),
+    trusted_domains=("facebook.com", "whatsapp.com"),
+    docs_url="https://developers.facebook.com/docs/whatsapp/embedded-signup",
+    sandbox_authorize_path="/sandbox/whatsapp/dialog",
+    sandbox_api_path="/sandbox/whatsapp/graph/v21.0",
+    has_hooks=True,
+)
+
+
+WEBHOOK = ProviderSpec(
+    key="webhook",
+    name="Webhook",
+    description="Send signed ticket events to any HTTPS endpoint, as is or through your own template.",
+    auth_mode="webhook_url",
+    api_base="https://example.invalid",  # no provider API: deliveries go to the agent's URL
+    form_fields=(
+        FormField(
+            "url", "Endpoint URL", "url", help="HTTPS. Every event is POSTed there, signed.", max_length=2048
+        ),
+        FormField("events", "Events", "choices", choices=EVENT_TYPES),
+        FormField(
+            "template",
+            "Payload template (optional)",
+            "template",
+            required=False,
+            help="Jinja; every {{ value }} becomes JSON. Empty: the event as is.",
+            max_length=20_000,
+            choices=tuple(READY_MADE),
+        ),
+    ),
+    sandbox_api_path="/sandbox/webhook",
+    has_hooks=True,
+)
 
 
 PROVIDERS: dict[str, ProviderSpec] = {
@@ -90,11 +240,11 @@ PROVIDERS: dict[str, ProviderSpec] = {
     for spec in (
         DISCORD,
         SLACK,
-        _coming_soon("msteams", "Microsoft Teams", "Post ticket updates to a Teams channel.", "oauth2"),
-        _coming_soon("google_chat", "Google Chat", "Notify a Google Chat space.", "oauth2"),
-        _coming_soon("telegram", "Telegram", "Let a Telegram bot relay tickets to a chat.", "bot_token"),
-        _coming_soon("whatsapp", "WhatsApp Business", "Reach customers on WhatsApp.", "embedded_signup"),
-        _coming_soon("webhook", "Webhook", "Send signed ticket events to any HTTPS endpoint.", "webhook_url"),
+        MSTEAMS,
+        GOOGLE_CHAT,
+        TELEGRAM,
+        WHATSAPP,
+        WEBHOOK,
     )
 }
 

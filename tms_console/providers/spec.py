@@ -4,11 +4,49 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 AuthMode = Literal["oauth2", "bot_token", "webhook_url", "embedded_signup"]
 ClientAuth = Literal["basic", "body"]
+FieldKind = Literal["text", "secret", "url", "choices", "template"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a provider's connect form (modes without an OAuth redirect).
+
+    The console renders the form from these and the API validates against them; the values
+    reach the provider's `connect` hook, which decides what is a secret.
+    """
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    help: str = ""
+    required: bool = True
+    max_length: int = 2000
+    choices: tuple[str, ...] = ()  # for "choices": any subset may be picked
+
+
+@dataclass
+class Installation:
+    """What connecting produced: shown (`meta`) and secret (`secrets`) halves, and when it expires."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something an agent can pick for notifications to go to (a channel, a space, a chat)."""
+
+    id: str
+    name: str
+    group: str = ""  # e.g. the Teams team a channel belongs to
+    extra: Mapping[str, str] = field(default_factory=dict)  # stored in `meta` when picked
 
 
 @dataclass(frozen=True)
@@ -47,10 +85,33 @@ class ProviderSpec:
     sandbox_authorize_path: str = ""
     sandbox_api_path: str = ""
     has_hooks: bool = False
+    # A second API host (Microsoft Graph next to the login host); `<P>_GRAPH_API_BASE` overrides it.
+    graph_api_base: str = ""
+    sandbox_graph_path: str = ""
+    # Modes without a redirect: what the agent fills in (bot token, webhook URL, ...).
+    form_fields: tuple[FormField, ...] = ()
+    # Set when the agent picks where notifications go after connecting ("Channel", "Space", "Chat").
+    target_label: str = ""
+    target_hint: str = ""  # what to do when there is nothing to pick yet
+    # Microsoft's tenant-wide admin consent, offered when the callback says it is required.
+    admin_consent_path: str = ""
+    # The `type` of the popup's postMessage result (Meta: "WA_EMBEDDED_SIGNUP").
+    popup_message_type: str = ""
+    # Extra authorize parameters that name deployment settings, e.g. {"config_id": "config_id"}.
+    authorize_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def logo(self) -> str:
         return f"/providers/{self.key}.svg"
+
+    @property
+    def install_kind(self) -> str:
+        """How the console starts an install: a full-page redirect, a form, or a popup."""
+        return {"oauth2": "redirect", "embedded_signup": "popup"}.get(self.auth_mode, "form")
+
+    @property
+    def uses_client_credentials(self) -> bool:
+        return self.auth_mode in ("oauth2", "embedded_signup")
 
 
 def dig(data: object, path: str) -> object:

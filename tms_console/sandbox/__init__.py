@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from tms_console.sandbox import discord, faults, slack
+from tms_console.sandbox import discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
 from tms_console.sandbox.discord_api import sandbox_bot_token
 from tms_console.sandbox.store import RedisConnector, SandboxStore
 from tms_console.sandbox.web import json_response
@@ -45,6 +45,11 @@ def create_sandbox_router(*, redis_url: str, apps: dict[str, SandboxApp], canary
     if not canary:
         raise ValueError("the sandbox needs a non-empty canary")
     builders = {"discord": discord.build_router, "slack": slack.build_router}
+    builders["whatsapp"] = whatsapp.build_router
+    builders["google_chat"] = google_chat.build_router
+    builders["telegram"] = telegram.build_router
+    builders["webhook"] = webhook.build_router
+    builders["msteams"] = msteams.build_router
     connector = RedisConnector(redis_url)
     router = APIRouter(include_in_schema=False)
     for key, app in apps.items():

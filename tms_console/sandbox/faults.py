@@ -15,6 +15,7 @@ import email.utils
 import functools
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ Handler = Callable[..., Awaitable[Response]]
 FAULT_TTL = 3600  # a fault a test forgot to clear dies on its own in a shared dev Redis
 HOSTILE_TEXT = "<img src=x onerror=alert(1)>"
 # Keys whose string values identify the install: guild/channel/webhook/team names.
-NAME_KEYS = frozenset({"name", "channel", "team"})
+NAME_KEYS = frozenset({"name", "channel", "team", "displayName", "verified_name"})  # displayName: Graph
 # Where provider-supplied URLs sit in the responses the console reads.
 URL_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "webhook": (("webhook", "url"), ("incoming_webhook", "url")),  # Discord, Slack
@@ -179,10 +180,27 @@ def retry_after_value(kind: str, now: float | None = None) -> str | None:
 
 
 def _rate_limited(fault: Fault, provider: str) -> Response:
-    """Discord's 429 JSON (PROVIDERS.md §1.10) or Slack's `ratelimited` (§2.10)."""
+    """Discord's 429 JSON (PROVIDERS.md §1.10), Slack's `ratelimited` (§2.10) or Telegram's (§5.7)."""
     body: dict[str, Any] = {"ok": False, "error": "ratelimited"}
     if provider == "discord":
         body = {"message": "You are being rate limited.", "retry_after": 1.5, "global": False}
+    if provider == "telegram":
+        body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 30"}
+        if fault.retry_after != "missing":  # some real 429s omit `parameters` (§5.7)
+            body["parameters"] = {"retry_after": 30}
+    if provider == "msteams":  # Graph's throttling body (§3.10)
+        inner = {"code": "429", "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "429"}
+        body = {"error": {"code": "TooManyRequests", "message": "Please retry again later."}}
+        body["error"]["innerError"] = inner | {"request-id": str(uuid.uuid4())}
+    if provider == "whatsapp":  # Meta: 400 + Graph envelope, no Retry-After; key on `code` (§6.8)
+        code = 4 if fault.target == "token" else 80007  # app-level vs WABA-level throttling
+        text = "Rate limit hit for WhatsApp Business Account"
+        text = "Application request limit reached" if code == 4 else text
+        error = {"message": f"(#{code}) {text}", "type": "OAuthException", "code": code}
+        return JSONResponse({"error": error | {"fbtrace_id": "AsandboxRateLimit"}}, 400)
+    if provider == "google_chat":  # Google's API error envelope (§4.8)
+        message = "Resource has been exhausted (e.g. check quota)."
+        body = {"error": {"code": 429, "message": message, "status": "RESOURCE_EXHAUSTED"}}
     value = retry_after_value(fault.retry_after)
     return JSONResponse(body, 429, headers={"Retry-After": value} if value is not None else None)
 

@@ -90,6 +90,11 @@ def error_page(title: str, message: str, status_code: int = 400) -> HTMLResponse
     return _page(title, body, status_code)
 
 
+def html_page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    """A page around `body`, HTML the caller built with every value already escaped."""
+    return _page(title, body, status_code)
+
+
 def _page(title: str, body: str, status_code: int) -> HTMLResponse:
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

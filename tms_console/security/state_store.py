@@ -41,7 +41,7 @@ class PendingInstall:
     user_name: str
     pkce_verifier: str | None = None
     binding_hash: str | None = None
-    reconnect_of: str | None = None
+    purpose: str = "install"  # or "admin_consent" (Microsoft's tenant-wide approval)
 
 
 def digest(value: str) -> str:

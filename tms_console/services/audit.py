@@ -17,6 +17,7 @@ ACTIONS = {
     Reason.INSTALLED: "installed",
     Reason.UNINSTALLED: "uninstalled",
     Reason.INSTALL_STARTED: "install_started",
+    Reason.ADMIN_CONSENT_GRANTED: "admin_consent_granted",
 }
 
 

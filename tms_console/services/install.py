@@ -7,27 +7,23 @@ raises to its caller: it returns where to send the browser and why.
 from __future__ import annotations
 
 import logging
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from tms_console.oauth import oauth2
-from tms_console.oauth.http import ProviderApi
-from tms_console.persistence import repository
-from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.persistence.db import DatabaseUnavailable
 from tms_console.persistence.redis import get_redis
 from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.hooks import load_hooks
 from tms_console.providers.registry import get_provider
-from tms_console.providers.spec import ProviderSpec, dig
+from tms_console.providers.spec import Installation, ProviderSpec, dig
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
-from tms_console.security.keyring import row_aad
 from tms_console.security.state_store import PendingInstall, StateStore, digest
-from tms_console.services import audit
+from tms_console.services import audit, credentials
 from tms_console.services.errors import NotFound, ProviderError, ServiceError, Unavailable
 from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import require_project, unit_of_work
@@ -35,6 +31,7 @@ from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.install")
 MAX_META_TEXT = 200
+MAX_META_ITEMS = 100
 
 
 def _state_store() -> StateStore:
@@ -52,13 +49,25 @@ def installable(integration_type: str) -> ResolvedProvider:
 
 
 async def start_install(
-    identity: Identity, *, project_id: str, integration_type: str, binding: str | None
+    identity: Identity,
+    *,
+    project_id: str,
+    integration_type: str,
+    binding: str | None,
+    purpose: str = "install",
 ) -> str:
-    """Check access, store the pending install under a fresh state, return the authorize URL."""
+    """Check access, store the pending install under a fresh state, return the authorize URL.
+
+    `purpose="admin_consent"` returns the provider's tenant-wide admin-consent URL instead (its
+    callback arrives at the same redirect URI and is told apart by the stored state).
+    """
     provider = installable(integration_type)
+    if purpose == "admin_consent" and not provider.spec.admin_consent_path:
+        raise NotFound(Reason.NOT_FOUND, "no admin consent for this integration")
     async with unit_of_work() as session:
         project = await require_project(session, identity, project_id)
-    verifier, challenge = oauth2.new_pkce_pair() if provider.spec.pkce else (None, None)
+    pkce = provider.spec.pkce and purpose == "install"
+    verifier, challenge = oauth2.new_pkce_pair() if pkce else (None, None)
     pending = PendingInstall(
         tenant_id=str(identity.tenant_id),
         project_id=str(project.id),
@@ -67,11 +76,14 @@ async def start_install(
         user_name=identity.name,
         pkce_verifier=verifier,
         binding_hash=digest(binding) if binding else None,
+        purpose=purpose,
     )
     try:
         state = await _state_store().issue(pending)
     except RedisError:
         raise Unavailable(Reason.UNAVAILABLE, "redis unavailable") from None
+    if purpose == "admin_consent":
+        return oauth2.admin_consent_url(provider, state=state)
     return oauth2.authorize_url(provider, state=state, code_challenge=challenge)
 
 
@@ -82,6 +94,9 @@ class CallbackInput:
     code: str | None
     error: str | None
     binding: str | None = None
+    # Used to classify an error (e.g. Microsoft's AADSTS65001), never shown or logged.
+    error_description: str | None = None
+    admin_consent: str | None = None
     ip: str | None = None
     user_agent: str | None = None
     # A repeated state/code/error parameter: refused before the state is touched.
@@ -97,11 +112,7 @@ class CallbackOutcome:
     status_code: int = 303
 
 
-@dataclass
-class _Install:
-    meta: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, Any] = field(default_factory=dict)
-    expires_at: datetime | None = None
+_Install = Installation
 
 
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
@@ -124,7 +135,7 @@ async def complete_callback(data: CallbackInput) -> CallbackOutcome:
         reason = exc.reason
     except DatabaseUnavailable:
         reason = Reason.NOT_SAVED
-    if reason is not Reason.INSTALLED:
+    if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
     return _finish(pending, data, reason)
 
@@ -143,7 +154,7 @@ def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any
 
 async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
     if data.error:
-        return oauth2.authorize_error_reason(data.error)
+        return oauth2.authorize_error_reason(data.error, data.error_description or "")
     if pending.binding_hash and (not data.binding or digest(data.binding) != pending.binding_hash):
         return Reason.INVALID_BROWSER
     if data.signed_in and (
@@ -152,6 +163,8 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
         return Reason.WRONG_ACCOUNT
     if pending.integration_type != data.integration_type:
         return Reason.TYPE_MISMATCH
+    if pending.purpose == "admin_consent":
+        return Reason.ADMIN_CONSENT_GRANTED if data.admin_consent == "True" else Reason.ACCESS_DENIED
     if not data.code:
         return Reason.MISSING_CODE
     spec = get_provider(pending.integration_type)
@@ -168,29 +181,40 @@ async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: 
     status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
     check = getattr(hooks, "check_token_response", oauth2.check_token_response)
     token = check(status, body)
+    install = installation_from_token(provider, token)
+    after_install = getattr(hooks, "after_install", None)
+    if after_install is not None:
+        await after_install(provider.api(), token, install.meta)
+    install.meta = clean_meta(provider, install)
+    missing = [name for name in spec.required_meta if not install.meta.get(name)]
+    if missing:
+        raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
+    return install
+
+
+def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -> _Install:
+    """The spec's meta and secret fields picked out of a token response, and when it expires."""
+    spec = provider.spec
     install = _Install(
-        meta={name: _clean(dig(token, path)) for name, path in spec.meta_fields.items()},
+        meta={name: dig(token, path) for name, path in spec.meta_fields.items()},
         secrets={name: dig(token, path) for name, path in spec.secret_fields.items()},
     )
     install.meta = {k: v for k, v in install.meta.items() if v not in (None, "")}
     install.secrets = {k: v for k, v in install.secrets.items() if isinstance(v, str) and v}
-    after_install = getattr(hooks, "after_install", None)
-    if after_install is not None:
-        await after_install(_api(provider), token, install.meta)
-    install.meta = {k: _clean(v) for k, v in install.meta.items()}
-    _check_urls(provider, install)
-    missing = [name for name in spec.required_meta if not install.meta.get(name)]
-    if missing:
-        raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
     expires_in = token.get("expires_in")
     if isinstance(expires_in, int) and 0 < expires_in < 10 * 365 * 86400:
         install.expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
     return install
 
 
-def _api(provider: ResolvedProvider) -> ProviderApi:
-    bot = provider.bot_token.get_secret_value() if provider.bot_token else None
-    return ProviderApi(provider.api_base, bot_token=bot)
+def clean_meta(provider: ResolvedProvider, install: _Install) -> dict[str, Any]:
+    """What may be stored and shown: bounded plain text, and provider URLs only on the provider's domain.
+
+    A secret URL the console would call that is not the provider's own fails the install.
+    """
+    install.meta = {k: _clean(v) for k, v in install.meta.items()}
+    _check_urls(provider, install)
+    return install.meta
 
 
 # NUL (Postgres JSONB refuses it), C0/C1 controls, bidi overrides/isolates (they make a name read
@@ -201,10 +225,15 @@ _UNSAFE_CHARS = dict.fromkeys(
 _UNSAFE_CHARS |= dict.fromkeys(range(0xD800, 0xE000))
 
 
-def _clean(value: object) -> Any:
-    """Provider text goes to `meta` as bounded plain strings, without invisible or unsafe characters."""
+def _clean(value: object, depth: int = 0) -> Any:
+    """Provider text goes to `meta` as bounded plain strings, without invisible or unsafe characters
+    (lists and objects, such as the chats a bot was added to, are cleaned item by item, bounded)."""
     if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, list) and depth < 3:
+        return [_clean(item, depth + 1) for item in value[:MAX_META_ITEMS]]
+    if isinstance(value, dict) and depth < 3:
+        return {_clean(k, depth + 1): _clean(v, depth + 1) for k, v in list(value.items())[:MAX_META_ITEMS]}
     return str(value).translate(_UNSAFE_CHARS)[:MAX_META_TEXT]
 
 
@@ -220,28 +249,10 @@ def _check_urls(provider: ResolvedProvider, install: _Install) -> None:
 
 
 async def _save(pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: _Install) -> None:
-    keyring = get_settings().keyring()
-    tenant_id, project_id = uuid.UUID(pending.tenant_id), uuid.UUID(pending.project_id)
-
-    def seal(row_id: uuid.UUID) -> Any:
-        aad = row_aad(tenant_id=tenant_id, project_id=project_id, integration_type=spec.key, row_id=row_id)
-        return keyring.seal(install.secrets, aad=aad)
-
-    async with session_scope() as session:
-        row_id = await repository.upsert_integration(
-            session,
-            tenant_id=tenant_id,
-            project_id=project_id,
-            integration_type=spec.key,
-            meta=install.meta,
-            installed_by_id=pending.user_id,
-            installed_by_name=pending.user_name,
-            seal=seal,
-            expires_at=install.expires_at,
-        )
-        await audit.record(
-            session, **_audit_fields(pending, data), reason=Reason.INSTALLED, integration_id=row_id
-        )
+    actor = credentials.Actor(
+        pending.tenant_id, pending.project_id, pending.user_id, pending.user_name, data.ip, data.user_agent
+    )
+    await credentials.save_installation(actor, spec.key, install)
 
 
 def log_callback(reason: Reason, integration_type: str, pending: PendingInstall | None = None) -> None:
@@ -262,6 +273,6 @@ def _finish(
     if pending is None:
         return CallbackOutcome(reason, None, status_code)
     query = {"integration": pending.integration_type}
-    status = "success" if reason is Reason.INSTALLED else "error"
+    status = {Reason.INSTALLED: "success", Reason.ADMIN_CONSENT_GRANTED: "info"}.get(reason, "error")
     query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
     return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)

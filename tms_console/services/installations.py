@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from tms_console.oauth import oauth2
-from tms_console.oauth.http import ProviderApi
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.config import ResolvedProvider, resolve
@@ -15,18 +15,18 @@ from tms_console.providers.hooks import load_hooks
 from tms_console.providers.registry import PROVIDERS, get_provider
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
-from tms_console.security.keyring import DecryptError, Sealed, row_aad
-from tms_console.services import audit
+from tms_console.security.keyring import DecryptError
+from tms_console.services import audit, credentials
 from tms_console.services.errors import NotFound, ProviderError
 from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import require_project, unit_of_work
-from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.installations")
 
-# Which meta fields name the connected account and the channel, per provider (display only).
-_ACCOUNT_FIELDS = ("guild_name", "team_name")
-_CHANNEL_FIELDS = ("channel", "channel_name", "channel_id")
+# Which meta fields name the connected account and the channel, across providers (display only).
+# Providers added later write the generic `account_name` / `target_name`.
+_ACCOUNT_FIELDS = ("guild_name", "team_name", "account_name")
+_CHANNEL_FIELDS = ("target_name", "channel", "channel_name", "channel_id")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class IntegrationView:
     installed_by: str = ""
     installed_at: str = ""
     link: str = ""
+    install_kind: str = "redirect"  # redirect | form | popup (ProviderSpec.install_kind)
+    target_label: str = ""  # set when the agent picks a channel/space/chat after connecting
+    popup_url: str = ""
+    popup_origin: str = ""
+    popup_message_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,26 +80,32 @@ def _view(
         "name": spec.name,
         "description": spec.description,
         "logo": spec.logo,
+        "install_kind": spec.install_kind,
+        "target_label": spec.target_label,
     }
     if not spec.available:
         return IntegrationView(**base, status="coming_soon")
     provider = resolve(spec)
     base["sandbox"] = provider.sandbox
+    if spec.install_kind == "popup" and provider.configured:
+        base["popup_url"] = oauth2.popup_url(provider)
+        base["popup_origin"] = _origin(provider.authorize_url)
+        base["popup_message_type"] = spec.popup_message_type
     if row is None:
         return IntegrationView(**base, status="not_connected" if provider.configured else "not_configured")
     meta = row.meta or {}
     readable = credential is not None and _decrypts(row, credential)
+    status = "connected" if readable and row.status == "active" else "needs_reconnect"
+    if status == "connected" and spec.target_label and not meta.get("target_id"):
+        status = "needs_setup"
     return IntegrationView(
         **base,
-        status="connected" if readable and row.status == "active" else "needs_reconnect",
+        status=status,
         account=_first(meta, _ACCOUNT_FIELDS),
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
         installed_at=row.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        # Stored display URLs were checked at install time; checked again in case rules changed since.
-        link=str(meta.get("configuration_url") or "")
-        if provider.trusts_url(meta.get("configuration_url"))
-        else "",
+        link=_link(provider, meta.get("configuration_url")),
     )
 
 
@@ -109,6 +120,11 @@ def _channel(meta: dict[str, Any]) -> str:
     return name if name.startswith("#") or not name else f"#{name}"
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _link(provider: ResolvedProvider, url: object) -> str:
     """Checked at install time already; checked again in case the trusted domains changed since."""
     return str(url) if provider.trusts_url(url) else ""
@@ -116,21 +132,10 @@ def _link(provider: ResolvedProvider, url: object) -> str:
 
 def _decrypts(row: ProjectIntegration, credential: IntegrationCredential) -> bool:
     try:
-        _open(row, credential)
+        credentials.open_bundle(row, credential)
     except DecryptError:
         return False
     return True
-
-
-def _open(row: ProjectIntegration, credential: IntegrationCredential) -> dict[str, Any]:
-    aad = row_aad(
-        tenant_id=row.tenant_id,
-        project_id=row.project_id,
-        integration_type=row.integration_type,
-        row_id=row.id,
-    )
-    sealed = Sealed(credential.key_id, bytes(credential.nonce), bytes(credential.ciphertext))
-    return get_settings().keyring().open(sealed, aad=aad)
 
 
 async def uninstall(
@@ -179,7 +184,7 @@ async def _revoke_best_effort(
     spec: ProviderSpec, row: ProjectIntegration, credential: IntegrationCredential
 ) -> None:
     try:
-        bundle = _open(row, credential)
+        bundle = credentials.open_bundle(row, credential)
     except DecryptError:
         logger.warning("revoke_skipped reason=decrypt_failed type=%s", spec.key)
         return
@@ -188,7 +193,7 @@ async def _revoke_best_effort(
     hook_revoke = getattr(hooks, "revoke", None)
     try:
         if hook_revoke is not None:
-            await hook_revoke(ProviderApi(provider.api_base), bundle)
+            await hook_revoke(provider.api(), bundle)
         elif isinstance(bundle.get("access_token"), str):
             await oauth2.revoke(provider, token=str(bundle["access_token"]))
     except ProviderError as exc:

@@ -37,6 +37,12 @@ class Reason(StrEnum):
     UNINSTALLED = "uninstalled"
     INSTALL_STARTED = "install_started"
     TOO_MANY_REQUESTS = "too_many_requests"
+    INVALID_INPUT = "invalid_input"
+    NEEDS_RECONNECT = "needs_reconnect"
+    ADMIN_CONSENT_REQUIRED = "admin_consent_required"
+    ADMIN_CONSENT_GRANTED = "admin_consent_granted"
+    TARGET_SAVED = "target_saved"
+    POPUP_BLOCKED = "popup_blocked"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -98,6 +104,15 @@ MESSAGES: dict[Reason, str] = {
     Reason.UNINSTALLED: "{provider} was disconnected.",
     Reason.INSTALL_STARTED: "Installation started.",
     Reason.TOO_MANY_REQUESTS: "Too many installation attempts in a short time. Wait a minute and try again.",
+    Reason.INVALID_INPUT: "Some of what was entered is not valid. Check the form and try again.",
+    Reason.NEEDS_RECONNECT: "{provider} no longer accepts the stored credentials. Reconnect it.",
+    Reason.ADMIN_CONSENT_REQUIRED: (
+        "Your {provider} organization requires an administrator to approve this app first. "
+        "Send your administrator the admin consent link below, then install again."
+    ),
+    Reason.ADMIN_CONSENT_GRANTED: "An administrator approved the app for the organization. Install it now.",
+    Reason.TARGET_SAVED: "Saved: {provider} notifications go there from now on.",
+    Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
 }
 
 

@@ -7,9 +7,9 @@ import uuid
 
 import reflex as rx
 
-from tms_console.providers.registry import get_provider
+from tms_console.providers.registry import PROVIDERS, get_provider
 from tms_console.security.identity import Identity
-from tms_console.services import installations
+from tms_console.services import connect, installations, setup
 from tms_console.services.errors import ServiceError
 from tms_console.services.reasons import Reason, describe, parse_reason
 from tms_console.state.session import current_identity
@@ -40,6 +40,30 @@ def _provider_name(key: str) -> str:
     return spec.name if spec else "The provider"
 
 
+def _empty_hint(key: str) -> str:
+    spec = get_provider(key)
+    return spec.target_hint if spec and spec.target_hint else "Create one at the provider, then look again."
+
+
+def _forms() -> dict[str, list[dict[str, str]]]:
+    """Each provider's connect form, from the registry (data only: labels, kinds, choices)."""
+    return {
+        spec.key: [
+            {
+                "name": f.name,
+                "label": f.label,
+                "kind": f.kind,
+                "help": f.help,
+                "required": "yes" if f.required else "",
+                "choices": "|".join(f.choices),
+            }
+            for f in spec.form_fields
+        ]
+        for spec in PROVIDERS.values()
+        if spec.form_fields
+    }
+
+
 class IntegrationsState(rx.State):
     loading: bool = True
     load_error: str = ""
@@ -54,6 +78,20 @@ class IntegrationsState(rx.State):
     confirm_type: str = ""
     confirm_name: str = ""
     busy_type: str = ""
+    tenant_id: str = ""
+    flash_action: str = ""  # a follow-up link for the flash (e.g. Microsoft's admin consent)
+    forms: dict[str, list[dict[str, str]]] = _forms()
+    form_open: str = ""  # the provider whose connect form is open
+    form_name: str = ""
+    picking: str = ""  # the provider whose target (channel, space, chat) is being picked
+    target_options: list[dict[str, str]] = []
+    target_error: str = ""
+    setup_open: str = ""
+    setup: dict[str, str] = {}
+    setup_env: list[dict[str, str]] = []
+    setup_problems: list[str] = []
+    setup_checked: bool = False
+    setup_checking: bool = False
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
@@ -66,6 +104,7 @@ class IntegrationsState(rx.State):
         self.project_id = _project_from_path(self.router.url.path)
         self._flash_from_query(dict(self.router.url.query_parameters))
         self.user_name, self.user_role = identity.name, identity.role
+        self.tenant_id = str(identity.tenant_id)
         yield
         await self._refresh(identity)
 
@@ -87,18 +126,126 @@ class IntegrationsState(rx.State):
 
     def _flash_from_query(self, query: dict[str, str]) -> None:
         """Only fixed sentences: the query selects a message, it never supplies text."""
-        self.flash_kind, self.flash_message = "", ""
-        name = _provider_name(query.get("integration", ""))
+        self.flash_kind, self.flash_message, self.flash_action = "", "", ""
+        key = query.get("integration", "")
+        name = _provider_name(key)
         if query.get("status") == "success":
             self.flash_kind, self.flash_message = "success", describe(Reason.INSTALLED, name)
-        elif query.get("status") == "error":
+        elif query.get("status") in ("error", "info"):
             reason = parse_reason(query.get("reason")) or Reason.PROVIDER_ERROR
-            self.flash_kind = "info" if reason is Reason.ACCESS_DENIED else "error"
+            calm = reason in (Reason.ACCESS_DENIED, Reason.ADMIN_CONSENT_GRANTED)
+            self.flash_kind = "info" if calm else "error"
             self.flash_message = describe(reason, name)
+            spec = get_provider(key)
+            if reason is Reason.ADMIN_CONSENT_REQUIRED and spec and spec.admin_consent_path:
+                self.flash_action = (
+                    f"/api/console/integrations/{spec.key}/admin-consent?project_id={self.project_id}"
+                )
 
     @rx.event
     def dismiss_flash(self) -> None:
-        self.flash_kind, self.flash_message = "", ""
+        self.flash_kind, self.flash_message, self.flash_action = "", "", ""
+
+    @rx.event
+    def open_form(self, integration_type: str) -> None:
+        """Show a provider's connect form (its values go to the REST API from the browser, not here)."""
+        if current_identity(self) is not None and integration_type in self.forms:
+            self.form_open, self.form_name = integration_type, _provider_name(integration_type)
+
+    @rx.event
+    def close_form(self) -> None:
+        self.form_open = ""
+
+    @rx.event(background=True)
+    async def start_pick(self, integration_type: str):  # type: ignore[no-untyped-def]
+        """List where this integration can post, asking the provider (no state lock meanwhile)."""
+        async with self:
+            identity = current_identity(self)
+            project_id = self.project_id
+            if identity is None:
+                return rx.redirect("/login")
+            self.picking, self.target_options, self.target_error = integration_type, [], ""
+        try:
+            targets = await connect.list_targets(
+                identity, project_id=project_id, integration_type=integration_type
+            )
+            options = [{"id": t.id, "name": t.name, "group": t.group} for t in targets]
+            error = "" if options else "Nothing to pick yet. " + _empty_hint(integration_type)
+        except ServiceError as exc:
+            options, error = [], describe(exc.reason, _provider_name(integration_type))
+        async with self:
+            if self.picking == integration_type:
+                self.target_options, self.target_error = options, error
+        return None
+
+    @rx.event
+    def cancel_pick(self) -> None:
+        self.picking, self.target_options, self.target_error = "", [], ""
+
+    @rx.event(background=True)
+    async def save_target(self, integration_type: str, target_id: str):  # type: ignore[no-untyped-def]
+        """Store the picked target; the service accepts only an id the provider lists."""
+        async with self:
+            identity = current_identity(self)
+            project_id = self.project_id
+            if identity is None:
+                return rx.redirect("/login")
+        name = _provider_name(integration_type)
+        try:
+            await connect.choose_target(
+                identity, project_id=project_id, integration_type=integration_type, target_id=target_id
+            )
+            kind, message = "success", describe(Reason.TARGET_SAVED, name)
+        except ServiceError as exc:
+            kind, message = "error", describe(exc.reason, name)
+        async with self:
+            self.picking, self.target_options = "", []
+            self.flash_kind, self.flash_message, self.flash_action = kind, message, ""
+            await self._refresh(identity)
+        return None
+
+    @rx.event
+    def open_setup(self, integration_type: str) -> None:
+        """The operator's view: redirect URI, scopes, environment variables, known problems."""
+        if current_identity(self) is None:
+            return
+        try:
+            info = setup.describe(integration_type)
+        except ServiceError:
+            return
+        self.setup_open = integration_type
+        self.setup = {
+            "name": info.name,
+            "redirect_uri": info.redirect_uri,
+            "scopes": " ".join(info.scopes),
+            "sandbox": "yes" if info.sandbox else "",
+            "docs_url": info.docs_url,
+        }
+        self.setup_env = [
+            {"name": v.name, "required": "yes" if v.required else "", "set": "yes" if v.is_set else "",
+             "purpose": v.purpose}
+            for v in info.env
+        ]  # fmt: skip
+        self.setup_problems, self.setup_checked = info.problems, False
+
+    @rx.event
+    def close_setup(self) -> None:
+        self.setup_open, self.setup_checked = "", False
+
+    @rx.event(background=True)
+    async def run_setup_check(self):  # type: ignore[no-untyped-def]
+        """Ask the provider whether it accepts our configuration (no state lock during the call)."""
+        async with self:
+            if current_identity(self) is None or not self.setup_open or self.setup_checking:
+                return None
+            integration_type, self.setup_checking = self.setup_open, True
+        try:
+            problems = await setup.live_check(integration_type)
+        except ServiceError as exc:
+            problems = [describe(exc.reason, _provider_name(integration_type))]
+        async with self:
+            self.setup_problems, self.setup_checked, self.setup_checking = problems, True, False
+        return None
 
     @rx.event
     def switch_project(self, project_id: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,146 @@
+"""The sandbox webhook receiver over real HTTP, fed by the real building blocks: a rendered template,
+a signature, and the SSRF-guarded client."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from tests.utils.live import free_port
+from tms_console.sandbox import SandboxApp, create_sandbox_router
+from tms_console.security.signing import new_signing_secret, sign, verify
+from tms_console.security.ssrf import DestinationError, webhook_client
+from tms_console.services.templates import READY_MADE, SAMPLE_EVENTS, render
+
+CANARY = "CANARYwebhook7f3a"
+INSPECT = "/sandbox/webhook/_inspect"
+
+
+@pytest.fixture(scope="module")
+def origin(redis_url: str) -> Iterator[str]:
+    port = free_port()
+    app = FastAPI()
+    receiver = SandboxApp("webhook", "", f"http://127.0.0.1:{port}/unused")
+    app.include_router(create_sandbox_router(redis_url=redis_url, apps={"webhook": receiver}, canary=CANARY))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with webhook_client(allow_private=True) as http:
+        yield http
+
+
+@pytest.fixture
+def endpoint() -> str:
+    return "ep-" + secrets.token_hex(6)
+
+
+async def deliveries(origin: str, endpoint: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(origin + INSPECT)
+    assert response.status_code == 200
+    return [d for d in response.json()["deliveries"] if d["endpoint"] == endpoint]
+
+
+async def test_a_signed_rendered_delivery_is_recorded_and_verifiable(
+    origin: str, client: httpx.AsyncClient, endpoint: str
+) -> None:
+    secret = new_signing_secret()
+    body = render(READY_MADE["slack"], SAMPLE_EVENTS["ticket.assigned"]).encode()
+    timestamp = int(time.time())
+    headers = sign(secret, body, timestamp=timestamp, delivery_id="dlv_" + endpoint)
+    headers["Content-Type"] = "application/json"
+    response = await client.post(
+        f"{origin}/sandbox/webhook/receive/{endpoint}", content=body, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "endpoint": endpoint}
+
+    (record,) = await deliveries(origin, endpoint)
+    assert record["method"] == "POST"
+    assert record["answered"] == 200
+    assert record["body"].encode() == body
+    assert json.loads(record["body"])["text"].startswith("Ticket assigned: #1042")
+    assert record["headers"]["x-tms-delivery"] == "dlv_" + endpoint
+    assert record["headers"]["x-tms-timestamp"] == str(timestamp)
+    assert record["headers"]["content-type"] == "application/json"
+    assert verify(secret, record["body"].encode(), record["headers"], now=timestamp)
+    assert not verify(new_signing_secret(), record["body"].encode(), record["headers"], now=timestamp)
+    assert secret not in json.dumps(record)
+    assert record["received_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize("status", [202, 204, 410, 500, 503])
+async def test_the_answer_status_can_be_chosen(
+    origin: str, client: httpx.AsyncClient, endpoint: str, status: int
+) -> None:
+    url = f"{origin}/sandbox/webhook/receive/{endpoint}?status={status}"
+    response = await client.post(url, json={"n": status})
+    assert response.status_code == status
+    (record,) = await deliveries(origin, endpoint)
+    assert record["answered"] == status
+    assert json.loads(record["body"]) == {"n": status}
+
+
+async def test_only_tms_and_content_headers_are_recorded(
+    origin: str, client: httpx.AsyncClient, endpoint: str
+) -> None:
+    headers = {"Authorization": "Bearer " + CANARY, "Cookie": "s=" + CANARY, "X-TMS-Delivery": "d1"}
+    response = await client.post(f"{origin}/sandbox/webhook/receive/{endpoint}", json={}, headers=headers)
+    assert response.status_code == 200
+    (record,) = await deliveries(origin, endpoint)
+    assert record["headers"]["x-tms-delivery"] == "d1"
+    assert CANARY not in json.dumps(record)
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [("?status=abc", 400), ("?status=99", 400), ("?status=600", 400), ("?status=200&status=500", 400)],
+)
+async def test_bad_status_requests_are_refused_and_not_recorded(
+    origin: str, client: httpx.AsyncClient, endpoint: str, query: str, code: int
+) -> None:
+    response = await client.post(f"{origin}/sandbox/webhook/receive/{endpoint}{query}", json={})
+    assert response.status_code == code
+    assert await deliveries(origin, endpoint) == []
+
+
+async def test_bad_endpoints_and_oversized_bodies_are_refused(
+    origin: str, client: httpx.AsyncClient, endpoint: str
+) -> None:
+    bad = await client.post(f"{origin}/sandbox/webhook/receive/{'x' * 65}", json={})
+    assert bad.status_code == 404
+    huge = await client.post(f"{origin}/sandbox/webhook/receive/{endpoint}", content=b"x" * 300_000)
+    assert huge.status_code == 413
+    wrong_method = await client.get(f"{origin}/sandbox/webhook/receive/{endpoint}")
+    assert wrong_method.status_code == 405
+    assert await deliveries(origin, endpoint) == []
+
+
+async def test_the_guarded_client_refuses_the_sandbox_when_private_addresses_are_off(
+    origin: str, endpoint: str
+) -> None:
+    async with webhook_client(allow_private=False) as strict:
+        with pytest.raises(DestinationError, match="loopback"):
+            await strict.post(f"{origin}/sandbox/webhook/receive/{endpoint}", json={})
+    assert await deliveries(origin, endpoint) == []

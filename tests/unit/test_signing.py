@@ -1,0 +1,151 @@
+"""Delivery signatures: a fixed vector, the receiver-side check, and the recipe shown to users."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from typing import Any
+
+import pytest
+
+from tms_console.security.signing import VERIFY_RECIPE, new_signing_secret, sign, verify
+
+SECRET = "whsec_test-secret"
+BODY = b'{"id":"evt_1"}'
+TS = 1_700_000_000
+# printf '1700000000.{"id":"evt_1"}' | openssl dgst -sha256 -hmac 'whsec_test-secret'
+VECTOR = "86504ca838957ec97acf37c1d76e9e0c2acdd8699c4965f24cab90b9bff876dc"
+
+
+def test_sign_matches_an_independently_computed_vector() -> None:
+    assert sign(SECRET, BODY, timestamp=TS, delivery_id="dlv_1") == {
+        "X-TMS-Signature": f"t={TS},v1={VECTOR}",
+        "X-TMS-Timestamp": str(TS),
+        "X-TMS-Delivery": "dlv_1",
+    }
+
+
+def test_sign_refuses_an_empty_secret() -> None:
+    with pytest.raises(ValueError, match="secret"):
+        sign("", BODY, timestamp=TS, delivery_id="d")
+
+
+def test_verify_accepts_a_fresh_signature_with_any_header_case() -> None:
+    headers = sign(SECRET, BODY, timestamp=TS, delivery_id="d")
+    assert verify(SECRET, BODY, headers, now=TS + 5)
+    assert verify(SECRET, BODY, {k.lower(): v for k, v in headers.items()}, now=TS)
+    assert verify(SECRET, BODY, {k.upper(): v for k, v in headers.items()}, now=TS)
+
+
+@pytest.mark.parametrize("now", [TS + 300, TS - 300])
+def test_verify_accepts_the_edges_of_the_window(now: int) -> None:
+    assert verify(SECRET, BODY, sign(SECRET, BODY, timestamp=TS, delivery_id="d"), now=now)
+
+
+@pytest.mark.parametrize("now", [TS + 301, TS - 301, TS + 86_400])
+def test_verify_rejects_replays_outside_the_window(now: int) -> None:
+    assert not verify(SECRET, BODY, sign(SECRET, BODY, timestamp=TS, delivery_id="d"), now=now)
+
+
+def test_verify_honours_a_custom_tolerance() -> None:
+    headers = sign(SECRET, BODY, timestamp=TS, delivery_id="d")
+    assert not verify(SECRET, BODY, headers, now=TS + 61, tolerance=60)
+    assert verify(SECRET, BODY, headers, now=TS + 60, tolerance=60)
+
+
+def test_verify_rejects_a_tampered_body_or_a_wrong_secret() -> None:
+    headers = sign(SECRET, BODY, timestamp=TS, delivery_id="d")
+    assert not verify(SECRET, BODY + b" ", headers, now=TS)
+    assert not verify(SECRET, b'{"id":"evt_2"}', headers, now=TS)
+    assert not verify("whsec_other", BODY, headers, now=TS)
+    assert not verify("", BODY, headers, now=TS)
+
+
+def test_verify_rejects_a_timestamp_moved_without_resigning() -> None:
+    headers = sign(SECRET, BODY, timestamp=TS, delivery_id="d")
+    moved = headers["X-TMS-Signature"].replace(f"t={TS}", f"t={TS + 1000}")
+    assert not verify(SECRET, BODY, {"X-TMS-Signature": moved}, now=TS + 1000)
+
+
+def test_verify_accepts_any_matching_v1_during_secret_rotation() -> None:
+    old = sign("whsec_old", BODY, timestamp=TS, delivery_id="d")["X-TMS-Signature"]
+    new = sign(SECRET, BODY, timestamp=TS, delivery_id="d")["X-TMS-Signature"]
+    both = old + "," + new.split(",")[1]
+    assert verify(SECRET, BODY, {"X-TMS-Signature": both}, now=TS)
+    assert verify("whsec_old", BODY, {"X-TMS-Signature": both}, now=TS)
+    assert not verify("whsec_third", BODY, {"X-TMS-Signature": both}, now=TS)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "garbage",
+        f"v1={VECTOR}",  # no timestamp
+        f"t={TS}",  # no signature
+        f"t=abc,v1={VECTOR}",
+        f"t=-{TS},v1={VECTOR}",
+        f"t={TS},t={TS},v1={VECTOR}",  # ambiguous timestamp
+        f"t=１７００００００００,v1={VECTOR}",  # fullwidth digits  # noqa: RUF001
+        f"t=²,v1={VECTOR}",  # "²".isdigit() is True
+        f"t={TS},v1={VECTOR.upper()}",
+        f"t={TS},v1={VECTOR[:-1]}",
+        f"t={TS},v1={VECTOR}é",
+        f"t={TS},v0={VECTOR}",
+        f"t={TS}," + ",".join(["v1=" + "0" * 64] * 40),  # oversized header
+    ],
+)
+def test_verify_rejects_malformed_headers_without_raising(header: str | None) -> None:
+    headers = {} if header is None else {"X-TMS-Signature": header}
+    assert verify(SECRET, BODY, headers, now=TS) is False
+
+
+def test_new_signing_secret_is_prefixed_random_base64url_of_32_bytes() -> None:
+    secrets_ = {new_signing_secret() for _ in range(50)}
+    assert len(secrets_) == 50
+    for secret in secrets_:
+        assert re.fullmatch(r"whsec_[A-Za-z0-9_-]{43}", secret)
+        assert len(base64.urlsafe_b64decode(secret.removeprefix("whsec_") + "=")) == 32
+
+
+def recipe() -> Any:
+    namespace: dict[str, Any] = {}
+    exec(VERIFY_RECIPE, namespace)  # exactly the text the console shows
+    return namespace["verify_tms_signature"]
+
+
+def test_the_recipe_shown_to_users_verifies_our_signatures() -> None:
+    verify_tms_signature = recipe()
+    secret = new_signing_secret()
+    body = '{"type":"ticket.created","ticket":{"title":"Ünïcode ✓ ok"}}'.encode()
+    headers = sign(secret, body, timestamp=int(time.time()), delivery_id="dlv_9")
+    assert verify_tms_signature(secret, body, headers) is True
+    assert verify_tms_signature(secret, body, {k.lower(): v for k, v in headers.items()}) is True
+
+
+def test_the_recipe_rejects_forgeries_and_replays() -> None:
+    verify_tms_signature = recipe()
+    secret = new_signing_secret()
+    now = int(time.time())
+    fresh = sign(secret, BODY, timestamp=now, delivery_id="d")
+    assert verify_tms_signature(secret, BODY + b"x", fresh) is False
+    assert verify_tms_signature(new_signing_secret(), BODY, fresh) is False
+    assert (
+        verify_tms_signature(secret, BODY, sign(secret, BODY, timestamp=now - 3600, delivery_id="d")) is False
+    )
+    assert verify_tms_signature(secret, BODY, {}) is False
+    assert verify_tms_signature(secret, BODY, {"X-TMS-Signature": f"t={now},v1=é"}) is False
+    assert verify_tms_signature(secret, BODY, {"X-TMS-Signature": f"t=²,v1={VECTOR}"}) is False
+
+
+def test_the_recipe_agrees_with_verify() -> None:
+    verify_tms_signature = recipe()
+    now = int(time.time())
+    for headers in (
+        sign(SECRET, BODY, timestamp=now, delivery_id="d"),
+        sign(SECRET, BODY, timestamp=now - 301, delivery_id="d"),
+        {"X-TMS-Signature": f"t={now},v1={VECTOR}"},
+    ):
+        assert verify_tms_signature(SECRET, BODY, headers) == verify(SECRET, BODY, headers, now=time.time())

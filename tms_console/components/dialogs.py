@@ -1,0 +1,182 @@
+"""The integrations page's dialogs: a provider's connect form, and its setup panel for operators."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.components.browser import run_in_browser
+from tms_console.state.integrations import IntegrationsState
+
+
+def _secondary(label: str, element_id: str) -> rx.Component:
+    return rx.button(label, variant="soft", color_scheme="gray", id=element_id)
+
+
+def _field(field: rx.Var[dict[str, str]]) -> rx.Component:
+    name = field["name"]
+    element_id = "field-" + name
+    control = rx.match(
+        field["kind"],
+        ("secret", rx.input(type="password", name=name, id=element_id, auto_complete="off", width="100%")),
+        ("url", rx.input(type="url", name=name, id=element_id, placeholder="https://", width="100%")),
+        (
+            "choices",
+            rx.flex(
+                rx.foreach(
+                    field["choices"].to(str).split("|"),
+                    lambda choice: rx.el.label(
+                        rx.el.input(type="checkbox", name=name, value=choice, default_checked=True),
+                        rx.text(" " + choice, as_="span", size="2"),
+                        margin_right="1rem",
+                    ),
+                ),
+                wrap="wrap",
+                gap="2",
+            ),
+        ),
+        ("template", rx.text_area(name=name, id=element_id, rows="8", width="100%", font_family="monospace")),
+        rx.input(type="text", name=name, id=element_id, width="100%"),
+    )
+    return rx.vstack(
+        rx.text(field["label"], size="2", weight="medium", as_="label", html_for=element_id),
+        control,
+        rx.cond(field["help"] != "", rx.text(field["help"], size="1", color="var(--gray-11)")),
+        spacing="1",
+        width="100%",
+    )
+
+
+def connect_dialog() -> rx.Component:
+    """The form a provider without an OAuth redirect needs. Submitted from the browser straight to the
+    REST API (console.js), so what is typed never passes through the websocket or Reflex state."""
+    key = IntegrationsState.form_open
+    submit = run_in_browser(
+        f"window.tmsConsole.submitForm({IntegrationsState.tenant_id}, {IntegrationsState.project_id}, {key})"
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Connect " + IntegrationsState.form_name),
+            rx.box(
+                rx.vstack(rx.foreach(IntegrationsState.forms[key], _field), spacing="3", width="100%"),
+                rx.hstack(
+                    rx.dialog.close(
+                        rx.button("Cancel", variant="soft", color_scheme="gray", id="connect-cancel")
+                    ),
+                    rx.button(
+                        "Connect", id="connect-submit", on_click=submit, custom_attrs={"data-submit": "1"}
+                    ),
+                    justify="end",
+                    spacing="3",
+                    margin_top="1rem",
+                ),
+                custom_attrs={"data-connect-form": key},
+                id="connect-form",
+            ),
+        ),
+        open=key != "",
+        on_open_change=lambda _open: IntegrationsState.close_form(),
+    )
+
+
+def _env_row(var: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.code(var["name"])),
+        rx.table.cell(rx.cond(var["required"] == "yes", "required", "optional")),
+        rx.table.cell(
+            rx.cond(
+                var["set"] == "yes",
+                rx.badge("set", color_scheme="green"),
+                rx.badge("not set", color_scheme=rx.cond(var["required"] == "yes", "red", "gray")),
+            )
+        ),
+        rx.table.cell(rx.text(var["purpose"], size="1")),
+    )
+
+
+def setup_dialog() -> rx.Component:
+    """For operators: what to register at the provider and which settings the console reads, with a
+    live check that asks the provider whether it accepts the configuration."""
+    info = IntegrationsState.setup
+    problems = rx.cond(
+        IntegrationsState.setup_problems.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert")),
+            rx.vstack(rx.foreach(IntegrationsState.setup_problems, lambda p: rx.text(p, size="2"))),
+            color_scheme="red",
+            id="setup-problems",
+        ),
+        rx.callout(
+            rx.cond(
+                IntegrationsState.setup_checked,
+                "The provider accepted this configuration.",
+                "No problems found in the configuration.",
+            ),
+            icon="circle-check",
+            color_scheme="green",
+            id="setup-ok",
+        ),
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Set up " + info["name"]),
+            rx.vstack(
+                rx.cond(
+                    info["sandbox"] == "yes",
+                    rx.callout(
+                        "The built-in sandbox plays this provider until its credentials are set.",
+                        icon="flask-conical",
+                        size="1",
+                    ),
+                ),
+                rx.cond(
+                    info["redirect_uri"] != "",
+                    rx.vstack(
+                        rx.text("Redirect URI to register at the provider", size="2", weight="medium"),
+                        rx.code(info["redirect_uri"], id="setup-redirect-uri", size="2"),
+                        spacing="1",
+                    ),
+                ),
+                rx.cond(
+                    info["scopes"] != "",
+                    rx.vstack(
+                        rx.text("Scopes", size="2", weight="medium"),
+                        rx.code(info["scopes"], id="setup-scopes", size="1"),
+                        spacing="1",
+                    ),
+                ),
+                rx.text("Environment variables", size="2", weight="medium"),
+                rx.table.root(
+                    rx.table.body(rx.foreach(IntegrationsState.setup_env, _env_row)), size="1", id="setup-env"
+                ),
+                problems,
+                rx.hstack(
+                    rx.cond(
+                        info["docs_url"] != "",
+                        rx.link("Provider documentation", href=info["docs_url"], is_external=True, size="2"),
+                    ),
+                    rx.spacer(),
+                    rx.button(
+                        rx.cond(
+                            IntegrationsState.setup_checking,
+                            rx.spinner(size="1"),
+                            rx.icon("activity", size=14),
+                        ),
+                        "Check with the provider",
+                        id="setup-check",
+                        variant="soft",
+                        disabled=IntegrationsState.setup_checking,
+                        on_click=IntegrationsState.run_setup_check,
+                    ),
+                    rx.dialog.close(
+                        rx.button("Close", variant="soft", color_scheme="gray", id="setup-close")
+                    ),
+                    width="100%",
+                    spacing="3",
+                ),
+                spacing="3",
+            ),
+            max_width="44rem",
+        ),
+        open=IntegrationsState.setup_open != "",
+        on_open_change=lambda _open: IntegrationsState.close_setup(),
+    )

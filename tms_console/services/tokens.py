@@ -1,0 +1,82 @@
+"""Access tokens that are still valid when a hook needs them: refresh before use, store what comes back.
+
+Rotating refresh tokens (Microsoft) are stored on every refresh; a refresh response without a new
+refresh token (Google) keeps the old one. The row is locked while refreshing, so two workers never
+spend the same refresh token.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tms_console.oauth import oauth2
+from tms_console.persistence import repository
+from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
+from tms_console.providers.config import resolve
+from tms_console.providers.hooks import load_hooks
+from tms_console.providers.registry import get_provider
+from tms_console.security.keyring import row_aad
+from tms_console.services import credentials
+from tms_console.services.errors import NotFound, ServiceError
+from tms_console.services.install import installation_from_token
+from tms_console.services.reasons import Reason
+from tms_console.services.tenancy import unit_of_work
+from tms_console.settings import get_settings
+
+logger = logging.getLogger("tms_console.tokens")
+EARLY = timedelta(seconds=60)  # refresh a little before the provider would refuse the token
+
+
+def _due(credential: IntegrationCredential) -> bool:
+    expires = credential.expires_at
+    if expires is None:
+        return False
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return expires - EARLY <= datetime.now(UTC)
+
+
+async def fresh_bundle(row: ProjectIntegration, credential: IntegrationCredential) -> dict[str, Any]:
+    """The row's secrets, refreshed first when the access token is (nearly) expired."""
+    spec = get_provider(row.integration_type)
+    bundle = credentials.open_bundle(row, credential)
+    if spec is None or not spec.refresh or not _due(credential) or not bundle.get("refresh_token"):
+        return bundle
+    async with unit_of_work() as session:
+        found = await repository.get_integration(
+            session,
+            tenant_id=row.tenant_id,
+            project_id=row.project_id,
+            integration_type=row.integration_type,
+            lock=True,
+        )
+        locked_row, locked = found if found else (None, None)
+        if locked_row is None or locked is None:
+            raise NotFound(Reason.NOT_FOUND, "integration not installed")
+        bundle = credentials.open_bundle(locked_row, locked)
+        if not _due(locked):  # another worker refreshed while we waited for the lock
+            return bundle
+        provider = resolve(spec)
+        status, body = await oauth2.refresh_grant(provider, refresh_token=str(bundle["refresh_token"]))
+        check = getattr(load_hooks(spec), "check_token_response", oauth2.check_token_response)
+        try:
+            token = check(status, body)
+        except ServiceError as exc:
+            logger.warning("refresh_failed reason=%s type=%s", exc.reason.value, spec.key)
+            raise ServiceError(Reason.NEEDS_RECONNECT) from None
+        fresh = installation_from_token(provider, token)
+        bundle = bundle | fresh.secrets  # no new refresh token in the answer: the old one stays
+        aad = row_aad(
+            tenant_id=locked_row.tenant_id,
+            project_id=locked_row.project_id,
+            integration_type=locked_row.integration_type,
+            row_id=locked_row.id,
+        )
+        sealed = get_settings().keyring().seal(bundle, aad=aad)
+        await repository.replace_credentials(
+            session, integration_id=locked_row.id, sealed=sealed, expires_at=fresh.expires_at
+        )
+    logger.info("token_refreshed type=%s", spec.key)
+    return bundle
