@@ -21,7 +21,10 @@
         body: JSON.stringify(fields),
       });
       if (response.ok) {
-        page(projectId, { status: "success", integration: type });
+        const body = await response.json().catch(() => ({}));
+        const done = () => page(projectId, { status: "success", integration: type });
+        if (body.reveal && Object.keys(body.reveal).length) revealOnce(body.reveal, done);
+        else done();
         return;
       }
       const body = await response.json().catch(() => ({}));
@@ -30,6 +33,47 @@
       reason = "unavailable";
     }
     page(projectId, { status: "error", integration: type, reason: reason });
+  }
+
+  // A secret shown exactly once (a webhook's signing secret): only in this dialog, never stored.
+  function revealOnce(values, done) {
+    const overlay = document.createElement("div");
+    overlay.id = "reveal";
+    overlay.setAttribute("role", "dialog");
+    overlay.style.cssText = "position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;" +
+      "align-items:center;justify-content:center;z-index:1000";
+    const box = document.createElement("div");
+    box.style.cssText = "background:#fff;border-radius:12px;padding:1.5rem;max-width:36rem;font-family:system-ui";
+    const title = document.createElement("h2");
+    title.textContent = "Copy it now: it is shown only once";
+    box.appendChild(title);
+    Object.entries(values).forEach(function ([name, value]) {
+      const label = document.createElement("p");
+      label.textContent = name.replace(/_/g, " ");
+      const code = document.createElement("code");
+      code.id = "reveal-" + name.replace(/_/g, "-");
+      code.textContent = String(value);
+      code.style.cssText = "display:block;word-break:break-all;padding:.5rem;background:#f3f4f6";
+      box.append(label, code);
+    });
+    const button = document.createElement("button");
+    button.id = "reveal-done";
+    button.textContent = "I have saved it";
+    button.style.cssText = "margin-top:1rem;padding:.5rem 1rem";
+    button.addEventListener("click", function () {
+      overlay.remove();
+      box.remove();
+      done();
+    });
+    box.appendChild(button);
+    // Inside an open dialog, the dialog owns pointer events: show it there instead of over the page.
+    const form = document.querySelector("[data-connect-form]");
+    if (form) {
+      form.replaceChildren(box);
+    } else {
+      overlay.appendChild(box);
+      document.body.appendChild(overlay);
+    }
   }
 
   function submitForm(tenantId, projectId, type) {

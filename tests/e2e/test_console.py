@@ -38,7 +38,7 @@ def test_install_cancel_uninstall_through_the_browser(
     expect(page.locator("#project-name")).to_have_text("Billing Desk")
     expect(page.locator("#status-discord")).to_have_text("Not connected")
     expect(page.locator("#status-slack")).to_have_text("Not connected")
-    expect(page.locator("#status-msteams")).to_have_text("Coming soon")
+    expect(page.locator("#status-msteams")).to_have_text("Not connected")
     page.screenshot(path=str(ARTIFACTS / "integrations-before-install.png"), full_page=True)
 
     approve(page, "discord")

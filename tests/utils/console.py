@@ -18,7 +18,8 @@ from tests.utils.artifacts import ARTIFACTS, ROOT
 from tests.utils.live import free_port, seed_demo
 from tms_console.devserver import reflex_command, reflex_env
 
-E2E_CANARY = "CANARYE2E" + secrets.token_hex(6)
+# Short: Telegram bot tokens have room for 19 characters of canary.
+E2E_CANARY = "CANARYE" + secrets.token_hex(5)
 
 
 @contextmanager

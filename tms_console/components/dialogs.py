@@ -12,6 +12,46 @@ def _secondary(label: str, element_id: str) -> rx.Component:
     return rx.button(label, variant="soft", color_scheme="gray", id=element_id)
 
 
+def _template(field: rx.Var[dict[str, str]], element_id: rx.Var[str]) -> rx.Component:
+    """A payload template with ready-made starting points and a live preview from a sample event."""
+    ready_made = rx.select.root(
+        rx.select.trigger(placeholder="Start from a ready-made template", id="template-ready-made"),
+        rx.select.content(
+            rx.foreach(field["choices"].to(str).split("|"), lambda name: rx.select.item(name, value=name))
+        ),
+        on_change=IntegrationsState.use_template,
+    )
+    editor = rx.text_area(
+        name=field["name"],
+        id=element_id,
+        rows="8",
+        width="100%",
+        font_family="monospace",
+        value=IntegrationsState.template_text,
+        on_change=IntegrationsState.edit_template.debounce(400),
+    )
+    preview = rx.cond(
+        IntegrationsState.template_error != "",
+        rx.text(IntegrationsState.template_error, size="1", color="var(--red-11)", id="template-error"),
+        rx.cond(
+            IntegrationsState.template_preview != "",
+            rx.el.pre(
+                IntegrationsState.template_preview,
+                id="template-preview",
+                max_height="12rem",
+                overflow="auto",
+                font_size="12px",
+                background="var(--gray-2)",
+                padding="0.5rem",
+                width="100%",
+            ),
+        ),
+    )
+    return rx.vstack(
+        ready_made, editor, rx.text("Preview (sample ticket.created)", size="1"), preview, width="100%"
+    )
+
+
 def _field(field: rx.Var[dict[str, str]]) -> rx.Component:
     name = field["name"]
     element_id = "field-" + name
@@ -34,7 +74,7 @@ def _field(field: rx.Var[dict[str, str]]) -> rx.Component:
                 gap="2",
             ),
         ),
-        ("template", rx.text_area(name=name, id=element_id, rows="8", width="100%", font_family="monospace")),
+        ("template", _template(field, element_id)),
         rx.input(type="text", name=name, id=element_id, width="100%"),
     )
     return rx.vstack(
@@ -149,6 +189,23 @@ def setup_dialog() -> rx.Component:
                     rx.table.body(rx.foreach(IntegrationsState.setup_env, _env_row)), size="1", id="setup-env"
                 ),
                 problems,
+                rx.cond(
+                    IntegrationsState.setup_note != "",
+                    rx.vstack(
+                        rx.text("How the receiving side checks a delivery", size="2", weight="medium"),
+                        rx.el.pre(
+                            IntegrationsState.setup_note,
+                            id="setup-note",
+                            font_size="12px",
+                            background="var(--gray-2)",
+                            padding="0.5rem",
+                            overflow="auto",
+                            max_height="14rem",
+                            width="100%",
+                        ),
+                        width="100%",
+                    ),
+                ),
                 rx.hstack(
                     rx.cond(
                         info["docs_url"] != "",

@@ -76,12 +76,26 @@ def _actions(card: rx.Var[Card]) -> rx.Component:
         color_scheme="gray",
         on_click=IntegrationsState.open_setup(card["key"]),
     )
+    test = rx.button(
+        rx.icon("send", size=14),
+        "Send test",
+        id="test-" + card["key"],
+        size="2",
+        variant="soft",
+        loading=IntegrationsState.testing == card["key"],
+        on_click=IntegrationsState.send_test(card["key"]),
+    )
     actions = rx.match(
         card["status"],
         ("not_connected", _install_button(card, "Install")),
         (
             "connected",
-            rx.hstack(rx.cond(card["target_label"] != "", _pick_button(card)), uninstall, spacing="2"),
+            rx.hstack(
+                rx.cond(card["target_label"] != "", _pick_button(card)),
+                rx.cond(card["can_test"] == "yes", test),
+                uninstall,
+                spacing="2",
+            ),
         ),
         ("needs_setup", rx.hstack(_pick_button(card), uninstall, spacing="2")),
         ("needs_reconnect", rx.hstack(_install_button(card, "Reconnect"), uninstall, spacing="2")),

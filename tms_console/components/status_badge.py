@@ -7,6 +7,7 @@ import reflex as rx
 LABELS = {
     "connected": ("Connected", "green"),
     "needs_reconnect": ("Needs reconnect", "amber"),
+    "needs_setup": ("Needs setup", "blue"),
     "not_connected": ("Not connected", "gray"),
     "not_configured": ("Not configured", "orange"),
     "coming_soon": ("Coming soon", "violet"),

@@ -99,14 +99,14 @@ async def connect(
     Returns what must be shown to the agent exactly once (a webhook's signing secret), or {}.
     """
     spec = _spec(integration_type)
+    async with unit_of_work() as session:  # first: another tenant's project is a plain 404
+        project = await require_project(session, identity, project_id)
     if spec.install_kind == "redirect":
         raise ServiceError(Reason.INVALID_INPUT, "this integration is installed through its provider")
     provider = resolve(spec)
     if not provider.configured:
         raise ServiceError(Reason.NOT_CONFIGURED)
     clean = validate_fields(spec, fields)
-    async with unit_of_work() as session:
-        project = await require_project(session, identity, project_id)
     endpoint_id = secrets.token_urlsafe(24)
     inbound = get_settings().public_base_url + INBOUND_PATH.format(type=spec.key, endpoint=endpoint_id)
     hooks = load_hooks(spec)
@@ -137,6 +137,13 @@ async def send_test(identity: Identity, *, project_id: str, integration_type: st
         raise ServiceError(Reason.NEEDS_RECONNECT) from None
     result: str = await hooks.send_test(resolve(spec).api(), bundle, dict(row.meta or {}))
     return result
+
+
+def ready_made(integration_type: str, name: str) -> str:
+    """One of the provider's ready-made payload templates, by name ("" for an unknown name)."""
+    hooks = load_hooks(_spec(integration_type))
+    templates: dict[str, str] = getattr(hooks, "READY_MADE", {})
+    return templates.get(name, "")
 
 
 def preview(integration_type: str, template: str) -> str:

@@ -47,6 +47,7 @@ class IntegrationView:
     popup_url: str = ""
     popup_origin: str = ""
     popup_message_type: str = ""
+    can_test: bool = False  # the provider can send a test message
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def _view(
         "logo": spec.logo,
         "install_kind": spec.install_kind,
         "target_label": spec.target_label,
+        "can_test": hasattr(load_hooks(spec), "send_test"),
     }
     if not spec.available:
         return IntegrationView(**base, status="coming_soon")

@@ -43,6 +43,7 @@ class SetupInfo:
     env: list[EnvVar]
     problems: list[str] = field(default_factory=list)
     docs_url: str = ""
+    note: str = ""  # provider-specific guidance, e.g. how to verify a webhook signature
 
 
 def _env_vars(spec: ProviderSpec) -> list[tuple[str, bool, str]]:
@@ -93,6 +94,7 @@ def describe(integration_type: str) -> SetupInfo:
         env=env,
         problems=_problems(spec, provider, env),
         docs_url=spec.docs_url,
+        note=getattr(load_hooks(spec), "setup_note", lambda: "")(),
     )
 
 

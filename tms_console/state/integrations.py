@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 
@@ -92,6 +93,11 @@ class IntegrationsState(rx.State):
     setup_problems: list[str] = []
     setup_checked: bool = False
     setup_checking: bool = False
+    setup_note: str = ""
+    template_text: str = ""
+    template_preview: str = ""
+    template_error: str = ""
+    testing: str = ""
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
@@ -101,6 +107,9 @@ class IntegrationsState(rx.State):
             yield rx.redirect("/login")
             return
         self.loading, self.load_error = True, ""
+        # A page load closes whatever was open (the state outlives the page in Redis).
+        self.form_open, self.picking, self.setup_open, self.confirm_type = "", "", "", ""
+        self.template_text, self.template_preview, self.template_error = "", "", ""
         self.project_id = _project_from_path(self.router.url.path)
         self._flash_from_query(dict(self.router.url.query_parameters))
         self.user_name, self.user_role = identity.name, identity.role
@@ -154,7 +163,54 @@ class IntegrationsState(rx.State):
 
     @rx.event
     def close_form(self) -> None:
-        self.form_open = ""
+        self.form_open, self.template_text, self.template_preview, self.template_error = "", "", "", ""
+
+    @rx.event(background=True)
+    async def edit_template(self, text: str):  # type: ignore[no-untyped-def]
+        """Live preview of a payload template, rendered from a sample event (sandboxed, off the loop)."""
+        async with self:
+            if current_identity(self) is None or not self.form_open:
+                return None
+            integration_type, self.template_text = self.form_open, text[:20_000]
+        try:
+            rendered, error = await asyncio.to_thread(connect.preview, integration_type, text[:20_000]), ""
+        except (ValueError, ServiceError) as exc:
+            rendered, error = "", str(exc)[:500]
+        async with self:
+            if self.template_text == text[:20_000]:
+                self.template_preview, self.template_error = rendered, error
+        return None
+
+    @rx.event
+    def use_template(self, name: str):  # type: ignore[no-untyped-def]
+        """Start from a ready-made template (Slack, Teams, Google Chat, Discord, generic)."""
+        if current_identity(self) is None or not self.form_open:
+            return None
+        return IntegrationsState.edit_template(connect.ready_made(self.form_open, name))  # type: ignore[misc]
+
+    @rx.event(background=True)
+    async def send_test(self, integration_type: str):  # type: ignore[no-untyped-def]
+        """Send the integration's test message and report how it went."""
+        async with self:
+            identity = current_identity(self)
+            project_id = self.project_id
+            if identity is None:
+                return rx.redirect("/login")
+            if self.testing:
+                return None
+            self.testing = integration_type
+        name = _provider_name(integration_type)
+        try:
+            result = await connect.send_test(
+                identity, project_id=project_id, integration_type=integration_type
+            )
+            kind, message = "success", f"{name}: test event sent. {result}."
+        except ServiceError as exc:
+            kind, message = "error", describe(exc.reason, name)
+        async with self:
+            self.testing = ""
+            self.flash_kind, self.flash_message, self.flash_action = kind, message, ""
+        return None
 
     @rx.event(background=True)
     async def start_pick(self, integration_type: str):  # type: ignore[no-untyped-def]
@@ -227,6 +283,7 @@ class IntegrationsState(rx.State):
             for v in info.env
         ]  # fmt: skip
         self.setup_problems, self.setup_checked = info.problems, False
+        self.setup_note = info.note
 
     @rx.event
     def close_setup(self) -> None:
