@@ -3,7 +3,8 @@
 import reflex as rx
 
 from tms_console.api import create_api
-from tms_console.pages import integrations, login
+from tms_console.pages import admin, integrations, login
+from tms_console.state.admin import AdminState
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
 from tms_console.state.session import SessionGuard
@@ -19,3 +20,4 @@ app.add_page(
     title="Integrations · TMS",
     on_load=IntegrationsState.load,
 )
+app.add_page(admin.admin_page, route=admin.ROUTE, title="Overview · TMS", on_load=AdminState.load)

@@ -123,3 +123,48 @@ def test_slack_ok_false_with_200_is_failure(error: str, reason: Reason) -> None:
     with pytest.raises(ProviderError) as info:
         slack_hooks.check_token_response(200, {"ok": False, "error": error})
     assert info.value.reason is reason
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (
+            400,
+            {"error": "redirect_uri_mismatch", "error_description": "Bad Request"},
+            "redirect_uri_mismatch",
+        ),
+        (
+            400,
+            {"error": "invalid_client", "error_description": "AADSTS50011: The redirect URI specified ..."},
+            "redirect_uri_mismatch",
+        ),
+        (
+            401,
+            {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret"},
+            "invalid_client",
+        ),
+        (400, {"error": "invalid_grant", "error_description": "AADSTS50148: code_verifier"}, "invalid_grant"),
+        (400, {"error": "unsupported_grant_type"}, "invalid_request"),
+    ],
+)
+def test_microsoft_and_google_token_errors_get_their_reasons(status, body, reason) -> None:
+    with pytest.raises(ProviderError) as raised:
+        oauth2.check_token_response(status, body)
+    assert raised.value.reason.value == reason
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "reason"),
+    [
+        (
+            "consent_required",
+            "AADSTS65001: The user or administrator has not consented",
+            "admin_consent_required",
+        ),
+        ("access_denied", "AADSTS65004: User declined to consent", "access_denied"),
+        ("interaction_required", "AADSTS90094: admin consent required", "admin_consent_required"),
+        ("access_denied", "", "access_denied"),
+    ],
+)
+def test_authorize_errors_tell_admin_consent_apart(error, description, reason) -> None:
+    assert oauth2.authorize_error_reason(error, description).value == reason

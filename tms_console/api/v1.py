@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit
 from tms_console.security.identity import Identity
-from tms_console.services import connect, install, installations
+from tms_console.services import connect, install, installations, overview
 from tms_console.services.tenancy import require_tenant
 from tms_console.settings import get_settings
 
@@ -232,3 +232,75 @@ async def choose_target(
         identity, project_id=project_id, integration_type=integration_type, target_id=choice.target_id
     )
     return TargetOut(id=target.id, name=target.name, group=target.group)
+
+
+class OverviewCell(BaseModel):
+    status: str
+    account: str
+    channel: str
+    updated_at: str
+
+
+class OverviewProject(BaseModel):
+    id: str
+    name: str
+    last_change: str
+    integrations: dict[str, OverviewCell]
+
+
+class OverviewOut(BaseModel):
+    total_projects: int
+    matching: int
+    page: int
+    page_size: int
+    by_status: dict[str, int]
+    by_provider: dict[str, dict[str, int]]
+    projects: list[OverviewProject]
+
+
+@router.get(
+    "/tenants/{tenant_id}/integrations/overview",
+    response_model=OverviewOut,
+    responses=ERRORS | {400: {"description": "Invalid filter"}, 403: {"description": "Admins only"}},
+)
+async def integrations_overview(
+    tenant_id: TenantId,
+    identity: CurrentIdentity,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    provider: Annotated[str | None, Query(max_length=50)] = None,
+    needs_attention: bool = False,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(max_length=10)] = "name",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> OverviewOut:
+    """Every project of the tenant against every provider (admins only): totals per status and per
+    provider, and one page of projects; filter by status/provider/needs attention, search by project
+    name or by the exact name or id of a connected account or channel."""
+    require_tenant(identity, tenant_id)
+    result = await overview.overview(
+        identity,
+        overview.Query(status, provider, needs_attention, q, sort, page, page_size),
+    )
+    return OverviewOut(
+        total_projects=result.total_projects,
+        matching=result.matching,
+        page=result.page,
+        page_size=result.page_size,
+        by_status=result.by_status,
+        by_provider=result.by_provider,
+        projects=[
+            OverviewProject(
+                id=p.id,
+                name=p.name,
+                last_change=p.last_change,
+                integrations={
+                    key: OverviewCell(
+                        status=c.status, account=c.account, channel=c.channel, updated_at=c.updated_at
+                    )
+                    for key, c in p.cells.items()
+                },
+            )
+            for p in result.projects
+        ],
+    )

@@ -30,18 +30,12 @@ def project_switcher() -> rx.Component:
     )
 
 
-def header() -> rx.Component:
+def top_bar(icon: str, title: str, *items: rx.Component) -> rx.Component:
+    """The bar on top of every signed-in page: what it is, then the page's own items, then sign-out."""
     return rx.hstack(
-        rx.hstack(
-            rx.icon("plug-zap", size=22),
-            rx.heading("TMS Integrations", size="4"),
-            align="center",
-            spacing="2",
-        ),
+        rx.hstack(rx.icon(icon, size=22), rx.heading(title, size="4"), align="center", spacing="2"),
         rx.spacer(),
-        project_switcher(),
-        rx.text(IntegrationsState.user_name, size="2", id="current-user"),
-        rx.badge(IntegrationsState.user_role, variant="soft"),
+        *items,
         sign_out_button(),
         align="center",
         spacing="4",
@@ -52,10 +46,24 @@ def header() -> rx.Component:
     )
 
 
-def page_frame(*children: rx.Component) -> rx.Component:
+def page_frame(*children: rx.Component, bar: rx.Component | None = None) -> rx.Component:
     return rx.box(
-        header(),
+        bar if bar is not None else header(),
         rx.container(*children, size="4", padding_y="1.5rem"),
         min_height="100vh",
         background="var(--gray-2)",
+    )
+
+
+def header() -> rx.Component:
+    return top_bar(
+        "plug-zap",
+        "TMS Integrations",
+        project_switcher(),
+        rx.cond(
+            IntegrationsState.user_role == "admin",
+            rx.link("Overview", href="/admin", size="2", id="admin-link"),
+        ),
+        rx.text(IntegrationsState.user_name, size="2", id="current-user"),
+        rx.badge(IntegrationsState.user_role, variant="soft"),
     )

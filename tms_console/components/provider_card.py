@@ -103,7 +103,11 @@ def _actions(card: rx.Var[Card]) -> rx.Component:
         rx.fragment(),
     )
     return rx.hstack(
-        actions, rx.spacer(), rx.cond(card["status"] != "coming_soon", setup), width="100%", align="center"
+        actions,
+        rx.spacer(),
+        rx.cond((card["status"] != "coming_soon") & (IntegrationsState.user_role == "admin"), setup),
+        width="100%",
+        align="center",
     )
 
 

@@ -20,10 +20,13 @@ _AUTHORIZE_ERRORS = {
     "unauthorized_client": Reason.INVALID_CLIENT,
     "invalid_client": Reason.INVALID_CLIENT,
     "invalid_request": Reason.INVALID_REQUEST,
+    "unsupported_response_type": Reason.INVALID_REQUEST,
     "server_error": Reason.PROVIDER_UNAVAILABLE,
     "temporarily_unavailable": Reason.PROVIDER_UNAVAILABLE,
 }
 _TOKEN_ERRORS = {
+    "redirect_uri_mismatch": Reason.REDIRECT_URI_MISMATCH,  # Google
+    "unsupported_grant_type": Reason.INVALID_REQUEST,
     "invalid_grant": Reason.INVALID_GRANT,
     "invalid_client": Reason.INVALID_CLIENT,
     "unauthorized_client": Reason.INVALID_CLIENT,
@@ -105,7 +108,8 @@ def check_token_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
     if status >= 400 or "error" in body:
         error = str(body.get("error", ""))
         description = str(body.get("error_description", ""))
-        if "redirect_uri" in description:
+        # Microsoft reports a redirect mismatch as invalid_client with AADSTS50011.
+        if "redirect_uri" in description or "AADSTS50011" in description:
             raise ProviderError(Reason.REDIRECT_URI_MISMATCH, f"token endpoint: {error}")
         raise ProviderError(_TOKEN_ERRORS.get(error, Reason.PROVIDER_ERROR), f"token endpoint: {error}")
     if not isinstance(body.get("access_token"), str):

@@ -43,6 +43,7 @@ class Reason(StrEnum):
     ADMIN_CONSENT_GRANTED = "admin_consent_granted"
     TARGET_SAVED = "target_saved"
     POPUP_BLOCKED = "popup_blocked"
+    NOT_ALLOWED = "not_allowed"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -112,6 +113,7 @@ MESSAGES: dict[Reason, str] = {
     ),
     Reason.ADMIN_CONSENT_GRANTED: "An administrator approved the app for the organization. Install it now.",
     Reason.TARGET_SAVED: "Saved: {provider} notifications go there from now on.",
+    Reason.NOT_ALLOWED: "This page is for tenant administrators. Ask an admin of your organisation.",
     Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
 }
 

@@ -262,8 +262,9 @@ class IntegrationsState(rx.State):
 
     @rx.event
     def open_setup(self, integration_type: str) -> None:
-        """The operator's view: redirect URI, scopes, environment variables, known problems."""
-        if current_identity(self) is None:
+        """The operator's view (admins): redirect URI, scopes, environment variables, known problems."""
+        identity = current_identity(self)
+        if identity is None or not identity.is_admin:
             return
         try:
             info = setup.describe(integration_type)
@@ -293,7 +294,8 @@ class IntegrationsState(rx.State):
     async def run_setup_check(self):  # type: ignore[no-untyped-def]
         """Ask the provider whether it accepts our configuration (no state lock during the call)."""
         async with self:
-            if current_identity(self) is None or not self.setup_open or self.setup_checking:
+            identity = current_identity(self)
+            if identity is None or not identity.is_admin or not self.setup_open or self.setup_checking:
                 return None
             integration_type, self.setup_checking = self.setup_open, True
         try:

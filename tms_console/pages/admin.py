@@ -1,0 +1,202 @@
+"""/admin: every project of the tenant against every provider (tenant admins only)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.components.layout import page_frame, top_bar
+from tms_console.state.admin import AdminState
+
+ROUTE = "/admin"
+STATUS = {
+    "connected": ("Connected", "green"),
+    "needs_attention": ("Needs attention", "amber"),
+    "not_connected": ("Not connected", "gray"),
+}
+
+
+def _badge(status: rx.Var[str]) -> rx.Component:
+    return rx.match(
+        status,
+        *[(key, rx.badge(label, color_scheme=color, size="1")) for key, (label, color) in STATUS.items()],  # type: ignore[arg-type]
+        rx.badge("Unknown", size="1"),
+    )
+
+
+def _total(key: str, label: str, color: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(label, size="2", color="var(--gray-11)"),
+            rx.heading(
+                AdminState.by_status[key].to_string(), size="6", id=f"total-{key}", color=f"var(--{color}-11)"
+            ),
+            spacing="1",
+        ),
+        min_width="10rem",
+    )
+
+
+def _chart() -> rx.Component:
+    return rx.recharts.bar_chart(
+        rx.recharts.bar(data_key="connected", stack_id="s", fill="var(--green-9)", name="Connected"),
+        rx.recharts.bar(
+            data_key="needs_attention", stack_id="s", fill="var(--amber-9)", name="Needs attention"
+        ),
+        rx.recharts.bar(data_key="not_connected", stack_id="s", fill="var(--gray-7)", name="Not connected"),
+        rx.recharts.x_axis(data_key="provider"),
+        rx.recharts.y_axis(),
+        rx.recharts.legend(),
+        rx.recharts.graphing_tooltip(),
+        data=AdminState.chart,
+        width="100%",
+        height=240,
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.hstack(
+        rx.input(
+            placeholder="Search a project, or an exact account / channel name or id",
+            value=AdminState.search,
+            on_change=AdminState.set_search.debounce(350),
+            id="overview-search",
+            width="24rem",
+        ),
+        rx.select.root(
+            rx.select.trigger(id="overview-status"),
+            rx.select.content(
+                rx.select.item("Any status", value="all"),
+                *[rx.select.item(label, value=key) for key, (label, _) in STATUS.items()],
+            ),
+            value=AdminState.status_filter,
+            on_change=AdminState.set_status_filter,
+        ),
+        rx.select.root(
+            rx.select.trigger(id="overview-provider"),
+            rx.select.content(
+                rx.select.item("Any provider", value="all"),
+                rx.foreach(AdminState.providers, lambda p: rx.select.item(p["name"], value=p["key"])),
+            ),
+            value=AdminState.provider_filter,
+            on_change=AdminState.set_provider_filter,
+        ),
+        rx.hstack(
+            rx.switch(
+                checked=AdminState.attention_only,
+                on_change=AdminState.toggle_attention,
+                id="overview-attention",
+            ),
+            rx.text("Needs attention only", size="2"),
+            align="center",
+        ),
+        rx.select.root(
+            rx.select.trigger(id="overview-sort"),
+            rx.select.content(
+                rx.select.item("Name A-Z", value="name"),
+                rx.select.item("Name Z-A", value="-name"),
+                rx.select.item("Recently changed", value="-updated"),
+                rx.select.item("Least recently changed", value="updated"),
+            ),
+            value=AdminState.sort,
+            on_change=AdminState.set_sort,
+        ),
+        spacing="3",
+        wrap="wrap",
+        align="center",
+    )
+
+
+def _cell(row: rx.Var[dict[str, str]], provider: rx.Var[dict[str, str]]) -> rx.Component:
+    key = provider["key"]
+    return rx.table.cell(
+        rx.vstack(
+            _badge(row[key + "_status"]),
+            rx.text(row[key + "_account"], size="1", color="var(--gray-11)"),
+            spacing="1",
+        ),
+        on_click=AdminState.open_project(row["id"]),
+        cursor="pointer",
+        id="cell-" + row["id"] + "-" + key,
+    )
+
+
+def _grid() -> rx.Component:
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                rx.table.column_header_cell("Project"),
+                rx.foreach(AdminState.providers, lambda p: rx.table.column_header_cell(p["name"])),
+                rx.table.column_header_cell("Last change"),
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                AdminState.rows,
+                lambda row: rx.table.row(
+                    rx.table.row_header_cell(
+                        rx.link(row["name"], on_click=AdminState.open_project(row["id"]), cursor="pointer")
+                    ),
+                    rx.foreach(AdminState.providers, lambda p: _cell(row, p)),
+                    rx.table.cell(rx.text(row["last_change"], size="1")),
+                    class_name="overview-row",
+                ),
+            )
+        ),
+        id="overview-grid",
+        size="1",
+        width="100%",
+    )
+
+
+def _pager() -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", size="1", variant="soft", disabled=AdminState.page <= 1,
+                  on_click=AdminState.go_to_page(AdminState.page - 1), id="overview-prev"),
+        rx.text("Page ", AdminState.page.to_string(), " of ", AdminState.pages.to_string(), " · ",
+                AdminState.matching.to_string(), " projects", size="2", id="overview-page"),
+        rx.button("Next", size="1", variant="soft", disabled=AdminState.page >= AdminState.pages,
+                  on_click=AdminState.go_to_page(AdminState.page + 1), id="overview-next"),
+        align="center",
+        spacing="3",
+    )  # fmt: skip
+
+
+def _body() -> rx.Component:
+    return rx.cond(
+        AdminState.denied != "",
+        rx.callout(AdminState.denied, icon="shield-alert", color_scheme="red", id="admin-denied"),
+        rx.vstack(
+            rx.hstack(
+                _total("connected", "Connected", "green"),
+                _total("needs_attention", "Needs attention", "amber"),
+                _total("not_connected", "Not connected", "gray"),
+                spacing="3",
+                wrap="wrap",
+            ),
+            rx.card(_chart(), width="100%"),
+            _filters(),
+            rx.cond(
+                AdminState.error != "", rx.callout(AdminState.error, color_scheme="red", icon="circle-alert")
+            ),
+            rx.cond(
+                AdminState.rows.length() > 0,
+                _grid(),
+                rx.text("No project matches these filters.", id="overview-empty", color="var(--gray-11)"),
+            ),
+            _pager(),
+            spacing="4",
+            width="100%",
+        ),
+    )
+
+
+def admin_page() -> rx.Component:
+    bar = top_bar(
+        "layout-grid",
+        "Integrations overview",
+        rx.link("Back to projects", href="/", size="2"),
+        rx.text(AdminState.user_name, size="2"),
+    )
+    return page_frame(
+        rx.cond(AdminState.loading, rx.center(rx.spinner(size="3"), padding="4rem"), _body()), bar=bar
+    )

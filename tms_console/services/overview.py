@@ -1,0 +1,169 @@
+"""The admin overview: every project of the tenant against every provider, at a glance.
+
+Admins only. A fixed number of queries per page whatever its size: totals (two), the matching
+projects (two: count and page), and their integrations (one). Statuses come from the rows
+(`status`, and whether a target was picked); decrypting tens of thousands of credentials to spot a
+broken key is left to each project's own page, which shows "needs reconnect".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tms_console.persistence import repository
+from tms_console.persistence.models import ProjectIntegration
+from tms_console.providers.registry import PROVIDERS
+from tms_console.security.identity import Identity
+from tms_console.services.errors import ServiceError
+from tms_console.services.reasons import Reason
+from tms_console.services.tenancy import unit_of_work
+
+STATUSES = ("connected", "needs_attention", "not_connected")
+SORTS = ("name", "-name", "updated", "-updated")
+MAX_PAGE_SIZE = 200
+MAX_SEARCH = 200
+
+
+class NotAllowed(ServiceError):
+    """The caller is signed in but may not do this (an agent asking for the admin overview)."""
+
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class Cell:
+    status: str
+    account: str = ""
+    channel: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    id: str
+    name: str
+    last_change: str
+    cells: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class Overview:
+    total_projects: int
+    matching: int
+    page: int
+    page_size: int
+    providers: list[dict[str, str]]
+    by_status: dict[str, int]
+    by_provider: dict[str, dict[str, int]]
+    projects: list[ProjectRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Query:
+    status: str | None = None
+    provider: str | None = None
+    needs_attention: bool = False
+    search: str | None = None
+    sort: str = "name"
+    page: int = 1
+    page_size: int = 50
+
+    def validated(self) -> Query:
+        if self.status is not None and self.status not in STATUSES:
+            raise ServiceError(Reason.INVALID_INPUT, f"status must be one of {', '.join(STATUSES)}")
+        if self.provider is not None and self.provider not in PROVIDERS:
+            raise ServiceError(Reason.INVALID_INPUT, "unknown provider")
+        if self.sort not in SORTS:
+            raise ServiceError(Reason.INVALID_INPUT, f"sort must be one of {', '.join(SORTS)}")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE or self.page < 1:
+            raise ServiceError(Reason.INVALID_INPUT, f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
+        search = (self.search or "").strip()
+        if len(search) > MAX_SEARCH or "\x00" in search:
+            raise ServiceError(Reason.INVALID_INPUT, "search is too long or malformed")
+        return Query(
+            self.status,
+            self.provider,
+            self.needs_attention,
+            search or None,
+            self.sort,
+            self.page,
+            self.page_size,
+        )
+
+
+def require_admin(identity: Identity) -> None:
+    if not identity.is_admin:
+        raise NotAllowed(Reason.NOT_ALLOWED, "only tenant admins see the overview")
+
+
+def _targeted() -> list[str]:
+    return [spec.key for spec in PROVIDERS.values() if spec.target_label]
+
+
+def cell(row: ProjectIntegration) -> Cell:
+    meta: dict[str, Any] = row.meta or {}
+    needs_target = row.integration_type in _targeted() and not meta.get("target_id")
+    status = "needs_attention" if row.status != "active" or needs_target else "connected"
+    account = next((str(meta[f]) for f in ("guild_name", "team_name", "account_name") if meta.get(f)), "")
+    channel = next(
+        (str(meta[f]) for f in ("target_name", "channel", "channel_name", "channel_id") if meta.get(f)), ""
+    )
+    return Cell(status, account, channel, _stamp(row.updated_at))
+
+
+def _stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+async def overview(identity: Identity, query: Query) -> Overview:
+    require_admin(identity)
+    query = query.validated()
+    tenant = identity.tenant_id
+    async with unit_of_work() as session:
+        total, counts = await repository.overview_totals(session, tenant_id=tenant, targeted=_targeted())
+        matching, page = await repository.overview_page(
+            session,
+            tenant_id=tenant,
+            targeted=_targeted(),
+            status=query.status,
+            provider=query.provider,
+            needs_attention=query.needs_attention,
+            search=query.search,
+            sort=query.sort,
+            limit=query.page_size,
+            offset=(query.page - 1) * query.page_size,
+        )
+        rows = await repository.integrations_of_projects(
+            session, tenant_id=tenant, project_ids=[project_id for project_id, _, _ in page]
+        )
+    by_provider = {key: dict.fromkeys(STATUSES, 0) for key in PROVIDERS}
+    for kind, bucket, count in counts:
+        if kind in by_provider:
+            by_provider[kind][bucket] += count
+    for counts_of in by_provider.values():
+        counts_of["not_connected"] = max(0, total - counts_of["connected"] - counts_of["needs_attention"])
+    by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
+    cells: dict[Any, dict[str, Cell]] = {}
+    for row in rows:
+        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row)
+    projects = [
+        ProjectRow(
+            id=str(project_id),
+            name=name,
+            last_change=_stamp(changed),
+            cells={key: cells.get(project_id, {}).get(key, Cell("not_connected")) for key in PROVIDERS},
+        )
+        for project_id, name, changed in page
+    ]
+    return Overview(
+        total_projects=total,
+        matching=matching,
+        page=query.page,
+        page_size=query.page_size,
+        providers=[{"key": spec.key, "name": spec.name} for spec in PROVIDERS.values()],
+        by_status=by_status,
+        by_provider=by_provider,
+        projects=projects,
+    )

@@ -1,0 +1,118 @@
+"""/admin: the tenant admin's overview of every project and provider. A thin adapter to the service."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.services import overview
+from tms_console.services.errors import ServiceError
+from tms_console.services.reasons import Reason, describe
+from tms_console.state.session import current_identity
+
+PAGE_SIZE = 25
+
+
+class AdminState(rx.State):
+    loading: bool = True
+    denied: str = ""
+    error: str = ""
+    user_name: str = ""
+    providers: list[dict[str, str]] = []
+    rows: list[dict[str, str]] = []  # per project: id, name, last_change, <key>_status, <key>_account
+    by_status: dict[str, int] = {}
+    chart: list[dict[str, str | int]] = []
+    total_projects: int = 0
+    matching: int = 0
+    page: int = 1
+    status_filter: str = "all"
+    provider_filter: str = "all"
+    attention_only: bool = False
+    search: str = ""
+    sort: str = "name"
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.matching // PAGE_SIZE))
+
+    @rx.event
+    async def load(self):  # type: ignore[no-untyped-def]
+        identity = current_identity(self)
+        if identity is None:
+            return rx.redirect("/login")
+        self.user_name = identity.name
+        self.denied = "" if identity.is_admin else describe(Reason.NOT_ALLOWED, "")
+        self.page = 1
+        if not self.denied:
+            await self._fetch()
+        self.loading = False
+        return None
+
+    async def _fetch(self) -> None:
+        identity = current_identity(self)
+        if identity is None or not identity.is_admin:
+            self.rows, self.denied = [], describe(Reason.NOT_ALLOWED, "")
+            return
+        query = overview.Query(
+            status=None if self.status_filter == "all" else self.status_filter,
+            provider=None if self.provider_filter == "all" else self.provider_filter,
+            needs_attention=self.attention_only,
+            search=self.search or None,
+            sort=self.sort,
+            page=self.page,
+            page_size=PAGE_SIZE,
+        )
+        try:
+            result = await overview.overview(identity, query)
+        except ServiceError as exc:
+            self.error = describe(exc.reason, "The console")
+            return
+        self.error = ""
+        self.providers = result.providers
+        self.total_projects, self.matching = result.total_projects, result.matching
+        self.by_status = result.by_status
+        names = {p["key"]: p["name"] for p in result.providers}
+        self.chart = [{"provider": names[key], **counts} for key, counts in result.by_provider.items()]
+        self.rows = [
+            {"id": p.id, "name": p.name, "last_change": p.last_change}
+            | {f"{key}_status": c.status for key, c in p.cells.items()}
+            | {f"{key}_account": c.account or c.channel for key, c in p.cells.items()}
+            for p in result.projects
+        ]
+
+    @rx.event
+    async def set_status_filter(self, value: str) -> None:
+        self.status_filter, self.page = value, 1
+        await self._fetch()
+
+    @rx.event
+    async def set_provider_filter(self, value: str) -> None:
+        self.provider_filter, self.page = value, 1
+        await self._fetch()
+
+    @rx.event
+    async def toggle_attention(self, value: bool) -> None:
+        self.attention_only, self.page = bool(value), 1
+        await self._fetch()
+
+    @rx.event
+    async def set_search(self, value: str) -> None:
+        self.search, self.page = value[:200], 1
+        await self._fetch()
+
+    @rx.event
+    async def set_sort(self, value: str) -> None:
+        if value in overview.SORTS:
+            self.sort, self.page = value, 1
+            await self._fetch()
+
+    @rx.event
+    async def go_to_page(self, page: int) -> None:
+        self.page = min(max(1, int(page)), self.pages)
+        await self._fetch()
+
+    @rx.event
+    def open_project(self, project_id: str):  # type: ignore[no-untyped-def]
+        """A cell's click: that project's integrations page (which re-checks access on load)."""
+        if any(row["id"] == project_id for row in self.rows):
+            return rx.redirect(f"/projects/{project_id}/integrations")
+        return None
