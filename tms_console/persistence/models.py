@@ -40,7 +40,10 @@ class Tenant(SQLModel, table=True):
 
 class Project(SQLModel, table=True):
     __tablename__ = "projects"
-    __table_args__ = (sa.Index("idx_projects_tenant", "tenant_id"),)
+    __table_args__ = (
+        sa.Index("idx_projects_tenant", "tenant_id"),
+        sa.Index("idx_projects_tenant_name", "tenant_id", "name"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id", nullable=False)

@@ -362,12 +362,11 @@ async def overview_page(
         )
 
     if search:
+        # One GIN-indexed lookup over all display fields (a BitmapOr of containments), not one per project.
         matches = [col(pi.meta).contains({name: search}) for name in SEARCHABLE_META]
-        conditions.append(
-            sa.or_(
-                col(Project.name).ilike(f"%{_escape_like(search)}%", escape="\\"), having(sa.or_(*matches))
-            )
-        )
+        by_meta = sa.select(col(pi.project_id)).where(col(pi.tenant_id) == tenant_id, sa.or_(*matches))
+        name_like = col(Project.name).ilike(f"%{_escape_like(search)}%", escape="\\")
+        conditions.append(sa.or_(name_like, col(Project.id).in_(by_meta)))
     if needs_attention:
         conditions.append(having(_bucket(targeted) == "needs_attention"))
     if status == "not_connected":
