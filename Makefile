@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 
-.PHONY: run test lint unit integration e2e chromium clean
+.PHONY: run test lint unit integration e2e chromium clean bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -28,12 +28,16 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check tms_console tests alembic rxconfig.py
-	$(BIN)/ruff format --check tms_console tests alembic rxconfig.py
+	$(BIN)/ruff check tms_console tests alembic rxconfig.py benchmarks
+	$(BIN)/ruff format --check tms_console tests alembic rxconfig.py benchmarks
 	$(BIN)/mypy tms_console
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+# Benchmarks (not tests: they measure and print, never assert); rewrites benchmarks/RESULTS.md.
+bench: $(STAMP) chromium
+	$(BIN)/python -m benchmarks.run_all $(BENCH_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

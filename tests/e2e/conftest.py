@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.utils import artifacts
+from tests.utils.browser import CHROMIUM_ARGS, chromium_path
 from tests.utils.console import forget_integrations
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def chromium_path() -> str:
-    for candidate in ("/usr/lib/chromium/chromium", "/usr/bin/chromium"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    raise RuntimeError("Chromium is not installed: run `make test` (it installs the Debian package)")
 
 
 @pytest.fixture(scope="package", autouse=True)
