@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
-from tests.utils.browser import CHROMIUM_ARGS, chromium_path
+from tests.utils.browser import launched_chromium
 from tests.utils.console import forget_integrations
 
 
@@ -20,10 +20,8 @@ def nothing_installed(console: dict[str, str], database_url: str) -> None:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

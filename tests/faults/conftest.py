@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,10 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from tests.utils.live import free_port
+from tests.utils.live import free_port, serve_app
 from tests.utils.private_services import PrivatePostgres, PrivateRedis, Rig
 from tms_console.providers.config import sandbox_credentials
 from tms_console.sandbox import SandboxApp, create_sandbox_router
@@ -40,23 +38,6 @@ LOG_CONFIG = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"level": "INFO", "handlers": ["stderr"]},
 }
-
-
-@contextmanager
-def _serve(app: FastAPI, port: int) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("sandbox server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @contextmanager
@@ -118,7 +99,7 @@ def private_rig(redis_url: str) -> Iterator[Rig]:
                 canary=CANARY,
             )
         )
-        sandbox_url = stack.enter_context(_serve(sandbox_app, free_port()))
+        sandbox_url = stack.enter_context(serve_app(sandbox_app, free_port()))
 
         database_url = postgres.url("tms_console")
         env = os.environ | {

@@ -11,11 +11,11 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.utils import artifacts
 from tests.utils.backends import ScaleOut, scale_out
+from tests.utils.browser import launched_chromium
 from tests.utils.console import forget_integrations
 
 # Starts with "CANARY" like every sandbox canary of the suite, so the leak sweep looks for it too.
@@ -31,10 +31,8 @@ def scale(database_url: str, redis_url: str) -> Iterator[ScaleOut]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -21,3 +25,11 @@ def chromium_path() -> str:
         if os.access(candidate, os.X_OK):
             return candidate
     raise RuntimeError("Chromium is not installed: run `make test` (it installs the Debian package)")
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -48,10 +49,17 @@ def seed_demo() -> None:
 
 @contextmanager
 def serve_api(port: int) -> Iterator[str]:
+    """The console's API (plus sandbox), with every response body kept for the leak sweep."""
     from tms_console.api import create_api
 
+    with serve_app(ResponseTee(create_api()), port) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(app: Any, port: int) -> Iterator[str]:
+    """Any ASGI app on 127.0.0.1:`port` from a background thread, for as long as the block runs."""
     # proxy_headers off: the app itself decides which X-Forwarded-For entries to trust.
-    app = ResponseTee(create_api())
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", proxy_headers=False
     )
@@ -61,7 +69,7 @@ def serve_api(port: int) -> Iterator[str]:
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("API server did not start")
+            raise RuntimeError("server did not start")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"

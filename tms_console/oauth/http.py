@@ -141,23 +141,9 @@ class ProviderApi:
     def graph_base(self) -> str:
         return self._graph
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        bearer: str | None = None,
-        as_bot: bool = False,
-        data: dict[str, str] | None = None,
-        json: Any = None,
-        params: dict[str, str] | None = None,
-        graph: bool = False,
-        allow_errors: bool = False,
-    ) -> Any:
-        """One call; a 4xx raises ProviderError unless `allow_errors` (then the hook reads the body)."""
-        status, body = await self.call_raw(
-            method, path, bearer=bearer, as_bot=as_bot, data=data, json=json, params=params, graph=graph
-        )
+    async def call(self, method: str, path: str, *, allow_errors: bool = False, **options: Any) -> Any:
+        """One JSON call (options as for `call_raw`); a 4xx raises ProviderError unless `allow_errors`."""
+        status, body = await self.call_raw(method, path, **options)
         if status >= 400 and not allow_errors:
             raise ProviderError(Reason.PROVIDER_ERROR, f"provider answered {status} to {path}")
         if isinstance(body, str):  # an HTML error page with 200 is not an API answer

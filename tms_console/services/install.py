@@ -112,9 +112,6 @@ class CallbackOutcome:
     status_code: int = 303
 
 
-_Install = Installation
-
-
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
     """Guards in order: repeated parameters -> consume state -> provider error -> binding -> signed-in
     account -> type -> code -> exchange -> validate -> enrich -> encrypt + upsert in one transaction ->
@@ -175,7 +172,7 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
     return Reason.INSTALLED
 
 
-async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: str | None) -> _Install:
+async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: str | None) -> Installation:
     spec = provider.spec
     hooks = load_hooks(spec)
     status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
@@ -192,10 +189,10 @@ async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: 
     return install
 
 
-def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -> _Install:
+def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -> Installation:
     """The spec's meta and secret fields picked out of a token response, and when it expires."""
     spec = provider.spec
-    install = _Install(
+    install = Installation(
         meta={name: dig(token, path) for name, path in spec.meta_fields.items()},
         secrets={name: dig(token, path) for name, path in spec.secret_fields.items()},
     )
@@ -207,7 +204,7 @@ def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -
     return install
 
 
-def clean_meta(provider: ResolvedProvider, install: _Install) -> dict[str, Any]:
+def clean_meta(provider: ResolvedProvider, install: Installation) -> dict[str, Any]:
     """What may be stored and shown: bounded plain text, and provider URLs only on the provider's domain.
 
     A secret URL the console would call that is not the provider's own fails the install.
@@ -237,7 +234,7 @@ def _clean(value: object, depth: int = 0) -> Any:
     return str(value).translate(_UNSAFE_CHARS)[:MAX_META_TEXT]
 
 
-def _check_urls(provider: ResolvedProvider, install: _Install) -> None:
+def _check_urls(provider: ResolvedProvider, install: Installation) -> None:
     """A secret URL the console would call must be the provider's own (else nothing is saved);
     a display URL that is not is dropped."""
     spec, trusted = provider.spec, provider.trusts_url
@@ -248,7 +245,9 @@ def _check_urls(provider: ResolvedProvider, install: _Install) -> None:
             del install.meta[name]
 
 
-async def _save(pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: _Install) -> None:
+async def _save(
+    pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: Installation
+) -> None:
     actor = credentials.Actor(
         pending.tenant_id, pending.project_id, pending.user_id, pending.user_name, data.ip, data.user_agent
     )
