@@ -13,8 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from playwright.sync_api import Browser
 
 from tests.utils import artifacts
+from tests.utils.browser import launched_chromium
 from tests.utils.console import run_console
 from tests.utils.live import configure_env, free_port, seed_demo, serve_api
 from tms_console import services_runtime
@@ -116,3 +118,11 @@ def captured_logs() -> Iterator[None]:
     yield
     logging.getLogger().removeHandler(handler)
     handler.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole run (browser tests and the scale-out test): Playwright's sync API
+    cannot be started a second time in a process whose asyncio tests already ran."""
+    with launched_chromium() as chromium:
+        yield chromium

@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
-from tests.utils.browser import launched_chromium
 from tests.utils.console import forget_integrations
 
 
@@ -16,12 +15,6 @@ from tests.utils.console import forget_integrations
 def nothing_installed(console: dict[str, str], database_url: str) -> None:
     """The browser tests start from "nothing installed", whatever ran before them."""
     forget_integrations(database_url)
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
 from tests.utils.backends import ScaleOut, scale_out
-from tests.utils.browser import launched_chromium
 from tests.utils.console import forget_integrations
 
 # Starts with "CANARY" like every sandbox canary of the suite, so the leak sweep looks for it too.
@@ -27,12 +26,6 @@ def scale(database_url: str, redis_url: str) -> Iterator[ScaleOut]:
     forget_integrations(database_url)
     with scale_out(database_url, redis_url, SCALE_CANARY) as running:
         yield running
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
