@@ -384,15 +384,23 @@ async def overview_page(
         "-updated": [last_change.desc().nulls_last(), col(Project.name).asc()],
     }
     order = orders[sort]
-    total = await session.execute(sa.select(sa.func.count()).select_from(Project).where(*conditions))
-    rows = await session.execute(
-        sa.select(col(Project.id), col(Project.name), last_change)
+    # The total rides along as a window count, so the filters are evaluated once, not twice.
+    result = await session.execute(
+        sa.select(col(Project.id), col(Project.name), last_change, sa.func.count().over())
         .where(*conditions)
         .order_by(*order, col(Project.id))
         .limit(limit)
         .offset(offset)
     )
-    return int(total.scalar_one()), [(pid, name, changed) for pid, name, changed in rows.all()]
+    rows = result.all()
+    if rows:
+        total = int(rows[0][3])
+    elif offset:  # past the last page: count on its own
+        counted = await session.execute(sa.select(sa.func.count()).select_from(Project).where(*conditions))
+        total = int(counted.scalar_one())
+    else:
+        total = 0
+    return total, [(pid, name, changed) for pid, name, changed, _ in rows]
 
 
 def _escape_like(text: str) -> str:
