@@ -60,3 +60,25 @@ def click(html: str, page_url: str, button_id: str, **overrides: str) -> tuple[s
                 data[name] = value
             return form.method, urljoin(page_url, form.action or page_url), data
     raise AssertionError(f"no form with button #{button_id}")
+
+
+class FormFields(HTMLParser):
+    """What a browser submits from the consent form: hidden inputs and each select's choice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name: value or "" for name, value in attrs}
+        if tag == "input" and attr.get("type") == "hidden":
+            self.fields[attr["name"]] = attr["value"]
+        elif tag == "select":
+            self.select = attr["name"]
+        elif tag == "option" and self.select and ("selected" in attr or self.select not in self.fields):
+            self.fields[self.select] = attr["value"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self.select = None

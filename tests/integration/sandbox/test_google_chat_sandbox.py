@@ -7,7 +7,6 @@ import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.utils.forms import FormFields
 from tms_console.sandbox import SandboxApp, create_sandbox_router
 
 CANARY = "CANARYgchat5e1d"
@@ -58,28 +58,6 @@ async def fresh(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async for http in make_client(redis_url, app):
         http.headers["x-test-client-id"] = app.client_id
         yield http
-
-
-class FormFields(HTMLParser):
-    """What a browser submits from the consent form: hidden inputs and each select's choice."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.select: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {name: value or "" for name, value in attrs}
-        if tag == "input" and attr.get("type") == "hidden":
-            self.fields[attr["name"]] = attr["value"]
-        elif tag == "select":
-            self.select = attr["name"]
-        elif tag == "option" and self.select and ("selected" in attr or self.select not in self.fields):
-            self.fields[self.select] = attr["value"]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self.select = None
 
 
 def client_id(http: httpx.AsyncClient) -> str:
