@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_console import sign_in
+from tests.utils.artifacts import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 
@@ -19,6 +20,10 @@ def test_admin_sees_the_grid_filters_and_opens_a_project(page: Page) -> None:
     expect(rows).to_have_count(3)  # Acme's three projects, never Globex's
     expect(page.locator("#overview-grid")).not_to_contain_text("Helpdesk")
     expect(page.locator("#total-not_connected")).not_to_have_text("0")
+    bar = page.locator(".recharts-bar-rectangle path").first  # the chart drew its bars, in its colours
+    expect(bar).to_be_visible()
+    assert bar.get_attribute("fill") in ("#30a46c", "#ffc53d", "#c1c8cd")  # SVG fill: no CSS variables
+    page.screenshot(path=str(ARTIFACTS / "admin-overview.png"), full_page=True)
     page.locator("#overview-search").fill("Billing")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Billing Desk")

@@ -13,6 +13,8 @@ STATUS = {
     "needs_attention": ("Needs attention", "amber"),
     "not_connected": ("Not connected", "gray"),
 }
+# SVG fill attributes do not resolve CSS variables: the chart needs plain colours (Radix steps 9/7).
+CHART_FILL = {"connected": "#30a46c", "needs_attention": "#ffc53d", "not_connected": "#c1c8cd"}
 
 
 def _badge(status: rx.Var[str]) -> rx.Component:
@@ -38,11 +40,10 @@ def _total(key: str, label: str, color: str) -> rx.Component:
 
 def _chart() -> rx.Component:
     return rx.recharts.bar_chart(
-        rx.recharts.bar(data_key="connected", stack_id="s", fill="var(--green-9)", name="Connected"),
-        rx.recharts.bar(
-            data_key="needs_attention", stack_id="s", fill="var(--amber-9)", name="Needs attention"
-        ),
-        rx.recharts.bar(data_key="not_connected", stack_id="s", fill="var(--gray-7)", name="Not connected"),
+        *[
+            rx.recharts.bar(data_key=key, stack_id="s", fill=CHART_FILL[key], name=label)
+            for key, (label, _) in STATUS.items()
+        ],
         rx.recharts.x_axis(data_key="provider"),
         rx.recharts.y_axis(),
         rx.recharts.legend(),
