@@ -45,11 +45,7 @@ def expire_access_token(db, kind: str, project: object) -> bytes:
         "UPDATE integration_credentials SET expires_at = now() - interval '1 hour' WHERE integration_id = %s",
         (integration_id,),
     )
-    return bytes(
-        db.execute(
-            "SELECT ciphertext FROM integration_credentials WHERE integration_id = %s", (integration_id,)
-        ).fetchone()[0]
-    )
+    return ciphertext(db, kind, project)
 
 
 def ciphertext(db, kind: str, project: object) -> bytes:

@@ -133,6 +133,18 @@ def _env_row(var: rx.Var[dict[str, str]]) -> rx.Component:
     )
 
 
+def _labelled_code(label: str, value: rx.Var[str], element_id: str, size: str) -> rx.Component:
+    """A labelled value to copy (shown only when there is one)."""
+    return rx.cond(
+        value != "",
+        rx.vstack(
+            rx.text(label, size="2", weight="medium"),
+            rx.code(value, id=element_id, size=size),  # type: ignore[arg-type]
+            spacing="1",
+        ),
+    )
+
+
 def setup_dialog() -> rx.Component:
     """For operators: what to register at the provider and which settings the console reads, with a
     live check that asks the provider whether it accepts the configuration."""
@@ -168,22 +180,13 @@ def setup_dialog() -> rx.Component:
                         size="1",
                     ),
                 ),
-                rx.cond(
-                    info["redirect_uri"] != "",
-                    rx.vstack(
-                        rx.text("Redirect URI to register at the provider", size="2", weight="medium"),
-                        rx.code(info["redirect_uri"], id="setup-redirect-uri", size="2"),
-                        spacing="1",
-                    ),
+                _labelled_code(
+                    "Redirect URI to register at the provider",
+                    info["redirect_uri"],
+                    "setup-redirect-uri",
+                    "2",
                 ),
-                rx.cond(
-                    info["scopes"] != "",
-                    rx.vstack(
-                        rx.text("Scopes", size="2", weight="medium"),
-                        rx.code(info["scopes"], id="setup-scopes", size="1"),
-                        spacing="1",
-                    ),
-                ),
+                _labelled_code("Scopes", info["scopes"], "setup-scopes", "1"),
                 rx.text("Environment variables", size="2", weight="medium"),
                 rx.table.root(
                     rx.table.body(rx.foreach(IntegrationsState.setup_env, _env_row)), size="1", id="setup-env"

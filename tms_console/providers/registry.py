@@ -38,6 +38,7 @@ DISCORD = ProviderSpec(
     trusted_domains=("discord.com", "discordapp.com"),
     secret_url_fields=("webhook_url",),
     docs_url="https://discord.com/developers/docs/topics/oauth2",
+    extra_env=(("BOT_TOKEN", "the bot token (names the webhook's channel)"),),
     sandbox_authorize_path="/sandbox/discord/oauth2/authorize",
     sandbox_api_path="/sandbox/discord/api",
     has_hooks=True,

@@ -97,6 +97,8 @@ class ProviderSpec:
     admin_consent_path: str = ""
     # The `type` of the popup's postMessage result (Meta: "WA_EMBEDDED_SIGNUP").
     popup_message_type: str = ""
+    # Optional variables beyond the common ones: (name without prefix, what it is for).
+    extra_env: tuple[tuple[str, str], ...] = ()
     # Extra authorize parameters that name deployment settings, e.g. {"config_id": "config_id"}.
     authorize_settings: Mapping[str, str] = field(default_factory=dict)
 

@@ -25,8 +25,8 @@ logger = logging.getLogger("tms_console.installations")
 
 # Which meta fields name the connected account and the channel, across providers (display only).
 # Providers added later write the generic `account_name` / `target_name`.
-_ACCOUNT_FIELDS = ("guild_name", "team_name", "account_name")
-_CHANNEL_FIELDS = ("target_name", "channel", "channel_name", "channel_id")
+ACCOUNT_FIELDS = ("guild_name", "team_name", "account_name")
+CHANNEL_FIELDS = ("target_name", "channel", "channel_name", "channel_id")
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,12 @@ def _view(
     meta = row.meta or {}
     readable = credential is not None and _decrypts(row, credential)
     status = "connected" if readable and row.status == "active" else "needs_reconnect"
-    if status == "connected" and spec.target_label and not meta.get("target_id"):
+    if status == "connected" and needs_target(spec, meta):
         status = "needs_setup"
     return IntegrationView(
         **base,
         status=status,
-        account=_first(meta, _ACCOUNT_FIELDS),
+        account=first_of(meta, ACCOUNT_FIELDS),
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
         installed_at=row.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -111,12 +111,17 @@ def _view(
     )
 
 
-def _first(meta: dict[str, Any], fields: tuple[str, ...]) -> str:
+def needs_target(spec: ProviderSpec, meta: dict[str, Any]) -> bool:
+    """Connected, but nobody picked where its notifications go yet (the overview's SQL says the same)."""
+    return bool(spec.target_label) and not meta.get("target_id")
+
+
+def first_of(meta: dict[str, Any], fields: tuple[str, ...]) -> str:
     return next((str(meta[f]) for f in fields if meta.get(f)), "")
 
 
 def _channel(meta: dict[str, Any]) -> str:
-    name = _first(meta, _CHANNEL_FIELDS)
+    name = first_of(meta, CHANNEL_FIELDS)
     if name and name == str(meta.get("channel_id")):
         return f"channel {name}"
     return name if name.startswith("#") or not name else f"#{name}"

@@ -16,6 +16,7 @@ from tms_console.persistence import repository
 from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
+from tms_console.services import installations
 from tms_console.services.errors import ServiceError
 from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import unit_of_work
@@ -104,13 +105,11 @@ def _targeted() -> list[str]:
 
 def cell(row: ProjectIntegration) -> Cell:
     meta: dict[str, Any] = row.meta or {}
-    needs_target = row.integration_type in _targeted() and not meta.get("target_id")
-    status = "needs_attention" if row.status != "active" or needs_target else "connected"
-    account = next((str(meta[f]) for f in ("guild_name", "team_name", "account_name") if meta.get(f)), "")
-    channel = next(
-        (str(meta[f]) for f in ("target_name", "channel", "channel_name", "channel_id") if meta.get(f)), ""
-    )
-    return Cell(status, account, channel, _stamp(row.updated_at))
+    spec = PROVIDERS.get(row.integration_type)
+    attention = row.status != "active" or (spec is not None and installations.needs_target(spec, meta))
+    account = installations.first_of(meta, installations.ACCOUNT_FIELDS)
+    channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
+    return Cell("needs_attention" if attention else "connected", account, channel, _stamp(row.updated_at))
 
 
 def _stamp(moment: datetime | None) -> str:

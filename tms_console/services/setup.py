@@ -66,8 +66,7 @@ def _env_vars(spec: ProviderSpec) -> list[tuple[str, bool, str]]:
     names.append((prefix + "API_BASE", False, "override of the API base URL"))
     if spec.graph_api_base:
         names.append((prefix + "GRAPH_API_BASE", False, "override of the second API host"))
-    if spec.key == "discord":
-        names.append((prefix + "BOT_TOKEN", False, "the bot token (names the webhook's channel)"))
+    names += [(prefix + name, False, purpose) for name, purpose in spec.extra_env]
     return names
 
 
