@@ -21,15 +21,15 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m tms_console.devserver run
+	$(BIN)/python -m devtools.server run
 
 chromium:
 	@test -x /usr/bin/chromium || { echo "Installing Chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check tms_console tests alembic rxconfig.py benchmarks
-	$(BIN)/ruff format --check tms_console tests alembic rxconfig.py benchmarks
+	$(BIN)/ruff check tms_console sandbox devtools tests alembic rxconfig.py benchmarks
+	$(BIN)/ruff format --check tms_console sandbox devtools tests alembic rxconfig.py benchmarks
 	$(BIN)/mypy tms_console
 
 test: $(STAMP) chromium lint

@@ -240,7 +240,7 @@ class Bench:
 def bench() -> Iterator[Bench]:
     """Env-provided Postgres/Redis (DATABASE_URL/REDIS_URL) or embedded ones, stopped afterwards
     if this run started them. A fresh, migrated `tms_bench` database with the demo seed."""
-    from tms_console import services_runtime
+    from devtools import services as services_runtime
     from tms_console.security.keyring import generate_key_spec
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -284,8 +284,8 @@ def bench() -> Iterator[Bench]:
 
 def _seed_demo() -> None:
     async def run() -> None:
+        from devtools.seed import seed
         from tms_console.persistence.db import dispose_engine, session_scope
-        from tms_console.persistence.seed import seed
 
         async with session_scope() as session:
             await seed(session)
@@ -306,7 +306,7 @@ def token(tenant_id: object, user_id: str, name: str, role: str = "agent") -> st
 
 
 def demo_token(tenant: str = "Acme", email: str = "alice@acme.example", role: str = "agent") -> str:
-    from tms_console.persistence.seed import demo_id
+    from devtools.seed import demo_id
 
     return token(demo_id(tenant), str(demo_id(tenant, email)), email.split("@")[0].title(), role)
 
@@ -380,7 +380,7 @@ class Console:
 def reflex_console(ctx: Bench) -> Iterator[Console]:
     """The real console, started like tests/utils/console.py does (`reflex run --env prod`), on the
     bench database. Its `.web` lives under BENCH_WORKDIR, so a concurrent test run's build is untouched."""
-    from tms_console.devserver import reflex_command, reflex_env
+    from devtools.server import reflex_command, reflex_env
 
     port = free_port()
     url = f"http://localhost:{port}"

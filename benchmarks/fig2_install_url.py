@@ -21,7 +21,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 
 
 def main(ctx: Bench) -> dict[str, float]:
-    from tms_console.persistence.seed import demo_id
+    from devtools.seed import demo_id
 
     say(f"== Figure 2: install-URL issuance, {common.CONCURRENCY} clients, {N} requests x {ROUNDS} rounds")
     port = common.free_port()

@@ -21,7 +21,7 @@ LOADS = int(os.environ.get("BENCH_PAGE_LOADS", "6"))
 def main(ctx: Bench) -> dict[str, float]:
     import psycopg
 
-    from tms_console.persistence.seed import demo_id
+    from devtools.seed import demo_id
 
     say(f"== Figure 4: integrations page in Chromium, {LOADS} loads")
     console = ctx.console()

@@ -60,8 +60,8 @@ async def close_sessions(clients: list[object]) -> None:
 
 
 def main(ctx: Bench) -> dict[str, float]:
+    from devtools.seed import demo_id
     from tms_console import tms_console  # noqa: F401 - registers the states, as the tests do
-    from tms_console.persistence.seed import demo_id
     from tms_console.state.integrations import IntegrationsState
 
     say(f"== Figure 5: backend RSS with {SESSIONS} console sessions")

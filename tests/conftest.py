@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser
 
+from devtools import services as services_runtime
 from tests.utils import artifacts
 from tests.utils.browser import launched_chromium
 from tests.utils.console import run_console
 from tests.utils.live import configure_env, free_port, seed_demo, serve_api
-from tms_console import services_runtime
 from tms_console.security.keyring import generate_key_spec
 
 # Overridable so that several test runs can share one Postgres and one Redis without clashing.

@@ -23,10 +23,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router
 from tests.utils.live import free_port, serve_app
 from tests.utils.private_services import PrivatePostgres, PrivateRedis, Rig
 from tms_console.providers.config import sandbox_credentials
-from tms_console.sandbox import SandboxApp, create_sandbox_router
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -114,7 +114,7 @@ def private_rig(redis_url: str) -> Iterator[Rig]:
             "PYTHONUNBUFFERED": "1",
         }
         prepared = subprocess.run(  # create, migrate and seed the private database
-            [sys.executable, "-m", "tms_console.devserver", "prepare"],
+            [sys.executable, "-m", "devtools.server", "prepare"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -16,7 +16,7 @@ import redis
 from tests.utils.forms import click
 from tests.utils.identities import identity, project_id, token_for
 from tests.utils.private_services import Rig
-from tms_console.services.reasons import Reason, describe
+from tms_console.domain.reasons import Reason, describe
 
 TENANT = str(identity().tenant_id)
 KIND = "discord"

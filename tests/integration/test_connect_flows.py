@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from devtools.seed import demo_id
 from tests.integration.test_install_flow import row
 from tests.utils.forms import click
 from tests.utils.identities import project_id, token_for
-from tms_console.persistence.seed import demo_id
 from tms_console.security import signing
 from tms_console.services import templates
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from devtools.seed import demo_id
+from sandbox.msteams_fixtures import CONTOSO, FABRIKAM
 from tests.integration.test_install_flow import browser, decide, inspect, query_of, row
 from tests.utils.forms import click
 from tests.utils.identities import project_id
-from tms_console.persistence.seed import demo_id
-from tms_console.sandbox.msteams_fixtures import CONTOSO, FABRIKAM
 
 ACME = "Acme"
 

@@ -8,8 +8,8 @@ import httpx
 import psycopg
 import pytest
 
+from devtools.seed import demo_id
 from tests.utils.identities import token_for
-from tms_console.persistence.seed import demo_id
 
 TENANT = "Overview Inc"  # a tenant of its own, so other tests' installs don't change the counts
 ADMIN, AGENT = "olga@overview.example", "otto@overview.example"

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from devtools.seed import demo_id
 from tests.utils.identities import project_id, token_for
-from tms_console.persistence.seed import demo_id
 
 ACME = "Acme"
 TABLES = (

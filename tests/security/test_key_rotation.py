@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tms_console import services_runtime
+from devtools import services as services_runtime
 from tms_console.security.keyring import Keyring, Sealed, generate_key_spec, row_aad
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,9 +20,9 @@ import httpx
 import pytest
 import redis
 
+from devtools.seed import demo_id
 from tests.integration.test_install_flow import browser, decide, inspect, query_of, row, start
 from tests.utils.identities import project_id, token_for
-from tms_console.persistence.seed import demo_id
 from tms_console.providers import registry
 from tms_console.settings import get_settings
 

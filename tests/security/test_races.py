@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from sandbox.fixtures import DISCORD_GUILDS
 from tests.utils.flow import (
     Callback,
     after,
@@ -27,7 +28,6 @@ from tests.utils.flow import (
     sandbox_count,
 )
 from tests.utils.identities import identity, project_id, token_for
-from tms_console.sandbox.fixtures import DISCORD_GUILDS
 from tms_console.security.keyring import Sealed, row_aad
 from tms_console.settings import get_settings
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import redis
 
+from devtools.seed import demo_id
 from tests.integration.test_install_flow import browser, decide, query_of, start
 from tests.utils.identities import project_id, token_for
-from tms_console.persistence.seed import demo_id
 from tms_console.security.identity import Identity, issue_token
 from tms_console.settings import get_settings
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
+from devtools.seed import demo_id
 from tests.utils.identities import project_id, token_for
-from tms_console.persistence.seed import demo_id
 
 REAL_IDS = {
     "tenant_id": [str(demo_id("Acme")), str(demo_id("Globex"))],

@@ -11,10 +11,10 @@ import time
 import httpx
 import pytest
 
+from devtools.seed import demo_id
 from tests.integration.test_install_flow import browser, inspect, install, query_of, row
 from tests.utils.identities import project_id, token_for
 from tests.utils.live import free_port
-from tms_console.persistence.seed import demo_id
 from tms_console.security.keyring import generate_key_spec
 
 ACME = "Acme"

@@ -5,13 +5,13 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from tms_console.domain.errors import ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import close_http_client
 from tms_console.providers.config import ResolvedProvider
 from tms_console.providers.hooks import slack as slack_hooks
 from tms_console.providers.registry import DISCORD, SLACK
-from tms_console.services.errors import ProviderError
-from tms_console.services.reasons import Reason
 
 
 def provider(spec=DISCORD) -> ResolvedProvider:  # type: ignore[no-untyped-def]

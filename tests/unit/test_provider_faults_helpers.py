@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sandbox import faults
 from tms_console.oauth.http import parse_retry_after
 from tms_console.providers.registry import DISCORD, SLACK
 from tms_console.providers.spec import is_trusted_url
-from tms_console.sandbox import faults
 from tms_console.services.install import MAX_META_TEXT, _clean
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

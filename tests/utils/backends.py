@@ -36,9 +36,9 @@ import httpx
 from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 
+from devtools.server import reflex_env
 from tests.utils.artifacts import ARTIFACTS, ROOT
 from tests.utils.live import free_port, seed_demo
-from tms_console.devserver import reflex_env
 
 # Everything Reflex and the console serve from the backend; the rest is the static frontend.
 BACKEND_PATHS = (

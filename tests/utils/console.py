@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from devtools.server import reflex_command, reflex_env
 from tests.utils.artifacts import ARTIFACTS, ROOT
 from tests.utils.live import free_port, seed_demo
-from tms_console.devserver import reflex_command, reflex_env
 
 # Short: Telegram bot tokens have room for 19 characters of canary.
 E2E_CANARY = "CANARYE" + secrets.token_hex(5)

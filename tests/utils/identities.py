@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tms_console.persistence.seed import demo_id
+from devtools.seed import demo_id
 from tms_console.security.identity import Identity, issue_token
 from tms_console.settings import get_settings
 

@@ -35,8 +35,8 @@ def seed_demo() -> None:
     """Run the demo seed on its own event loop (the app's engine is per loop)."""
 
     async def _run() -> None:
+        from devtools.seed import seed
         from tms_console.persistence.db import dispose_engine, session_scope
-        from tms_console.persistence.seed import seed
 
         async with session_scope() as session:
             await seed(session)

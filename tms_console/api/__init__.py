@@ -7,10 +7,10 @@ from fastapi import APIRouter, FastAPI
 from tms_console.api import callback, health, inbound, session, v1
 from tms_console.api.deps import service_error_handler
 from tms_console.api.headers import SecurityHeaders
+from tms_console.domain.errors import ServiceError
 from tms_console.logs import configure_logging
 from tms_console.providers.config import resolve, sandbox_credentials
 from tms_console.providers.registry import PROVIDERS
-from tms_console.services.errors import ServiceError
 from tms_console.settings import get_settings
 
 
@@ -35,7 +35,7 @@ def create_api() -> FastAPI:
 
 def _sandbox_router() -> APIRouter:
     """The built-in sandbox providers, registered with the same credentials the console resolves."""
-    from tms_console.sandbox import SandboxApp, create_sandbox_router
+    from sandbox import SandboxApp, create_sandbox_router
 
     settings = get_settings()
     apps = {}

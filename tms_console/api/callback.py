@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tms_console.api.deps import client_ip, enforce_rate_limit
+from tms_console.domain.errors import ServiceError, TooManyRequests, Unavailable
+from tms_console.domain.reasons import Reason, describe
 from tms_console.security import redirects
 from tms_console.security.session import (
     BINDING_COOKIE,
@@ -17,8 +19,6 @@ from tms_console.security.session import (
     identity_from_cookie_header,
 )
 from tms_console.services import install
-from tms_console.services.errors import ServiceError, TooManyRequests, Unavailable
-from tms_console.services.reasons import Reason, describe
 from tms_console.settings import get_settings
 
 router = APIRouter(tags=["oauth"])

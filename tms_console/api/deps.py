@@ -9,12 +9,12 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
+from tms_console.domain.errors import ServiceError, TooManyRequests, Unavailable
+from tms_console.domain.reasons import Reason
 from tms_console.persistence.redis import get_redis
 from tms_console.security.identity import AuthError, Identity, verify_token
 from tms_console.security.ratelimit import Limit, RateLimiter
 from tms_console.security.session import SESSION_COOKIE
-from tms_console.services.errors import ServiceError, TooManyRequests, Unavailable
-from tms_console.services.reasons import Reason
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.api")

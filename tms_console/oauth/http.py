@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from tms_console.services.errors import ProviderError
-from tms_console.services.reasons import Reason
+from tms_console.domain.errors import ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.provider_http")

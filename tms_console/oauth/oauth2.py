@@ -8,10 +8,10 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+from tms_console.domain.errors import ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import expect_json_object, request
 from tms_console.providers.config import ResolvedProvider
-from tms_console.services.errors import ProviderError
-from tms_console.services.reasons import Reason
 
 # RFC 6749 4.1.2.1 / 5.2 error codes -> our reasons. Anything else is a generic provider error.
 _AUTHORIZE_ERRORS = {

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
+from sandbox.discord_api import sandbox_bot_token
+from sandbox.whatsapp_fixtures import CONFIG_ID as SANDBOX_CONFIG_ID
 from tms_console.oauth.http import ProviderApi
 from tms_console.providers.spec import ProviderSpec, is_trusted_url
-from tms_console.sandbox.discord_api import sandbox_bot_token
-from tms_console.sandbox.whatsapp_fixtures import CONFIG_ID as SANDBOX_CONFIG_ID
 from tms_console.settings import get_settings, provider_settings
 
 

@@ -7,9 +7,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.persistence.db import DatabaseUnavailable, session_scope
-from tms_console.services.reasons import Reason
 
 logger = logging.getLogger("tms_console.audit")
 

@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from tms_console.domain.errors import NotFound, ServiceError, Unavailable
+from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.persistence.db import DatabaseUnavailable, session_scope
 from tms_console.providers.config import ResolvedProvider, resolve
@@ -26,9 +28,7 @@ from tms_console.providers.spec import Installation, ProviderSpec, Target
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import credentials, tokens
-from tms_console.services.errors import NotFound, ServiceError, Unavailable
 from tms_console.services.install import clean_meta
-from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import require_project, unit_of_work
 from tms_console.settings import get_settings
 

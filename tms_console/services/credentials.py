@@ -10,13 +10,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.persistence.db import session_scope
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.spec import Installation
 from tms_console.security.keyring import Sealed, row_aad
 from tms_console.services import audit
-from tms_console.services.reasons import Reason
 from tms_console.settings import get_settings
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tms_console.domain.errors import NotFound
+from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.security.identity import Identity, issue_token
-from tms_console.services.errors import NotFound
-from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import parse_uuid, unit_of_work
 from tms_console.settings import get_settings
 

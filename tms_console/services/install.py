@@ -13,6 +13,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable
+from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.persistence.db import DatabaseUnavailable
 from tms_console.persistence.redis import get_redis
@@ -24,8 +26,6 @@ from tms_console.security import redirects
 from tms_console.security.identity import Identity
 from tms_console.security.state_store import PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials
-from tms_console.services.errors import NotFound, ProviderError, ServiceError, Unavailable
-from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import require_project, unit_of_work
 from tms_console.settings import get_settings
 

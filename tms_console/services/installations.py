@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tms_console.domain.errors import NotFound, ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
@@ -17,8 +19,6 @@ from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import audit, credentials
-from tms_console.services.errors import NotFound, ProviderError
-from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import require_project, unit_of_work
 
 logger = logging.getLogger("tms_console.installations")

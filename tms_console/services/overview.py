@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tms_console.domain.errors import ServiceError
+from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
 from tms_console.services import installations
-from tms_console.services.errors import ServiceError
-from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import unit_of_work
 
 STATUSES = ("connected", "needs_attention", "not_connected")

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from tms_console.domain.errors import NotFound, ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.providers.config import ResolvedProvider, default_redirect_uri, resolve
 from tms_console.providers.hooks import load_hooks
 from tms_console.providers.registry import get_provider
 from tms_console.providers.spec import ProviderSpec
-from tms_console.services.errors import NotFound, ProviderError
-from tms_console.services.reasons import Reason
 from tms_console.settings import get_settings, provider_settings
 
 PROBE_CODE = "tms-configuration-check"

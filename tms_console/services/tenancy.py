@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tms_console.domain.errors import NotFound, Unavailable
+from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.persistence.db import DatabaseUnavailable, session_scope
 from tms_console.persistence.models import Project
 from tms_console.security.identity import Identity
-from tms_console.services.errors import NotFound, Unavailable
-from tms_console.services.reasons import Reason
 
 
 def parse_uuid(value: str | uuid.UUID) -> uuid.UUID:

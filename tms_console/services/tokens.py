@@ -11,6 +11,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tms_console.domain.errors import NotFound, ServiceError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
@@ -19,9 +21,7 @@ from tms_console.providers.hooks import load_hooks
 from tms_console.providers.registry import get_provider
 from tms_console.security.keyring import row_aad
 from tms_console.services import credentials
-from tms_console.services.errors import NotFound, ServiceError
 from tms_console.services.install import installation_from_token
-from tms_console.services.reasons import Reason
 from tms_console.services.tenancy import unit_of_work
 from tms_console.settings import get_settings
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.domain.errors import ServiceError
+from tms_console.domain.reasons import Reason, describe
 from tms_console.services import overview
-from tms_console.services.errors import ServiceError
-from tms_console.services.reasons import Reason, describe
 from tms_console.state.session import current_identity
 
 PAGE_SIZE = 25

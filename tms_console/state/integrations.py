@@ -8,11 +8,11 @@ import uuid
 
 import reflex as rx
 
+from tms_console.domain.errors import ServiceError
+from tms_console.domain.reasons import Reason, describe, parse_reason
 from tms_console.providers.registry import PROVIDERS, get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import connect, installations, setup
-from tms_console.services.errors import ServiceError
-from tms_console.services.reasons import Reason, describe, parse_reason
 from tms_console.state.session import current_identity
 
 Card = dict[str, str]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router, sandbox_bot_token
 from tests.utils.forms import FormFields
-from tms_console.sandbox import SandboxApp, create_sandbox_router, sandbox_bot_token
 
 CANARY = "CANARYdiscord7f3a"
 REDIRECT = "http://console.test/api/public/integrations/discord/callback"

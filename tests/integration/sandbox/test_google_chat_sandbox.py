@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router
 from tests.utils.forms import FormFields
-from tms_console.sandbox import SandboxApp, create_sandbox_router
 
 CANARY = "CANARYgchat5e1d"
 REDIRECT = "http://console.test/api/public/integrations/google_chat/callback"

@@ -15,9 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router
+from sandbox import msteams_fixtures as world
 from tests.utils.forms import click
-from tms_console.sandbox import SandboxApp, create_sandbox_router
-from tms_console.sandbox import msteams_fixtures as world
 
 CANARY = "CANARYmsteams5c1d"
 REDIRECT = "http://console.test/api/public/integrations/msteams/callback"

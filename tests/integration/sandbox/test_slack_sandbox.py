@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router
 from tests.utils.forms import FormFields
-from tms_console.sandbox import SandboxApp, create_sandbox_router
 
 CANARY = "CANARYslack91c2"
 REDIRECT = "http://console.test/api/public/integrations/slack/callback"

@@ -20,9 +20,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from sandbox import SandboxApp, create_sandbox_router
+from sandbox.telegram import token_marker
 from tests.utils.live import free_port
-from tms_console.sandbox import SandboxApp, create_sandbox_router
-from tms_console.sandbox.telegram import token_marker
 
 CANARY = "CANARYtelegram5d1e"
 SECRET = "hook-Secret_0123456789"

@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router
 from tests.utils.live import free_port
-from tms_console.sandbox import SandboxApp, create_sandbox_router
 from tms_console.security.signing import new_signing_secret, sign, verify
 from tms_console.security.ssrf import DestinationError, webhook_client
 from tms_console.services.templates import READY_MADE, SAMPLE_EVENTS, render

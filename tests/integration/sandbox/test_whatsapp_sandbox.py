@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sandbox import SandboxApp, create_sandbox_router
+from sandbox.whatsapp import finish_script, origin_of
 from tests.utils.forms import FormFields
-from tms_console.sandbox import SandboxApp, create_sandbox_router
-from tms_console.sandbox.whatsapp import finish_script, origin_of
 
 CANARY = "CANARYwhatsapp5e1d"
 REDIRECT = "http://console.test/api/public/integrations/whatsapp/callback"

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from tms_console.domain.errors import ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import ProviderApi
 from tms_console.providers.hooks._jwt_claims import unverified_claims
 from tms_console.providers.spec import Target
-from tms_console.services.errors import ProviderError
-from tms_console.services.reasons import Reason
 
 MAX_PAGES = 20
 

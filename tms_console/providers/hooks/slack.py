@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tms_console.domain.errors import ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import ProviderApi
-from tms_console.services.errors import ProviderError
-from tms_console.services.reasons import Reason
 
 _ERRORS = {
     "invalid_client_id": Reason.INVALID_CLIENT,

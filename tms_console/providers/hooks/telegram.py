@@ -11,10 +11,10 @@ import re
 import secrets
 from typing import Any
 
+from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import ProviderApi
 from tms_console.providers.spec import Installation, Target
-from tms_console.services.errors import ProviderError, ServiceError
-from tms_console.services.reasons import Reason
 
 TOKEN_SHAPE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,80}$")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)

@@ -12,12 +12,12 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import ProviderApi
 from tms_console.providers.spec import Installation
 from tms_console.security import signing, ssrf
 from tms_console.services import templates
-from tms_console.services.errors import ProviderError, ServiceError
-from tms_console.services.reasons import Reason
 from tms_console.settings import get_settings
 
 READY_MADE = templates.READY_MADE

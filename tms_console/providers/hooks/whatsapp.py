@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import ProviderApi
 from tms_console.providers.spec import Installation
-from tms_console.services.errors import ProviderError, ServiceError
-from tms_console.services.reasons import Reason
 
 GRAPH_ID = re.compile(r"^[0-9]{1,30}$")
 MESSAGING = "whatsapp_business_messaging"

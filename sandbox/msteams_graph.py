@@ -17,11 +17,11 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import faults
-from tms_console.sandbox import msteams_fixtures as world
-from tms_console.sandbox.msteams_tokens import session_key
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults
+from sandbox import msteams_fixtures as world
+from sandbox.msteams_tokens import session_key
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     JSON_TYPE,
     Rejected,
     auth_token,
@@ -34,7 +34,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 METADATA = "https://graph.microsoft.com/v1.0/$metadata"
 PAGE_SIZE = 4  # small on purpose: the Customer Support team's channels span two pages

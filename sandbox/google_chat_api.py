@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from tms_console.sandbox import faults
-from tms_console.sandbox import google_chat_fixtures as fx
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults
+from sandbox import google_chat_fixtures as fx
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     JSON_TYPE,
     Rejected,
     auth_token,

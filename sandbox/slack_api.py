@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from tms_console.sandbox import faults, fixtures
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults, fixtures
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     FORM_TYPE,
     JSON_TYPE,
     Rejected,
@@ -29,7 +29,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

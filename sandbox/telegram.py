@@ -23,14 +23,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tms_console.sandbox import faults
-from tms_console.sandbox.pages import error_page, html_page
-from tms_console.sandbox.store import JsonDict, SandboxStore, digest
-from tms_console.sandbox.telegram_api import TelegramBotApi, bot_user, find_bot, receives
-from tms_console.sandbox.web import JSON_TYPE, Rejected, guarded, json_response, media_type, read_form
+from sandbox import faults
+from sandbox.pages import error_page, html_page
+from sandbox.store import JsonDict, SandboxStore, digest
+from sandbox.telegram_api import TelegramBotApi, bot_user, find_bot, receives
+from sandbox.web import JSON_TYPE, Rejected, guarded, json_response, media_type, read_form
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 PREFIX = "/sandbox/telegram"
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"

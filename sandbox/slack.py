@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import faults, fixtures, slack_api
-from tms_console.sandbox.pages import Consent, Option, Picker, consent_page, error_page
-from tms_console.sandbox.slack_api import slack_error
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults, fixtures, slack_api
+from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.slack_api import slack_error
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     Rejected,
     client_credentials,
     guarded,
@@ -27,7 +27,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 KNOWN_SCOPES = frozenset(
     {

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import faults, google_chat_api
-from tms_console.sandbox import google_chat_fixtures as fx
-from tms_console.sandbox.pages import Consent, Option, Picker, consent_page, error_page
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults, google_chat_api
+from sandbox import google_chat_fixtures as fx
+from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     Rejected,
     client_credentials,
     guarded,
@@ -41,7 +41,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 SCOPE = google_chat_api.SCOPE
 # Short names Google accepts and expands in the granted `scope` string.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tms_console.services.reasons import Reason
+from tms_console.domain.reasons import Reason
 
 
 class ServiceError(Exception):

@@ -1,4 +1,4 @@
-"""`python -m tms_console.devserver run|prepare`: the one-command local console.
+"""`python -m devtools.server run|prepare`: the one-command local console.
 
 run: start embedded Postgres/Redis when DATABASE_URL/REDIS_URL are unset, create the database,
 migrate, seed the demo, turn the sandbox providers on and serve the console in prod mode.
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tms_console import services_runtime
+from devtools import services as services_runtime
 from tms_console.security.keyring import generate_key_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +74,8 @@ def prepare(database_url: str) -> None:
 
 
 async def _seed() -> None:
+    from devtools.seed import seed
     from tms_console.persistence.db import dispose_engine, session_scope
-    from tms_console.persistence.seed import seed
 
     async with session_scope() as session:
         await seed(session)
@@ -138,7 +138,7 @@ def main(argv: list[str]) -> int:
     if command == "prepare":
         prepare(os.environ["DATABASE_URL"])
         return 0
-    print("usage: python -m tms_console.devserver [run|prepare]", file=sys.stderr)
+    print("usage: python -m devtools.server [run|prepare]", file=sys.stderr)
     return 2
 
 

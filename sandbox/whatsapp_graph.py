@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import faults
-from tms_console.sandbox import whatsapp_fixtures as fx
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults
+from sandbox import whatsapp_fixtures as fx
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     FORM_TYPE,
     JSON_TYPE,
     Rejected,
@@ -30,7 +30,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 VERSION = re.compile(r"v\d{1,2}\.\d")
 RECIPIENT = re.compile(r"\+?\d{6,15}")

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import Response
 
-from tms_console.sandbox import msteams_fixtures as world
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import json_response
+from sandbox import msteams_fixtures as world
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import json_response
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 GRAPH = "https://graph.microsoft.com/"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"  # Graph's audience in access tokens

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import Rejected, guarded, json_response
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import Rejected, guarded, json_response
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 MAX_BODY_BYTES = 256 * 1024
 ENDPOINT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

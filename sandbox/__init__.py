@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from tms_console.sandbox import discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
-from tms_console.sandbox.discord_api import sandbox_bot_token
-from tms_console.sandbox.store import RedisConnector, SandboxStore
-from tms_console.sandbox.web import json_response
+from sandbox import discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
+from sandbox.discord_api import sandbox_bot_token
+from sandbox.store import RedisConnector, SandboxStore
+from sandbox.web import json_response
 
 __all__ = ["SandboxApp", "create_sandbox_router", "sandbox_bot_token"]
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import faults, fixtures
-from tms_console.sandbox.store import JsonDict, SandboxStore, digest
-from tms_console.sandbox.web import (
+from sandbox import faults, fixtures
+from sandbox.store import JsonDict, SandboxStore, digest
+from sandbox.web import (
     JSON_TYPE,
     Rejected,
     auth_token,
@@ -29,7 +29,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 # Snowflake-looking ids for objects the sandbox creates; a Redis serial keeps them unique per cluster.
 WEBHOOK_ID_BASE = 1_190_000_000_000_000_000

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tms_console.sandbox import faults, msteams_graph
-from tms_console.sandbox import msteams_fixtures as world
-from tms_console.sandbox.msteams_tokens import (
+from sandbox import faults, msteams_graph
+from sandbox import msteams_fixtures as world
+from sandbox.msteams_tokens import (
     ADMIN_ONLY_SCOPES,
     APP_PERMISSIONS,
     GRAPH,
@@ -31,9 +31,9 @@ from tms_console.sandbox.msteams_tokens import (
     parse_scopes,
     session_key,
 )
-from tms_console.sandbox.pages import Consent, Option, Picker, consent_page, error_page
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     Rejected,
     client_credentials,
     guarded,
@@ -44,7 +44,7 @@ from tms_console.sandbox.web import (
 )
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 CODE_TTL = 600  # "code lives ~10 minutes" (PROVIDERS.md §3.2)
 PROMPTS = ("login", "none", "consent", "select_account")

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 
-from tms_console.sandbox.store import JsonDict, SandboxStore, digest
-from tms_console.sandbox.web import FORM_TYPE, JSON_TYPE, Rejected, guarded, json_response, media_type
+from sandbox.store import JsonDict, SandboxStore, digest
+from sandbox.web import FORM_TYPE, JSON_TYPE, Rejected, guarded, json_response, media_type
 
 TOKEN_RE = re.compile(r"([0-9]{1,20}):([A-Za-z0-9_-]+)")
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]*")

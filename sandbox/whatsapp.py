@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tms_console.sandbox import faults, pages, whatsapp_graph
-from tms_console.sandbox import whatsapp_fixtures as fx
-from tms_console.sandbox.pages import Consent, Option, Picker, consent_page, error_page
-from tms_console.sandbox.store import JsonDict, SandboxStore
-from tms_console.sandbox.web import (
+from sandbox import faults, pages, whatsapp_graph
+from sandbox import whatsapp_fixtures as fx
+from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.store import JsonDict, SandboxStore
+from sandbox.web import (
     Rejected,
     auth_token,
     guarded,
@@ -34,10 +34,10 @@ from tms_console.sandbox.web import (
     query_values,
     read_form,
 )
-from tms_console.sandbox.whatsapp_graph import check_version, graph_error
+from sandbox.whatsapp_graph import check_version, graph_error
 
 if TYPE_CHECKING:
-    from tms_console.sandbox import SandboxApp
+    from sandbox import SandboxApp
 
 CODE_TTL = 600  # Facebook Login codes live about ten minutes (recalled)
 USED_MEMORY = 86400  # how long a redeemed code answers "has been used" instead of "invalid"

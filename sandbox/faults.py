@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tms_console.sandbox.store import SandboxStore
+from sandbox.store import SandboxStore
 
 Target = Literal["token", "api"]
 Handler = Callable[..., Awaitable[Response]]
