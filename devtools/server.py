@@ -1,7 +1,8 @@
-"""`python -m devtools.server run|prepare`: the one-command local console.
+"""`python -m devtools.server run|prepare`: the one-command local console (dev only).
 
 run: start embedded Postgres/Redis when DATABASE_URL/REDIS_URL are unset, create the database,
-migrate, seed the demo, turn the sandbox providers on and serve the console in prod mode.
+migrate, seed the demo, serve the sandbox providers on their own port, point every provider without
+credentials at them, and serve the console (Reflex's prod build) with TMS_ENV=dev and the demo login.
 Ctrl-C stops what it started.
 """
 
@@ -14,7 +15,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
+
+import sandbox
 from devtools import services as services_runtime
 from tms_console.security.keyring import generate_key_spec
 
@@ -82,15 +87,42 @@ async def _seed() -> None:
     await dispose_engine()
 
 
-def run() -> int:
-    urls = services_runtime.ensure_services()
-    env = os.environ.copy()
+def dev_env(base: dict[str, str], port: str) -> dict[str, str]:
+    """What the console runs with in dev: explicit dev mode, demo login and stand-ins, unless set."""
+    env = dict(base)
     for key, value in _dev_secrets().items():
         env.setdefault(key, value)
+    env.setdefault("TMS_ENV", "dev")
+    env.setdefault("DEMO_LOGIN", "1")
+    env.setdefault("TMS_SANDBOX", "1")
+    env.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
+    env.setdefault("SANDBOX_BASE_URL", f"http://localhost:{int(port) + 1}")
+    env.setdefault("SANDBOX_CANARY", "sbx")
+    if env["TMS_SANDBOX"] == "1":
+        env.update(stand_in_env(env))
+    return env
+
+
+def stand_in_env(env: dict[str, str]) -> dict[str, str]:
+    """The sandbox's settings for every provider that has no credentials or endpoint of its own
+    (in the environment or in `.env`)."""
+    configured = {k.upper() for k, v in dotenv_values(ROOT / ".env").items() if v} | {
+        k for k, v in env.items() if v
+    }
+    chosen: dict[str, str] = {}
+    for key, values in sandbox.provider_env(env["SANDBOX_BASE_URL"], env["SANDBOX_CANARY"]).items():
+        prefix = key.upper() + "_"
+        if not configured & {prefix + name for name in ("CLIENT_ID", "APP_ID", "API_BASE")}:
+            chosen |= values
+    return chosen
+
+
+def run() -> int:
+    urls = services_runtime.ensure_services()
+    env = dict(os.environ)
     env.setdefault("DATABASE_URL", services_runtime.with_database(urls.database_url, "tms_console"))
     env.setdefault("REDIS_URL", urls.redis_url)
-    env.setdefault("TMS_SANDBOX", "1")
-    env.setdefault("TMS_ENV", "dev")
+    env = dev_env(env, env.get("PORT", "3000"))
     os.environ.update(env)
     try:
         prepare(env["DATABASE_URL"])
@@ -110,25 +142,50 @@ def _stop_on_sigterm() -> None:
 
 def _serve(env: dict[str, str]) -> int:
     port = env.get("PORT", "3000")
+    processes = [_start(reflex_command(port), env)]
+    sandbox_note = "Providers without credentials are played by the sandbox (TMS_SANDBOX=0 turns it off).\n"
+    if env.get("TMS_SANDBOX") == "1":
+        processes.append(_start(sandbox_command(env["SANDBOX_BASE_URL"], env["PUBLIC_BASE_URL"]), env))
+        sandbox_note += (
+            f"  Sandbox providers: {env['SANDBOX_BASE_URL']} (BotFather: /sandbox/telegram/botfather).\n"
+        )
     print(
-        f"\n  TMS Integrations Console: http://localhost:{port}\n"
+        f"\n  TMS Integrations Console: {env['PUBLIC_BASE_URL']}\n"
         "  Sign in on the demo login page as Alice Agent (Acme) or Gary Agent (Globex);\n"
-        "  the admins are Ada Admin and Greta Admin. Providers run against the built-in sandbox.\n"
+        "  the admins are Ada Admin and Greta Admin.\n"
+        f"  {sandbox_note}"
         "  Ctrl-C stops the console and the services it started.\n",
         flush=True,
     )
-    command = reflex_command(port)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
     _stop_on_sigterm()
     try:
-        return process.wait()
+        return processes[0].wait()
     except KeyboardInterrupt:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
         return 0
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def sandbox_command(sandbox_url: str, console_url: str) -> list[str]:
+    """`python -m sandbox` on the port of SANDBOX_BASE_URL, registered for the console at `console_url`."""
+    port = str(urlsplit(sandbox_url).port or 80)
+    return [sys.executable, "-m", "sandbox", "--port", port, "--console-url", console_url]
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 - fixed argv
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, SIGKILL it after 20 s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,10 @@
-"""Local sandbox providers that speak Discord's and Slack's real wire formats.
+"""Local stand-ins for every provider, speaking each one's real wire format (dev and tests only).
 
-Served by the console's own FastAPI app (dev, demo and tests) and called by the backend over real
-HTTP. All state lives in Redis, so any worker process can serve any step of a flow.
+Not part of the product: `tms_console` never imports this package. The sandbox is its own ASGI app
+(`create_app()`, served by `python -m sandbox`, by `make run` beside the console, and by the tests),
+on its own origin, and the console reaches it exactly as it reaches a real provider: through the
+provider URL settings that `provider_env()` lists. All state lives in Redis, so several processes can
+serve one sandbox.
 """
 
 from __future__ import annotations
@@ -9,15 +12,94 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
 from sandbox import discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
 from sandbox.discord_api import sandbox_bot_token
 from sandbox.store import RedisConnector, SandboxStore
 from sandbox.web import json_response
+from sandbox.whatsapp_fixtures import CONFIG_ID as WHATSAPP_CONFIG_ID
 
-__all__ = ["SandboxApp", "create_sandbox_router", "sandbox_bot_token"]
+__all__ = [
+    "SandboxApp",
+    "create_app",
+    "create_sandbox_router",
+    "credentials",
+    "provider_env",
+    "sandbox_bot_token",
+]
+
+# Where each stand-in serves what the real provider serves at its authorize URL, API base and second API
+# host, relative to the sandbox's base URL (the console's `<P>_AUTHORIZE_URL`, `<P>_API_BASE`,
+# `<P>_GRAPH_API_BASE`).
+ENDPOINTS: dict[str, dict[str, str]] = {
+    "discord": {"AUTHORIZE_URL": "/sandbox/discord/oauth2/authorize", "API_BASE": "/sandbox/discord/api"},
+    "slack": {"AUTHORIZE_URL": "/sandbox/slack/oauth/v2/authorize", "API_BASE": "/sandbox/slack/api"},
+    "msteams": {
+        "AUTHORIZE_URL": "/sandbox/msteams/login/organizations/oauth2/v2.0/authorize",
+        "API_BASE": "/sandbox/msteams/login/organizations/oauth2/v2.0",
+        "GRAPH_API_BASE": "/sandbox/msteams/graph/v1.0",
+    },
+    "google_chat": {
+        "AUTHORIZE_URL": "/sandbox/google_chat/accounts/o/oauth2/v2/auth",
+        "API_BASE": "/sandbox/google_chat/oauth2",
+        "GRAPH_API_BASE": "/sandbox/google_chat/chat/v1",
+    },
+    "telegram": {"API_BASE": "/sandbox/telegram"},
+    "whatsapp": {"AUTHORIZE_URL": "/sandbox/whatsapp/dialog", "API_BASE": "/sandbox/whatsapp/graph/v21.0"},
+}
+# Providers with client credentials, and the variable names the console reads them from.
+CLIENT_VARS = {key: ("CLIENT_ID", "CLIENT_SECRET") for key in ("discord", "slack", "msteams", "google_chat")}
+CLIENT_VARS["whatsapp"] = ("APP_ID", "APP_SECRET")
+PROVIDERS = (*ENDPOINTS, "webhook")
+
+
+def credentials(key: str) -> tuple[str, str]:
+    """The client id and secret of the console's app registered with the stand-in for `key`."""
+    return f"sandbox-{key}-client", f"sandbox-{key}-secret"
+
+
+def provider_env(base_url: str, canary: str) -> dict[str, dict[str, str]]:
+    """Per provider key, the console's environment variables that point it at this sandbox.
+
+    Args:
+        base_url: the sandbox's origin as the console reaches it (`http://127.0.0.1:3001`).
+        canary: the same canary the sandbox app was created with (it is part of the Discord bot token).
+
+    Returns:
+        `{"discord": {"DISCORD_CLIENT_ID": ..., "DISCORD_AUTHORIZE_URL": ..., ...}, ...}`; a launcher applies
+        the entries of the providers that have no credentials of their own.
+    """
+    env: dict[str, dict[str, str]] = {}
+    for key, paths in ENDPOINTS.items():
+        prefix = key.upper() + "_"
+        values = {prefix + name: base_url.rstrip("/") + path for name, path in paths.items()}
+        if key in CLIENT_VARS:
+            id_var, secret_var = CLIENT_VARS[key]
+            values[prefix + id_var], values[prefix + secret_var] = credentials(key)
+        env[key] = values
+    env["discord"]["DISCORD_BOT_TOKEN"] = sandbox_bot_token(canary)
+    env["whatsapp"]["WHATSAPP_CONFIG_ID"] = WHATSAPP_CONFIG_ID
+    return env
+
+
+def create_app(*, redis_url: str, console_url: str, canary: str) -> FastAPI:
+    """The sandbox as its own ASGI app: every provider's stand-in, registered for one console.
+
+    Args:
+        redis_url: where codes, tokens, counters and deliveries are kept (keys `sandbox:*`).
+        console_url: the console's PUBLIC_BASE_URL; each app's one registered redirect URI is built from it.
+        canary: planted in every secret the sandbox issues, so tests can grep for leaks.
+    """
+    apps = {}
+    for key in PROVIDERS:
+        client_id, secret = credentials(key)
+        redirect_uri = f"{console_url.rstrip('/')}/api/public/integrations/{key}/callback"
+        apps[key] = SandboxApp(client_id, secret, redirect_uri)
+    app = FastAPI(title="TMS console sandbox providers", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(create_sandbox_router(redis_url=redis_url, apps=apps, canary=canary))
+    return app
 
 
 @dataclass(frozen=True)

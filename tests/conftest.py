@@ -19,17 +19,22 @@ from devtools import services as services_runtime
 from tests.utils import artifacts
 from tests.utils.browser import launched_chromium
 from tests.utils.console import run_console
-from tests.utils.live import configure_env, free_port, seed_demo, serve_api
+from tests.utils.live import configure_env, free_port, seed_demo, serve_api, serve_sandbox, use_sandbox
 from tms_console.security.keyring import generate_key_spec
 
 # Overridable so that several test runs can share one Postgres and one Redis without clashing.
 TEST_DATABASE = os.environ.get("TMS_TEST_DATABASE", "tms_console_test")
 TEST_REDIS_DB = int(os.environ.get("TMS_TEST_REDIS_DB", "1"))
 
+CANARY = "CANARY" + secrets.token_hex(6)
+# The sandbox providers are served on their own origin, as a real provider would be (`live_url`).
+SANDBOX_URL = f"http://127.0.0.1:{free_port()}"
+
 os.environ["TMS_ENV"] = "test"
+os.environ["DEMO_LOGIN"] = "1"
 os.environ.setdefault("JWT_SECRET", "test-jwt-secret-" + os.urandom(16).hex())
 os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", generate_key_spec("t1"))
-os.environ["TMS_SANDBOX"] = "1"
+use_sandbox(SANDBOX_URL, CANARY)
 # A provider that hangs fails a test in seconds, not in the production default.
 os.environ.setdefault("PROVIDER_TIMEOUT_SECONDS", "3")
 # Every application logger at its most verbose (httpx, httpcore and SQL included): the leak sweep in
@@ -75,17 +80,22 @@ def redis_url(service_urls: services_runtime.ServiceUrls) -> str:
     return url
 
 
-CANARY = "CANARY" + secrets.token_hex(6)
+@pytest.fixture(scope="session")
+def live_url(database_url: str, redis_url: str) -> Iterator[str]:
+    """The API served in-process over real HTTP on the test database, with the sandbox providers
+    on their own origin (`sandbox_url`)."""
+    port = free_port()
+    configure_env(port)
+    seed_demo()
+    with serve_sandbox(SANDBOX_URL, console_url=f"http://127.0.0.1:{port}", canary=CANARY):
+        with serve_api(port) as url:
+            yield url
 
 
 @pytest.fixture(scope="session")
-def live_url(database_url: str, redis_url: str) -> Iterator[str]:
-    """The API (plus sandbox providers) served in-process over real HTTP, on the test database."""
-    port = free_port()
-    configure_env(port, CANARY)
-    seed_demo()
-    with serve_api(port) as url:
-        yield url
+def sandbox_url(live_url: str) -> str:
+    """The origin of the sandbox providers `live_url`'s console uses."""
+    return SANDBOX_URL
 
 
 @pytest.fixture(scope="session")

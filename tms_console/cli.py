@@ -16,9 +16,9 @@ import sys
 from pydantic import ValidationError
 
 from tms_console.persistence.db import DatabaseUnavailable, dispose_engine
-from tms_console.security.keyring import Keyring
+from tms_console.security.keyring import Keyring, configured_keyring
 from tms_console.services.rotation import RotationRefused, rotate
-from tms_console.settings import DEV_ENCRYPTION_KEYS, get_settings
+from tms_console.settings import get_settings, refusals
 
 EXPECTED = "TOKEN_ENCRYPTION_KEYS=newkid:<base64 of 32 bytes>,oldkid:<base64 of 32 bytes> (new key first)"
 
@@ -29,16 +29,13 @@ def _keyring() -> Keyring:
         settings = get_settings()
     except ValidationError as exc:
         # Only the messages: str(exc) would echo the raw input, key material included.
-        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        reasons = "; ".join(refusals(exc))
         raise RotationRefused(
             f"configuration refused: {reasons}; fix it and run again ({EXPECTED})"
         ) from None
-    keys = settings.token_encryption_keys
-    if keys is None or keys.get_secret_value() == DEV_ENCRYPTION_KEYS:
-        raise RotationRefused(f"TOKEN_ENCRYPTION_KEYS is not set; set {EXPECTED}")
     if not settings.database_url:
         raise RotationRefused("DATABASE_URL is not set; point it at the console's database")
-    return settings.keyring()
+    return configured_keyring()
 
 
 async def _rotate(keyring: Keyring, batch_size: int) -> int:

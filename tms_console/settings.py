@@ -1,32 +1,41 @@
 """One typed settings object, read from the environment (or `.env`).
 
-Outside development, missing or placeholder secrets refuse to start: a console that would encrypt
-tokens under a key everyone knows, or accept JWTs signed with one, must not run.
+Production is what runs when nothing says otherwise: an unset `TMS_ENV` is `prod`. Production refuses
+to start on configuration that is only fit for development or tests (placeholder secrets, the local
+stand-in providers of `TMS_SANDBOX`, the demo login, provider endpoints on loopback or private
+addresses), each with one line naming the variable. `load_settings()` turns those refusals into a
+clean exit for every entry point (the console, the API alone, the CLI).
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
+import os
+import sys
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr, field_validator, model_validator
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tms_console.security.keyring import Keyring
+from tms_console.domain.keys import parse_key_spec
 
-# Used only when TMS_ENV=dev and nothing else is set, so `reflex run` works on a laptop.
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
-DEV_ENCRYPTION_KEYS = "dev:ZGV2LW9ubHktaW5zZWN1cmUtZW5jcnlwdGlvbi1rZXk="
-PLACEHOLDERS = {"", "changethis", "change-me", "secret", DEV_JWT_SECRET, DEV_ENCRYPTION_KEYS}
+ENV_FILE = ".env"
+PLACEHOLDERS = {"", "changethis", "change-me", "changeme", "secret", "dev", "test"}
+# Provider endpoint settings (`<P>_AUTHORIZE_URL`, `<P>_API_BASE`, `<P>_GRAPH_API_BASE`): matched by
+# suffix, so a provider added to the registry is covered without being named here.
+PROVIDER_URL_SUFFIXES = ("_AUTHORIZE_URL", "_API_BASE", "_GRAPH_API_BASE")
 
 
 class Settings(BaseSettings):
     """Process-wide configuration; see DESIGN.md "Configuration"."""
 
     # hide_input_in_errors: a validation error must not print the raw secrets it was given.
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", hide_input_in_errors=True)
 
-    tms_env: Literal["dev", "test", "prod"] = "dev"
+    tms_env: Literal["dev", "test", "prod"] = "prod"
     database_url: str | None = None
     redis_url: str | None = None
     public_base_url: str = "http://localhost:3000"
@@ -35,11 +44,14 @@ class Settings(BaseSettings):
     jwt_issuer: str = "tms"
     jwt_audience: str = "tms-console"
     token_encryption_keys: SecretStr | None = None
-    tms_sandbox: bool = False
-    # Where the built-in sandbox providers are reached (defaults to the console itself).
-    sandbox_base_url: str | None = None
-    # Planted in every secret the sandbox issues, so tests can grep for leaks.
-    sandbox_canary: str = "sbx"
+    # TMS_SANDBOX=1 (dev and test): local stand-ins play the providers, all served from the one origin
+    # SANDBOX_BASE_URL. The console reaches them through the ordinary provider URL settings; the only
+    # thing this switch changes in the product is that this one origin is allowed for outgoing calls
+    # and provider-supplied URLs (see `dev_origin`), and that the cards say so.
+    stand_ins: bool = Field(default=False, validation_alias="TMS_SANDBOX")
+    stand_in_base_url: str | None = Field(default=None, validation_alias="SANDBOX_BASE_URL")
+    # DEMO_LOGIN=1 (dev and test): the /login page lists the seeded users and signs in as any of them.
+    demo_login: bool = False
     oauth_state_ttl_seconds: int = 600
     provider_timeout_seconds: float = 10.0
     session_cookie_secure: bool = False
@@ -50,47 +62,103 @@ class Settings(BaseSettings):
     callback_rate_limit: int = 30
     install_rate_limit: int = 20
 
-    @field_validator("public_base_url", "sandbox_base_url")
+    @field_validator("public_base_url", "stand_in_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
     @model_validator(mode="after")
-    def _secrets_present(self) -> Settings:
-        if self.tms_env == "dev":
-            if self.jwt_secret is None and self.jwt_public_key is None:
-                self.jwt_secret = SecretStr(DEV_JWT_SECRET)
-            if self.token_encryption_keys is None:
-                self.token_encryption_keys = SecretStr(DEV_ENCRYPTION_KEYS)
-        else:
-            if self.jwt_public_key is None and _is_placeholder(self.jwt_secret):
-                raise ValueError("JWT_SECRET (or JWT_PUBLIC_KEY) must be set to a real secret")
-            if _is_placeholder(self.token_encryption_keys):
-                raise ValueError("TOKEN_ENCRYPTION_KEYS must be set (kid:base64 of 32 bytes)")
-            if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
-                raise ValueError("JWT_SECRET must be at least 32 characters")
-        # Refuses a malformed key list now rather than at the first install.
-        self.keyring()
+    def _refuse_unsafe(self) -> Settings:
+        problems = _secret_problems(self)
+        if self.tms_env == "prod":
+            problems += _production_problems(self)
+        elif self.stand_ins and not self.stand_in_base_url:
+            problems.append("SANDBOX_BASE_URL must be set when TMS_SANDBOX=1 (the stand-ins' origin)")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
-    def keyring(self) -> Keyring:
-        assert self.token_encryption_keys is not None
-        return Keyring.parse(self.token_encryption_keys.get_secret_value())
-
     @property
-    def sandbox_url(self) -> str:
-        return self.sandbox_base_url or self.public_base_url
+    def dev_origin(self) -> str | None:
+        """The one origin outside the production rules (the stand-in providers), or None.
+
+        Never set in production: `TMS_SANDBOX=1` is refused there.
+        """
+        if not self.stand_ins or not self.stand_in_base_url or self.tms_env == "prod":
+            return None
+        parts = urlsplit(self.stand_in_base_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _is_placeholder(value: SecretStr | None) -> bool:
-    return value is None or value.get_secret_value().strip().lower() in PLACEHOLDERS
+def _secret_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    strict = settings.tms_env == "prod"
+    if settings.jwt_public_key is None and _missing(settings.jwt_secret, strict=strict):
+        problems.append("JWT_SECRET (or JWT_PUBLIC_KEY) must be set to a real secret")
+    elif strict and settings.jwt_secret is not None and len(settings.jwt_secret.get_secret_value()) < 32:
+        problems.append("JWT_SECRET must be at least 32 characters")
+    if _missing(settings.token_encryption_keys, strict=strict):
+        problems.append("TOKEN_ENCRYPTION_KEYS must be set (kid:base64 of 32 bytes, comma-separated)")
+    else:
+        assert settings.token_encryption_keys is not None
+        try:
+            parse_key_spec(settings.token_encryption_keys.get_secret_value())
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _production_problems(settings: Settings) -> list[str]:
+    problems = []
+    if settings.stand_ins:
+        problems.append(
+            "TMS_SANDBOX=1 is refused in production (TMS_ENV=prod): the stand-ins are for dev and test"
+        )
+    if settings.demo_login:
+        problems.append("DEMO_LOGIN=1 is refused in production (TMS_ENV=prod): it signs in as anyone")
+    for name, url in sorted(_provider_urls().items()):
+        reason = _local_address(url)
+        if reason:
+            problems.append(f"{name} points at {reason} ({url}); production calls only public provider hosts")
+    return problems
+
+
+def _missing(value: SecretStr | None, *, strict: bool) -> bool:
+    if value is None or not value.get_secret_value().strip():
+        return True
+    return strict and value.get_secret_value().strip().lower() in PLACEHOLDERS
+
+
+def _provider_urls() -> dict[str, str]:
+    """Every provider endpoint setting, from `.env` and the environment (the environment wins)."""
+    found = {k.upper(): v for k, v in dotenv_values(ENV_FILE).items() if v}
+    found |= {k.upper(): v for k, v in os.environ.items() if v}
+    return {k: v for k, v in found.items() if k.endswith(PROVIDER_URL_SUFFIXES) or k == "SANDBOX_BASE_URL"}
+
+
+def _local_address(url: str) -> str | None:
+    """Why `url` is not a public https endpoint (a phrase), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return "an unparsable URL"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None  # a host name
+    if address is not None and not address.is_global:
+        return "a loopback, private or link-local address"
+    if address is None and (host.endswith((".localhost", ".local", ".internal")) or "." not in host):
+        return "a local host name"
+    return "a plain-http URL" if parts.scheme != "https" else None
 
 
 class ProviderSettings(BaseSettings):
     """`<P>_CLIENT_ID`, `<P>_CLIENT_SECRET`, ... for one provider (prefix given at creation)."""
 
     # hide_input_in_errors: a validation error must not print the raw secrets it was given.
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", hide_input_in_errors=True)
 
     client_id: str | None = None
     client_secret: SecretStr | None = None
@@ -105,9 +173,29 @@ class ProviderSettings(BaseSettings):
     graph_api_base: str | None = None
 
 
+def refusals(error: ValidationError) -> list[str]:
+    """The validators' own sentences, one per problem; never the input (it may hold secrets)."""
+    lines: list[str] = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in item["loc"])
+        lines += [f"{where.upper()}: {message}" if where else message for message in message.splitlines()]
+    return lines
+
+
 @functools.cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def load_settings() -> Settings:
+    """`get_settings()` for entry points: a refused configuration ends the process, one line per problem."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = [f"tms-console: configuration refused: {line}" for line in refusals(exc)]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 @functools.cache

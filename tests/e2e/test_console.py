@@ -117,7 +117,7 @@ def test_provider_controlled_names_render_as_plain_text(page: Page, console: dic
     """SECURITY.md: provider text is shown as text, never as markup, and without bidi overrides."""
     markup = '<img src=x onerror="window.__pwned=1">'
     fault = {"mode": "hostile_name", "text": markup + "\u202eevil"}
-    sandbox = f"{console['url']}/sandbox/slack/_fault"
+    sandbox = f"{console['sandbox']}/sandbox/slack/_fault"
     assert httpx.put(sandbox, json=fault).status_code in (200, 204)
     try:
         sign_in(page, "greta")

@@ -64,7 +64,7 @@ def test_telegram_bot_token_and_chat(page: Page, console: dict[str, str]) -> Non
     sign_in(page, "alice")
     open_project(page, "Customer Support")
     botfather = page.context.new_page()
-    botfather.goto(console["url"] + "/sandbox/telegram/botfather")
+    botfather.goto(console["sandbox"] + "/sandbox/telegram/botfather")
     botfather.locator("#newbot").click()
     token = botfather.locator("#bot-token").inner_text()
     page.locator("#install-telegram").click()
@@ -105,7 +105,7 @@ def test_webhook_builder_secret_once_and_signed_test(page: Page, console: dict[s
     sign_in(page, "alice")
     open_project(page, "Onboarding")
     page.locator("#install-webhook").click()
-    page.locator("#field-url").fill(console["url"] + "/sandbox/webhook/receive/e2e")
+    page.locator("#field-url").fill(console["sandbox"] + "/sandbox/webhook/receive/e2e")
     page.locator("#template-ready-made").click()
     page.get_by_role("option", name="slack").click()
     expect(page.locator("#template-preview")).to_contain_text('"text"')
@@ -119,7 +119,7 @@ def test_webhook_builder_secret_once_and_signed_test(page: Page, console: dict[s
     assert shown not in page.content()
     page.locator("#test-webhook").click()
     expect(page.locator("#flash")).to_contain_text("test event sent")
-    deliveries = httpx.get(console["url"] + "/sandbox/webhook/_inspect").json()["deliveries"]
+    deliveries = httpx.get(console["sandbox"] + "/sandbox/webhook/_inspect").json()["deliveries"]
     assert any(d["endpoint"] == "e2e" and d["headers"].get("x-tms-signature") for d in deliveries)
     uninstall(page, "webhook")
 

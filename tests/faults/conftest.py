@@ -21,12 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from sandbox import SandboxApp, create_sandbox_router
-from tests.utils.live import free_port, serve_app
+from sandbox import create_app
+from tests.utils.live import free_port, sandbox_env, serve_app
 from tests.utils.private_services import PrivatePostgres, PrivateRedis, Rig
-from tms_console.providers.config import sandbox_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -89,30 +87,21 @@ def private_rig(redis_url: str) -> Iterator[Rig]:
 
         console_port = free_port()
         console_url = f"http://127.0.0.1:{console_port}"
-        redirect_uri = f"{console_url}/api/public/integrations/discord/callback"
-        sandbox_app = FastAPI()
-        client_id, client_secret = sandbox_credentials("discord")
-        sandbox_app.include_router(
-            create_sandbox_router(
-                redis_url=redis_url,
-                apps={"discord": SandboxApp(client_id, client_secret, redirect_uri)},
-                canary=CANARY,
-            )
-        )
+        sandbox_app = create_app(redis_url=redis_url, console_url=console_url, canary=CANARY)
         sandbox_url = stack.enter_context(serve_app(sandbox_app, free_port()))
 
         database_url = postgres.url("tms_console")
-        env = os.environ | {
-            "TMS_ENV": "test",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "PUBLIC_BASE_URL": console_url,
-            "SANDBOX_BASE_URL": sandbox_url,
-            "TMS_SANDBOX": "1",
-            "SANDBOX_CANARY": CANARY,
-            "DISCORD_REDIRECT_URI": redirect_uri,
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = (
+            os.environ
+            | sandbox_env(sandbox_url, CANARY)
+            | {
+                "TMS_ENV": "test",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis.url,
+                "PUBLIC_BASE_URL": console_url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         prepared = subprocess.run(  # create, migrate and seed the private database
             [sys.executable, "-m", "devtools.server", "prepare"],
             cwd=ROOT,

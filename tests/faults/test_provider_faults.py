@@ -22,6 +22,7 @@ import pytest
 
 from tests.utils.forms import click
 from tests.utils.identities import identity, project_id, token_for
+from tests.utils.live import sandbox_origin
 
 TIMEOUT = float(os.environ["PROVIDER_TIMEOUT_SECONDS"])  # 3 in tests (conftest)
 BOUND = 4 * TIMEOUT  # generous: one provider deadline plus the rest of the callback
@@ -75,13 +76,19 @@ HOSTILE_NAMES = {
 def test_every_mode_is_selectable_and_clearable(live_url: str, set_fault: SetFault) -> None:
     """The fault API itself: stored in Redis per provider, validated, cleared."""
     with httpx.Client(base_url=live_url) as client:
-        assert client.put("/sandbox/slack/_fault", json={"mode": "explode"}).status_code == 422
-        assert client.put("/sandbox/slack/_fault", json={"mode": "html", "x": 1}).status_code == 422
+        assert (
+            client.put(f"{sandbox_origin()}/sandbox/slack/_fault", json={"mode": "explode"}).status_code
+            == 422
+        )
+        assert (
+            client.put(f"{sandbox_origin()}/sandbox/slack/_fault", json={"mode": "html", "x": 1}).status_code
+            == 422
+        )
         set_fault("slack", {"mode": "html", "target": "api"})
-        assert client.get("/sandbox/slack/_fault").json()["target"] == "api"
-        assert client.get("/sandbox/discord/_fault").json() is None
-        assert client.delete("/sandbox/slack/_fault").status_code == 204
-        assert client.get("/sandbox/slack/_fault").json() is None
+        assert client.get(f"{sandbox_origin()}/sandbox/slack/_fault").json()["target"] == "api"
+        assert client.get(f"{sandbox_origin()}/sandbox/discord/_fault").json() is None
+        assert client.delete(f"{sandbox_origin()}/sandbox/slack/_fault").status_code == 204
+        assert client.get(f"{sandbox_origin()}/sandbox/slack/_fault").json() is None
 
 
 @pytest.mark.parametrize("kind", ["discord", "slack"])
@@ -177,7 +184,7 @@ def test_display_url_on_the_sandbox_origin_is_kept(
     live_url: str, db: psycopg.Connection, set_fault: SetFault
 ) -> None:
     """Control for the test above: the check drops foreign URLs, not every URL."""
-    own = f"{live_url}/sandbox/slack/services/B0SBXH00001"
+    own = f"{sandbox_origin()}/sandbox/slack/services/B0SBXH00001"
     set_fault("slack", {"mode": "hostile_url", "url_field": "configuration", "url": own})
     assert _install_ok(live_url, db, "slack")["configuration_url"] == own
 
@@ -192,11 +199,11 @@ def set_fault(live_url: str, db: psycopg.Connection) -> Iterator[SetFault]:
 
     def clear() -> None:
         for kind in ("discord", "slack"):
-            assert client.delete(f"/sandbox/{kind}/_fault").status_code == 204
+            assert client.delete(f"{sandbox_origin()}/sandbox/{kind}/_fault").status_code == 204
         db.execute("DELETE FROM project_integrations WHERE project_id = %s", (PROJECT,))
 
     def put(kind: str, fault: Fault) -> None:
-        answer = client.put(f"/sandbox/{kind}/_fault", json=fault)
+        answer = client.put(f"{sandbox_origin()}/sandbox/{kind}/_fault", json=fault)
         assert answer.status_code == 200, answer.text
 
     clear()
@@ -222,7 +229,7 @@ def _browser(live_url: str) -> httpx.Client:
 def _install(live_url: str, kind: str) -> tuple[httpx.Response, float, int]:
     """Start, approve at the sandbox, follow the callback: (answer, callback seconds, exchanges)."""
     with _browser(live_url) as client:
-        exchanges = client.get(f"/sandbox/{kind}/_inspect").json()["token_exchanges"]
+        exchanges = client.get(f"{sandbox_origin()}/sandbox/{kind}/_inspect").json()["token_exchanges"]
         start = client.get(f"/api/console/integrations/{kind}/install", params={"project_id": str(PROJECT)})
         assert start.status_code == 303, start.text
         consent = client.get(start.headers["location"])
@@ -231,7 +238,7 @@ def _install(live_url: str, kind: str) -> tuple[httpx.Response, float, int]:
         began = time.monotonic()
         done = client.get(callback)
         elapsed = time.monotonic() - began
-        made = client.get(f"/sandbox/{kind}/_inspect").json()["token_exchanges"] - exchanges
+        made = client.get(f"{sandbox_origin()}/sandbox/{kind}/_inspect").json()["token_exchanges"] - exchanges
     return done, elapsed, made
 
 

@@ -16,6 +16,7 @@ from devtools.seed import demo_id
 from tests.integration.test_install_flow import row
 from tests.utils.forms import click
 from tests.utils.identities import project_id, token_for
+from tests.utils.live import sandbox_origin
 from tms_console.security import signing
 from tms_console.services import templates
 
@@ -39,7 +40,7 @@ def card(api: httpx.Client, project: object, kind: str) -> dict:
 
 
 def new_bot(client: httpx.Client) -> str:
-    page = client.post("/sandbox/telegram/botfather", data={"name": "Support bot"})
+    page = client.post(f"{sandbox_origin()}/sandbox/telegram/botfather", data={"name": "Support bot"})
     match = re.search(r'<code id="bot-token">([^<]+)</code>', page.text)
     assert match, page.text[:500]
     return match.group(1)
@@ -47,7 +48,7 @@ def new_bot(client: httpx.Client) -> str:
 
 def add_to_chat(client: httpx.Client, token: str, chat_id: int, title: str, status: str = "member") -> dict:
     answer = client.post(
-        "/sandbox/telegram/_add_to_chat",
+        f"{sandbox_origin()}/sandbox/telegram/_add_to_chat",
         json={
             "bot_token": token,
             "chat": {"id": chat_id, "title": title, "type": "supergroup"},
@@ -87,7 +88,7 @@ def test_telegram_bot_token_chat_pick_and_uninstall(api, db, canary) -> None:
 
     assert api.delete(f"{base(project)}/telegram").status_code == 204
     assert row(db, "telegram", project) is None
-    info = api.get(f"/sandbox/telegram/bot{token}/getWebhookInfo").json()["result"]
+    info = api.get(f"{sandbox_origin()}/sandbox/telegram/bot{token}/getWebhookInfo").json()["result"]
     assert info["url"] == ""  # uninstall deleted the webhook at Telegram
 
 
@@ -124,11 +125,14 @@ def test_telegram_bad_tokens_are_refused_clearly(api, db, token, reason) -> None
 def test_telegram_unreachable_is_a_clear_error(api, db) -> None:
     project = project_id(ACME, "Customer Support")
     token = new_bot(api)
-    api.put("/sandbox/telegram/_fault", json={"mode": "status", "status": 503, "target": "both"})
+    api.put(
+        f"{sandbox_origin()}/sandbox/telegram/_fault",
+        json={"mode": "status", "status": 503, "target": "both"},
+    )
     try:
         answer = api.post(f"{base(project)}/telegram", json={"bot_token": token})
     finally:
-        api.delete("/sandbox/telegram/_fault")
+        api.delete(f"{sandbox_origin()}/sandbox/telegram/_fault")
     assert answer.status_code == 502 and answer.json()["reason"] == "provider_unavailable"
     assert row(db, "telegram", project) is None
 
@@ -148,7 +152,7 @@ def signup(client: httpx.Client, live_url: str, waba: str | None = None) -> dict
         "response_type": "code",
         "state": "x",
     }
-    page = client.get("/sandbox/whatsapp/dialog", params=params)
+    page = client.get(f"{sandbox_origin()}/sandbox/whatsapp/dialog", params=params)
     assert page.status_code == 200, page.text[:300]
     method, action, data = click(page.text, str(page.url), "approve")
     if waba:
@@ -161,9 +165,9 @@ def signup(client: httpx.Client, live_url: str, waba: str | None = None) -> dict
 def test_whatsapp_embedded_signup_result_connects(api, db, live_url, canary) -> None:
     project = project_id(ACME, "Billing Desk")
     result = signup(api, live_url)
-    before = api.get("/sandbox/whatsapp/_inspect").json()["token_exchanges"]
+    before = api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["token_exchanges"]
     assert api.post(f"{base(project)}/whatsapp", json=result).status_code == 200
-    assert api.get("/sandbox/whatsapp/_inspect").json()["token_exchanges"] == before + 1
+    assert api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["token_exchanges"] == before + 1
     shown = card(api, project, "whatsapp")
     assert shown["status"] == "connected" and shown["account"] and shown["channel"]
     meta = row(db, "whatsapp", project)[1]
@@ -171,9 +175,9 @@ def test_whatsapp_embedded_signup_result_connects(api, db, live_url, canary) -> 
     # The same code cannot be used twice.
     again = api.post(f"{base(project)}/whatsapp", json=result)
     assert again.status_code == 502 and again.json()["reason"] == "invalid_grant"
-    revocations = api.get("/sandbox/whatsapp/_inspect").json()["revocations"]
+    revocations = api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["revocations"]
     assert api.delete(f"{base(project)}/whatsapp").status_code == 204
-    assert api.get("/sandbox/whatsapp/_inspect").json()["revocations"] == revocations + 1
+    assert api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["revocations"] == revocations + 1
 
 
 def test_whatsapp_refuses_a_waba_the_code_does_not_reach(api, db, live_url) -> None:
@@ -189,7 +193,7 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
     project = project_id(ACME, "Onboarding")
     endpoint = "ep" + secrets.token_hex(4)
     fields = {
-        "url": f"{live_url}/sandbox/webhook/receive/{endpoint}",
+        "url": f"{sandbox_origin()}/sandbox/webhook/receive/{endpoint}",
         "events": ["ticket.created", "ticket.closed"],
         "template": templates.READY_MADE["slack"],
     }
@@ -205,7 +209,9 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
     tested = api.post(f"{base(project)}/webhook/test")
     assert tested.status_code == 200 and tested.json()["result"] == "Delivered (200)"
     deliveries = [
-        d for d in api.get("/sandbox/webhook/_inspect").json()["deliveries"] if d["endpoint"] == endpoint
+        d
+        for d in api.get(f"{sandbox_origin()}/sandbox/webhook/_inspect").json()["deliveries"]
+        if d["endpoint"] == endpoint
     ]
     assert len(deliveries) == 1
     delivery = deliveries[0]
@@ -226,7 +232,7 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
 )
 def test_webhook_bad_input_is_refused_clearly(api, db, live_url, fields, message) -> None:
     project = project_id(ACME, "Customer Support")
-    fields = fields | {"url": fields["url"].replace("{live}", live_url)}
+    fields = fields | {"url": fields["url"].replace("{live}", sandbox_origin())}
     answer = api.post(f"{base(project)}/webhook", json=fields)
     assert answer.status_code == 400 and answer.json()["reason"] == "invalid_input"
     assert message.lower() in answer.json()["detail"].lower()

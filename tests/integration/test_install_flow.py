@@ -14,6 +14,7 @@ import redis
 
 from tests.utils.forms import click
 from tests.utils.identities import identity, project_id, token_for
+from tests.utils.live import sandbox_origin
 
 ACME, GLOBEX = "Acme", "Globex"
 
@@ -59,7 +60,7 @@ def query_of(location: str) -> dict[str, str]:
 
 
 def inspect(client: httpx.Client, kind: str) -> dict:
-    return client.get(f"/sandbox/{kind}/_inspect").json()
+    return client.get(f"{sandbox_origin()}/sandbox/{kind}/_inspect").json()
 
 
 def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db, canary) -> None:

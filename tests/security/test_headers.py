@@ -43,7 +43,6 @@ def api_requests(live_url: str) -> list[tuple[str, str, dict[str, str]]]:
         ("GET", "/api/health", {}),
         ("GET", "/openapi.json", {}),
         ("GET", "/nothing-here", {}),
-        ("GET", "/sandbox/discord/oauth2/authorize", {}),  # the sandbox's own (stricter) CSP
     ]
 
 

@@ -28,8 +28,7 @@ from tests.utils.flow import (
     sandbox_count,
 )
 from tests.utils.identities import identity, project_id, token_for
-from tms_console.security.keyring import Sealed, row_aad
-from tms_console.settings import get_settings
+from tms_console.security.keyring import Sealed, configured_keyring, row_aad
 
 ROUNDS = 100
 STAGGER = (-0.008, -0.004, 0.0, 0.004, 0.008, 0.012, 0.016, 0.020)
@@ -70,7 +69,7 @@ def installed_events(db: psycopg.Connection, project: uuid.UUID, kind: str) -> i
 def decrypt(row: tuple[Any, ...], project: uuid.UUID, kind: str) -> dict[str, Any]:
     row_id, tenant_id, _, _, key_id, nonce, ciphertext = row
     aad = row_aad(tenant_id=tenant_id, project_id=project, integration_type=kind, row_id=row_id)
-    return get_settings().keyring().open(Sealed(key_id, bytes(nonce), bytes(ciphertext)), aad=aad)
+    return configured_keyring().open(Sealed(key_id, bytes(nonce), bytes(ciphertext)), aad=aad)
 
 
 @pytest.mark.parametrize("n", [2, 20, 50])

@@ -14,7 +14,7 @@ import pytest
 from devtools.seed import demo_id
 from tests.integration.test_install_flow import browser, inspect, install, query_of, row
 from tests.utils.identities import project_id, token_for
-from tests.utils.live import free_port
+from tests.utils.live import free_port, production_env
 from tms_console.security.keyring import generate_key_spec
 
 ACME = "Acme"
@@ -34,8 +34,8 @@ SECRET_LOOKING = "k9:" + "QUJD" * 5 + "TOPSECRET"
     ids=["missing", "empty", "no-kid", "bad-base64", "short-key"],
 )
 def test_the_app_refuses_to_start_without_a_usable_key(keys, message, database_url, redis_url) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TOKEN_ENCRYPTION_KEYS"}
-    env |= {"TMS_ENV": "prod", "JWT_SECRET": "x" * 40}
+    env = production_env(JWT_SECRET="x" * 40)
+    env.pop("TOKEN_ENCRYPTION_KEYS", None)
     if keys is not None:
         env["TOKEN_ENCRYPTION_KEYS"] = keys
     command = [*SERVE, str(free_port())]
@@ -49,7 +49,7 @@ def test_the_app_refuses_to_start_without_a_usable_key(keys, message, database_u
 def test_a_valid_key_starts(database_url, redis_url) -> None:
     """Control for the test above: the same command with a good key serves."""
     keys = generate_key_spec("k1")
-    env = os.environ | {"TMS_ENV": "prod", "JWT_SECRET": "x" * 40, "TOKEN_ENCRYPTION_KEYS": keys}
+    env = production_env(JWT_SECRET="x" * 40, TOKEN_ENCRYPTION_KEYS=keys)
     port = free_port()
     command = [
         sys.executable,

@@ -22,7 +22,7 @@ def provider(spec=DISCORD) -> ResolvedProvider:  # type: ignore[no-untyped-def]
         "https://tms.example/cb",
         spec.authorize_url,
         spec.api_base,
-        sandbox=False,
+        stand_in=False,
     )
 
 

@@ -22,12 +22,11 @@ def test_every_spec_is_valid() -> None:
         assert (hooks is not None) == spec.has_hooks
         if not spec.available:
             continue
-        assert spec.api_base.startswith("https://") and spec.sandbox_api_path.startswith("/sandbox/")
+        assert spec.api_base.startswith("https://")
         assert set(spec.meta_fields).isdisjoint(spec.secret_fields)
         assert set(spec.required_meta) <= set(spec.meta_fields)
         if spec.install_kind in ("redirect", "popup"):
             assert spec.authorize_url.startswith("https://") and spec.scopes
-            assert spec.sandbox_authorize_path.startswith("/sandbox/")
         if spec.install_kind == "redirect":
             assert spec.token_path.startswith("/")
         else:  # form and popup kinds connect through their hook, from declared fields
@@ -37,7 +36,6 @@ def test_every_spec_is_valid() -> None:
             assert hooks is not None and hasattr(hooks, "list_targets")
         if spec.graph_api_base:
             assert spec.graph_api_base.startswith("https://")
-            assert spec.sandbox_graph_path.startswith("/sandbox/")
 
 
 def test_discord_scopes_fix_from_seed() -> None:

@@ -94,34 +94,35 @@ def fake_dns(table: dict[str, list[str] | Callable[[], list[str]]]) -> Callable[
 @pytest.mark.parametrize(("url", "kind"), REFUSED_ADDRESSES)
 async def test_non_public_addresses_are_refused(url: str, kind: str) -> None:
     with pytest.raises(DestinationError, match=kind):
-        await check_destination(url, allow_private=False)
+        await check_destination(url, allowed_origin=None)
 
 
 @pytest.mark.parametrize("url", NUMERIC_TRICKS)
-@pytest.mark.parametrize("allow_private", [False, True])
-async def test_numeric_ip_spellings_are_refused(url: str, allow_private: bool) -> None:
+@pytest.mark.parametrize("allowed_origin", [None, "http://127.0.0.1:8000"])
+async def test_numeric_ip_spellings_are_refused(url: str, allowed_origin: str | None) -> None:
     with pytest.raises(DestinationError, match="four decimal numbers"):
-        await check_destination(url, allow_private=allow_private)
+        await check_destination(url, allowed_origin=allowed_origin)
 
 
 @pytest.mark.parametrize(("url", "message"), MALFORMED)
 async def test_malformed_urls_are_refused_with_a_reason(url: str, message: str) -> None:
     with pytest.raises(DestinationError, match=message):
-        await check_destination(url, allow_private=False)
+        await check_destination(url, allowed_origin=None)
 
 
 @pytest.mark.parametrize(
     "url",
     ["https://169.254.169.254/", "http://169.254.169.254/", "https://[fd00:ec2::254]/", "http://metadata/"],
 )
-async def test_metadata_is_refused_even_when_private_addresses_are_allowed(url: str) -> None:
+async def test_metadata_is_refused_even_on_the_allowed_origin(url: str) -> None:
+    origin = url.rstrip("/")
     with pytest.raises(DestinationError, match="metadata"):
-        await check_destination(url, allow_private=True)
+        await check_destination(url, allowed_origin=origin)
 
 
 async def test_destination_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="loopback"):
-        await check_destination("https://127.0.0.1/", allow_private=False)
+        await check_destination("https://127.0.0.1/", allowed_origin=None)
 
 
 @pytest.mark.parametrize(
@@ -138,13 +139,13 @@ async def test_public_destinations_are_normalized(
 ) -> None:
     dns = {"hooks.example.com": ["93.184.216.34"], "xn--bcher-kva.example": ["2606:4700::6810:84e5"]}
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns(dns))  # type: ignore[arg-type]
-    assert await check_destination(url, allow_private=False) == normalized
+    assert await check_destination(url, allowed_origin=None) == normalized
 
 
 async def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns({"intranet.example.com": ["10.20.30.40"]}))
     with pytest.raises(DestinationError, match=r"intranet\.example\.com resolves to a private"):
-        await check_destination("https://intranet.example.com/hook", allow_private=False)
+        await check_destination("https://intranet.example.com/hook", allowed_origin=None)
 
 
 async def test_a_name_with_one_private_answer_among_public_ones_is_refused(
@@ -153,25 +154,44 @@ async def test_a_name_with_one_private_answer_among_public_ones_is_refused(
     dns = {"mixed.example.com": ["93.184.216.34", "127.0.0.1"]}
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns(dns))  # type: ignore[arg-type]
     with pytest.raises(DestinationError, match="loopback"):
-        await check_destination("https://mixed.example.com/", allow_private=False)
+        await check_destination("https://mixed.example.com/", allowed_origin=None)
 
 
 async def test_an_unresolvable_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns({}))
     with pytest.raises(DestinationError, match="could not be resolved"):
-        await check_destination("https://nowhere.example.com/", allow_private=False)
+        await check_destination("https://nowhere.example.com/", allowed_origin=None)
 
 
 async def test_localhost_is_refused_by_resolution() -> None:
     with pytest.raises(DestinationError, match="localhost resolves to a loopback"):
-        await check_destination("https://localhost/hook", allow_private=False)
+        await check_destination("https://localhost/hook", allowed_origin=None)
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8000/sandbox/webhook/receive/a", "http://localhost:9/x", "https://10.1.1.1/"]
+    ("url", "origin"),
+    [
+        ("http://127.0.0.1:8000/sandbox/webhook/receive/a", "http://127.0.0.1:8000"),
+        ("http://localhost:9/x", "http://LOCALHOST:9/"),
+        ("https://10.1.1.1/", "https://10.1.1.1:443"),
+    ],
 )
-async def test_sandbox_mode_allows_http_and_private_addresses(url: str) -> None:
-    assert await check_destination(url, allow_private=True) == url
+async def test_exactly_the_allowed_origin_is_exempt(url: str, origin: str) -> None:
+    assert await check_destination(url, allowed_origin=origin) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8001/x",  # another port on the allowed host
+        "https://127.0.0.1:8000/x",  # another scheme
+        "http://localhost:8000/x",  # another spelling of the host is another origin
+        "http://10.0.0.1:8000/x",  # another host
+    ],
+)
+async def test_the_rules_hold_everywhere_else(url: str) -> None:
+    with pytest.raises(DestinationError):
+        await check_destination(url, allowed_origin="http://127.0.0.1:8000")
 
 
 # --- The transport: real connections to a local server --------------------------------------------
@@ -201,7 +221,11 @@ async def local_server() -> AsyncIterator[LocalServer]:
 
 
 async def test_transport_refuses_to_connect_to_loopback(local_server: LocalServer) -> None:
-    async with webhook_client(allow_private=False) as client:
+    async with webhook_client(allowed_origin=None) as client:
+        with pytest.raises(DestinationError, match="loopback"):
+            await client.post(f"http://127.0.0.1:{local_server.port}/hook", json={"a": 1})
+    # An allowed origin on another port does not open this one.
+    async with webhook_client(allowed_origin=f"http://127.0.0.1:{local_server.port + 1}") as client:
         with pytest.raises(DestinationError, match="loopback"):
             await client.post(f"http://127.0.0.1:{local_server.port}/hook", json={"a": 1})
     assert local_server.requests == []
@@ -213,10 +237,10 @@ async def test_transport_defeats_dns_rebinding(
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # public when checked, loopback when used
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns({"rebind.example.com": lambda: next(answers)}))
     checked = await check_destination(
-        f"https://rebind.example.com:{local_server.port}/hook", allow_private=False
+        f"https://rebind.example.com:{local_server.port}/hook", allowed_origin=None
     )
     assert checked == f"https://rebind.example.com:{local_server.port}/hook"
-    async with webhook_client(allow_private=False) as client:  # plain http: the local server has no TLS
+    async with webhook_client(allowed_origin=None) as client:  # plain http: the local server has no TLS
         with pytest.raises(DestinationError, match="loopback"):
             await client.post(f"http://rebind.example.com:{local_server.port}/hook", json={"a": 1})
     assert local_server.requests == []
@@ -227,7 +251,7 @@ async def test_transport_connects_to_the_address_it_checked(
 ) -> None:
     # The name exists only in our resolver: the connection can only have used the checked answer.
     monkeypatch.setattr(socket, "getaddrinfo", fake_dns({"pinned.example.com": ["127.0.0.1"]}))
-    async with webhook_client(allow_private=True) as client:
+    async with webhook_client(allowed_origin=f"http://pinned.example.com:{local_server.port}") as client:
         response = await client.get(f"http://pinned.example.com:{local_server.port}/hook")
     assert response.status_code == 200
     assert f"host: pinned.example.com:{local_server.port}".encode() in local_server.requests[0].lower()
@@ -238,7 +262,7 @@ async def test_redirects_are_not_followed(local_server: LocalServer) -> None:
         b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/meta-data/\r\n"
         b"Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
-    async with webhook_client(allow_private=True) as client:
+    async with webhook_client(allowed_origin=f"http://127.0.0.1:{local_server.port}") as client:
         response = await client.post(f"http://127.0.0.1:{local_server.port}/hook", json={})
     assert response.status_code == 302
     assert len(local_server.requests) == 1
@@ -250,13 +274,13 @@ async def test_environment_proxies_are_ignored(
     # A proxy would connect on our behalf to an address the guard never saw.
     monkeypatch.setenv("HTTP_PROXY", "http://10.9.9.9:3128")
     monkeypatch.setenv("ALL_PROXY", "http://10.9.9.9:3128")
-    async with webhook_client(allow_private=True) as client:
+    async with webhook_client(allowed_origin=f"http://127.0.0.1:{local_server.port}") as client:
         response = await client.get(f"http://127.0.0.1:{local_server.port}/hook")
     assert response.status_code == 200
 
 
 def test_client_is_configured_without_redirects() -> None:
-    client = webhook_client(allow_private=False)
+    client = webhook_client(allowed_origin=None)
     assert client.follow_redirects is False
     assert isinstance(client._transport, ssrf.GuardedTransport)
     assert isinstance(client._transport._pool._network_backend, ssrf.GuardedNetworkBackend)

@@ -4,7 +4,7 @@ Topology (what README's "Production" section describes, in miniature):
 
     browser / httpx ─> SwitchingProxy (the load balancer; in-process, aiohttp)
                          ├─ static pages ──> `reflex run --env prod --frontend-only` (built once)
-                         └─ /_event (websocket), /api, /v1, /sandbox, ... ─> backend "a" or "b":
+                         └─ /_event (websocket), /api, /v1, ... ─> backend "a" or "b":
                               `reflex run --env prod --backend-only`, two Granian workers each
     backends "a" and "b" share one Postgres database and one Redis database (OAuth state, Reflex state).
 
@@ -38,7 +38,7 @@ from multidict import CIMultiDict
 
 from devtools.server import reflex_env
 from tests.utils.artifacts import ARTIFACTS, ROOT
-from tests.utils.live import free_port, seed_demo
+from tests.utils.live import free_port, sandbox_env, seed_demo, serve_sandbox
 
 # Everything Reflex and the console serve from the backend; the rest is the static frontend.
 BACKEND_PATHS = (
@@ -50,7 +50,6 @@ BACKEND_PATHS = (
     "/auth-codespace",
     "/api/",
     "/v1/",
-    "/sandbox/",
     "/openapi.json",
 )
 ROUTE_HEADER = "X-Backend"
@@ -380,9 +379,13 @@ def scale_out(
     public = f"http://localhost:{proxy_port}"
     with ExitStack() as stack:
         web_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tms-scale-"))) / "web"
+        # The sandbox providers on their own origin, as in production a provider is.
+        sandbox_url = f"http://localhost:{free_port()}"
+        stack.enter_context(serve_sandbox(sandbox_url, console_url=public, canary=canary))
         env = reflex_env(os.environ.copy())
         env.update(
-            {
+            sandbox_env(sandbox_url, canary)
+            | {
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "PUBLIC_BASE_URL": public,
@@ -390,8 +393,6 @@ def scale_out(
                 "REFLEX_DEPLOY_URL": public,
                 "REFLEX_WEB_WORKDIR": str(web_dir),
                 "GRANIAN_WORKERS": "2",
-                "TMS_SANDBOX": "1",
-                "SANDBOX_CANARY": canary,
                 "TMS_ENV": "test",
             }
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,9 +13,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from devtools.server import reflex_command, reflex_env
+from devtools.server import reflex_command, reflex_env, stop
 from tests.utils.artifacts import ARTIFACTS, ROOT
-from tests.utils.live import free_port, seed_demo
+from tests.utils.live import free_port, sandbox_env, seed_demo, serve_sandbox
 
 # Short: Telegram bot tokens have room for 19 characters of canary.
 E2E_CANARY = "CANARYE" + secrets.token_hex(5)
@@ -24,29 +23,27 @@ E2E_CANARY = "CANARYE" + secrets.token_hex(5)
 
 @contextmanager
 def run_console(database_url: str) -> Iterator[dict[str, str]]:
-    """Serve the console in prod mode on a free port; yields its URL, server log path and canary."""
+    """Serve the console (Reflex's prod build, TMS_ENV=test) on a free port, with its own sandbox on
+    another; yields the console's URL, its server log path, the sandbox's URL and the canary."""
     port = free_port()
     url = f"http://localhost:{port}"
+    sandbox_url = f"http://localhost:{free_port()}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "console.log"
     env = reflex_env(os.environ.copy())
-    env.update({"PUBLIC_BASE_URL": url, "TMS_SANDBOX": "1", "SANDBOX_CANARY": E2E_CANARY, "TMS_ENV": "test"})
+    env.update({"PUBLIC_BASE_URL": url, "TMS_ENV": "test"} | sandbox_env(sandbox_url, E2E_CANARY))
     seed_demo()
     forget_integrations(database_url)
     command = reflex_command(str(port))
-    with log_path.open("w") as log:
+    with serve_sandbox(sandbox_url, console_url=url, canary=E2E_CANARY), log_path.open("w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    try:
-        _wait_ready(url, process, log_path)
-        yield {"url": url, "log": str(log_path), "canary": E2E_CANARY}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _wait_ready(url, process, log_path)
+            yield {"url": url, "log": str(log_path), "canary": E2E_CANARY, "sandbox": sandbox_url}
+        finally:
+            stop(process)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 240) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.utils.forms import click
+from tests.utils.live import sandbox_origin
 from tms_console.security.session import BINDING_COOKIE, SESSION_COOKIE
 
 T = TypeVar("T")
@@ -86,7 +87,7 @@ def outcome(response: httpx.Response) -> str:
 
 
 async def sandbox_count(client: httpx.AsyncClient, kind: str, counter: str) -> int:
-    answer = await client.get(f"/sandbox/{kind}/_inspect")
+    answer = await client.get(f"{sandbox_origin()}/sandbox/{kind}/_inspect")
     assert answer.status_code == 200
     return int(answer.json()[counter])
 

@@ -1,4 +1,5 @@
-"""Serve the console's API (with the sandbox providers) over real HTTP from a background thread."""
+"""Serve the console's API, and the sandbox providers on their own origin, over real HTTP from
+background threads."""
 
 from __future__ import annotations
 
@@ -22,13 +23,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def configure_env(port: int, canary: str) -> None:
+def configure_env(port: int) -> None:
     from tms_console.settings import clear_settings_cache
 
     os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
-    os.environ["TMS_SANDBOX"] = "1"
-    os.environ["SANDBOX_CANARY"] = canary
     clear_settings_cache()
+
+
+def sandbox_env(sandbox_url: str, canary: str) -> dict[str, str]:
+    """The console's settings that make the sandbox at `sandbox_url` play every provider."""
+    import sandbox
+
+    env = {"TMS_SANDBOX": "1", "SANDBOX_BASE_URL": sandbox_url}
+    for values in sandbox.provider_env(sandbox_url, canary).values():
+        env |= values
+    return env
+
+
+def use_sandbox(sandbox_url: str, canary: str) -> None:
+    """Point this process's console settings at the sandbox (every provider)."""
+    from tms_console.settings import clear_settings_cache
+
+    os.environ.update(sandbox_env(sandbox_url, canary))
+    clear_settings_cache()
+
+
+@contextmanager
+def serve_sandbox(sandbox_url: str, *, console_url: str, canary: str) -> Iterator[str]:
+    """The sandbox app on `sandbox_url`'s port, registered for the console at `console_url`."""
+    import sandbox
+
+    app = sandbox.create_app(redis_url=os.environ["REDIS_URL"], console_url=console_url, canary=canary)
+    port = int(sandbox_url.rsplit(":", 1)[1])
+    with serve_app(app, port) as url:
+        yield url
 
 
 def seed_demo() -> None:
@@ -49,7 +77,7 @@ def seed_demo() -> None:
 
 @contextmanager
 def serve_api(port: int) -> Iterator[str]:
-    """The console's API (plus sandbox), with every response body kept for the leak sweep."""
+    """The console's API, with every response body kept for the leak sweep."""
     from tms_console.api import create_api
 
     with serve_app(ResponseTee(create_api()), port) as url:
@@ -76,3 +104,20 @@ def serve_app(app: Any, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def sandbox_origin() -> str:
+    """Where the sandbox of `live_url`'s console is served (tests/conftest.py picks it at start)."""
+    return os.environ["SANDBOX_BASE_URL"]
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """This process's environment as production would have it: no TMS_ENV (production is the default),
+    none of the dev and test conveniences (stand-in providers, demo login) and no provider settings
+    pointing at the sandbox; then `overrides`."""
+    import sandbox
+
+    dev_only = {"TMS_ENV", "TMS_SANDBOX", "SANDBOX_BASE_URL", "SANDBOX_CANARY", "DEMO_LOGIN"}
+    for values in sandbox.provider_env("http://unused", "unused").values():
+        dev_only |= set(values)
+    return {k: v for k, v in os.environ.items() if k not in dev_only} | overrides

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from tms_console.api import callback, health, inbound, session, v1
 from tms_console.api.deps import service_error_handler
 from tms_console.api.headers import SecurityHeaders
 from tms_console.domain.errors import ServiceError
 from tms_console.logs import configure_logging
-from tms_console.providers.config import resolve, sandbox_credentials
-from tms_console.providers.registry import PROVIDERS
-from tms_console.settings import get_settings
+from tms_console.settings import load_settings
 
 
 def create_api() -> FastAPI:
-    settings = get_settings()
+    """The console's HTTP surface. A configuration production refuses ends the process here."""
+    settings = load_settings()
     configure_logging()
     api = FastAPI(
         title="TMS Integrations Console API",
@@ -27,23 +26,7 @@ def create_api() -> FastAPI:
     api.add_exception_handler(ServiceError, service_error_handler)
     for module in (v1, callback, inbound, session, health):
         api.include_router(module.router)
-    if settings.tms_sandbox and settings.redis_url:
-        api.include_router(_sandbox_router())
+    if settings.demo_login:  # never in production: Settings refuses DEMO_LOGIN=1 there
+        api.include_router(session.demo_router)
     api.add_middleware(SecurityHeaders)
     return api
-
-
-def _sandbox_router() -> APIRouter:
-    """The built-in sandbox providers, registered with the same credentials the console resolves."""
-    from sandbox import SandboxApp, create_sandbox_router
-
-    settings = get_settings()
-    apps = {}
-    for spec in PROVIDERS.values():
-        provider = resolve(spec)
-        if provider.sandbox:
-            client_id, secret = sandbox_credentials(spec.key)
-            apps[spec.key] = SandboxApp(client_id, secret, provider.redirect_uri)
-    return create_sandbox_router(
-        redis_url=settings.redis_url or "", apps=apps, canary=settings.sandbox_canary
-    )

@@ -3,7 +3,7 @@
 Reflex's prerendered pages carry a few inline scripts (React Router's hydration data, the theme
 bootstrap). They are fixed at build time, so the CSP allows exactly those by SHA-256 hash instead of
 `'unsafe-inline'`. Styles need `'unsafe-inline'`: Emotion and Radix inject style elements at runtime.
-A route that sets its own CSP or Referrer-Policy (the sandbox pages, the callback) keeps it.
+A route that sets its own CSP or Referrer-Policy (the callback) keeps it.
 """
 
 from __future__ import annotations

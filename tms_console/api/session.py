@@ -14,6 +14,8 @@ from tms_console.services import demo
 from tms_console.settings import get_settings
 
 router = APIRouter(prefix="/api/session", tags=["session"])
+# Mounted only when DEMO_LOGIN=1 (dev and test): otherwise the route does not exist at all.
+demo_router = APIRouter(prefix="/api/session", include_in_schema=False)
 
 
 def _set_session(response: Response, token: str) -> None:
@@ -47,9 +49,9 @@ async def sign_out() -> Response:
     return response
 
 
-@router.post("/demo", include_in_schema=False)
+@demo_router.post("/demo")
 async def demo_sign_in(user_id: Annotated[str, Form(max_length=64)]) -> Response:
-    """The demo login page's form: sign in as a seeded identity (404 in production)."""
+    """The demo login page's form: sign in as a seeded identity."""
     token, first_project = await demo.sign_in(user_id)
     base = get_settings().public_base_url
     target = redirects.project_page(first_project) if first_project else base + "/"

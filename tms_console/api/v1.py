@@ -25,7 +25,7 @@ class Integration(BaseModel):
     type: str
     name: str
     status: str
-    sandbox: bool
+    stand_in: bool = Field(description="A local stand-in plays this provider (dev and test only).")
     account: str
     channel: str
     installed_by: str
@@ -64,7 +64,7 @@ async def list_integrations(
                 type=v.key,
                 name=v.name,
                 status=v.status,
-                sandbox=v.sandbox,
+                stand_in=v.stand_in,
                 account=v.account,
                 channel=v.channel,
                 installed_by=v.installed_by,

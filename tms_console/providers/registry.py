@@ -39,8 +39,6 @@ DISCORD = ProviderSpec(
     secret_url_fields=("webhook_url",),
     docs_url="https://discord.com/developers/docs/topics/oauth2",
     extra_env=(("BOT_TOKEN", "the bot token (names the webhook's channel)"),),
-    sandbox_authorize_path="/sandbox/discord/oauth2/authorize",
-    sandbox_api_path="/sandbox/discord/api",
     has_hooks=True,
 )
 
@@ -77,8 +75,6 @@ SLACK = ProviderSpec(
     secret_url_fields=("webhook_url",),
     display_url_fields=("configuration_url", "team_url"),
     docs_url="https://docs.slack.dev/authentication/installing-with-oauth",
-    sandbox_authorize_path="/sandbox/slack/oauth/v2/authorize",
-    sandbox_api_path="/sandbox/slack/api",
     has_hooks=True,
 )
 
@@ -114,9 +110,6 @@ MSTEAMS = ProviderSpec(
     target_hint="Join a team in Teams (or create a channel), then look again.",
     admin_consent_path="/v2.0/adminconsent",
     docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
-    sandbox_authorize_path="/sandbox/msteams/login/organizations/oauth2/v2.0/authorize",
-    sandbox_api_path="/sandbox/msteams/login/organizations/oauth2/v2.0",
-    sandbox_graph_path="/sandbox/msteams/graph/v1.0",
     has_hooks=True,
 )
 
@@ -153,9 +146,6 @@ GOOGLE_CHAT = ProviderSpec(
     target_label="Space",
     target_hint="Create a space in Google Chat (or get added to one), then look again.",
     docs_url="https://developers.google.com/workspace/chat/authenticate-authorize-chat-user",
-    sandbox_authorize_path="/sandbox/google_chat/accounts/o/oauth2/v2/auth",
-    sandbox_api_path="/sandbox/google_chat/oauth2",
-    sandbox_graph_path="/sandbox/google_chat/chat/v1",
     has_hooks=True,
 )
 
@@ -178,7 +168,6 @@ TELEGRAM = ProviderSpec(
     target_hint="Add the bot to a group or channel (as an admin, for channels), then look again.",
     trusted_domains=("telegram.org",),
     docs_url="https://core.telegram.org/bots/api",
-    sandbox_api_path="/sandbox/telegram",
     has_hooks=True,
 )
 
@@ -204,8 +193,6 @@ WHATSAPP = ProviderSpec(
     ),
     trusted_domains=("facebook.com", "whatsapp.com"),
     docs_url="https://developers.facebook.com/docs/whatsapp/embedded-signup",
-    sandbox_authorize_path="/sandbox/whatsapp/dialog",
-    sandbox_api_path="/sandbox/whatsapp/graph/v21.0",
     has_hooks=True,
 )
 
@@ -231,7 +218,6 @@ WEBHOOK = ProviderSpec(
             choices=tuple(READY_MADE),
         ),
     ),
-    sandbox_api_path="/sandbox/webhook",
     has_hooks=True,
 )
 

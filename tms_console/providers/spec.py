@@ -81,13 +81,9 @@ class ProviderSpec:
     secret_url_fields: tuple[str, ...] = ()  # names in `secret_fields` the console will call
     display_url_fields: tuple[str, ...] = ()  # names in `meta` the console may show as links
     docs_url: str = ""
-    # Where the built-in sandbox serves this provider, relative to the sandbox base URL.
-    sandbox_authorize_path: str = ""
-    sandbox_api_path: str = ""
     has_hooks: bool = False
     # A second API host (Microsoft Graph next to the login host); `<P>_GRAPH_API_BASE` overrides it.
     graph_api_base: str = ""
-    sandbox_graph_path: str = ""
     # Modes without a redirect: what the agent fills in (bot token, webhook URL, ...).
     form_fields: tuple[FormField, ...] = ()
     # Set when the agent picks where notifications go after connecting ("Channel", "Space", "Chat").
@@ -130,7 +126,7 @@ def is_trusted_url(url: object, *, domains: tuple[str, ...] = (), origin: str | 
     """Whether a provider-supplied URL may be called or linked.
 
     True for https on one of `domains` or a subdomain (default port), or for a URL on exactly
-    `origin` (scheme, host and port; the built-in sandbox serves plain http on a local port).
+    `origin` (scheme, host and port: the dev stand-ins serve plain http on a local port).
     Anything a browser or client might read differently is refused: userinfo, backslashes,
     whitespace and control characters.
     """

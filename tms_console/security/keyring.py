@@ -7,20 +7,17 @@ copied to another row fails to decrypt instead of handing one tenant another ten
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
-import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-_KID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+from tms_console.domain.keys import KeyringError, parse_key_spec
+from tms_console.settings import get_settings
 
-
-class KeyringError(ValueError):
-    """The configured key list is missing or malformed (the message never contains key material)."""
+__all__ = ["DecryptError", "Keyring", "KeyringError", "Sealed", "configured_keyring", "generate_key_spec"]
 
 
 class DecryptError(Exception):
@@ -42,24 +39,7 @@ class Keyring:
 
     @classmethod
     def parse(cls, spec: str) -> Keyring:
-        entries = [part.strip() for part in spec.split(",") if part.strip()]
-        if not entries:
-            raise KeyringError("TOKEN_ENCRYPTION_KEYS is empty")
-        keys: list[tuple[str, bytes]] = []
-        for position, entry in enumerate(entries, start=1):
-            kid, sep, encoded = entry.partition(":")
-            if not sep or not _KID.match(kid):
-                raise KeyringError(f"TOKEN_ENCRYPTION_KEYS entry {position}: expected kid:base64")
-            try:
-                key = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError):
-                raise KeyringError(f"key {kid!r}: not valid base64") from None
-            if len(key) != 32:
-                raise KeyringError(f"key {kid!r}: must decode to 32 bytes, got {len(key)}")
-            if kid in dict(keys):
-                raise KeyringError(f"key {kid!r}: listed twice")
-            keys.append((kid, key))
-        return cls(tuple(keys))
+        return cls(parse_key_spec(spec))
 
     @property
     def primary_id(self) -> str:
@@ -100,3 +80,10 @@ def row_aad(*, tenant_id: object, project_id: object, integration_type: str, row
 
 def generate_key_spec(kid: str = "k1") -> str:
     return f"{kid}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+def configured_keyring() -> Keyring:
+    """The keyring of this deployment's `TOKEN_ENCRYPTION_KEYS` (already validated by Settings)."""
+    keys = get_settings().token_encryption_keys
+    assert keys is not None
+    return Keyring.parse(keys.get_secret_value())

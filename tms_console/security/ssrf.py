@@ -15,8 +15,10 @@ Redirects are never followed (`follow_redirects=False`): a 3xx to `http://169.25
 otherwise bypass both checks. Proxies from the environment are ignored (`trust_env=False`), since a
 proxy would make the connection on our behalf to an address we never checked.
 
-Cloud metadata addresses are refused even when `allow_private` is set: the sandbox needs loopback and
-private addresses, but nothing legitimate ever sends a webhook to a metadata service.
+The rules are the same in every mode. The one exception is an exact allow-listed origin
+(`allowed_origin`: scheme, host and port), which production never has: in dev and test it is the local
+stand-in providers' origin (`Settings.dev_origin`), served over plain http on loopback. Nothing else on
+that host, no other port and no other scheme, is exempt. Cloud metadata addresses are refused even there.
 """
 
 from __future__ import annotations
@@ -62,12 +64,12 @@ class DestinationError(ValueError):
     """A webhook URL we refuse to call; `str(error)` is a sentence to show the agent."""
 
 
-async def check_destination(url: str, *, allow_private: bool) -> str:
+async def check_destination(url: str, *, allowed_origin: str | None = None) -> str:
     """Validate a webhook URL and return it normalized (lower-case host, punycode, no fragment).
 
     Args:
         url: what the agent typed.
-        allow_private: also accept plain http and loopback/private addresses (the sandbox is on).
+        allowed_origin: the one origin exempt from the https and address rules (dev and test only).
 
     Returns:
         The URL to store and call.
@@ -75,15 +77,16 @@ async def check_destination(url: str, *, allow_private: bool) -> str:
     Raises:
         DestinationError: with a user-facing reason.
     """
-    parsed = parse_destination(url, allow_private=allow_private)
+    parsed = parse_destination(url, allowed_origin=allowed_origin)
     host = parsed.raw_host.decode("ascii").strip("[]")  # punycode, as the connection will use it
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    exempt = _origin(parsed) == _normalized(allowed_origin)
     for address in await resolve(host, port):
-        check_address(address, allow_private=allow_private, host=host)
+        check_address(address, allow_private=exempt, host=host)
     return str(parsed.copy_with(fragment=None))
 
 
-def parse_destination(url: object, *, allow_private: bool) -> httpx.URL:
+def parse_destination(url: object, *, allowed_origin: str | None = None) -> httpx.URL:
     """The syntactic checks of `check_destination`, with httpx's parser (the one that will send).
 
     Raises:
@@ -105,8 +108,7 @@ def parse_destination(url: object, *, allow_private: bool) -> httpx.URL:
         raise DestinationError("This is not a valid URL.") from None
     if parsed.port is not None and not 0 < parsed.port <= 65535:
         raise DestinationError("This is not a valid URL (the port must be 1 to 65535).")
-    schemes = ("https", "http") if allow_private else ("https",)
-    if parsed.scheme not in schemes:
+    if parsed.scheme != "https" and _origin(parsed) != _normalized(allowed_origin):
         raise DestinationError("The URL must start with https://.")
     if parsed.userinfo:
         raise DestinationError("The URL must not contain a user name or password.")
@@ -212,11 +214,31 @@ def _unique(addresses: Iterable[IPAddress]) -> list[IPAddress]:
     return list(dict.fromkeys(addresses))
 
 
+def _origin(url: httpx.URL) -> str:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.scheme}://{url.host.rstrip('.').lower()}:{port}"
+
+
+def _normalized(origin: str | None) -> str | None:
+    """`http://LocalHost:8001/` -> `http://localhost:8001` (explicit port), or None."""
+    if not origin:
+        return None
+    try:
+        return _origin(httpx.URL(origin))
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """Resolves, checks and connects in one step, so the checked address is the connected one."""
 
-    def __init__(self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._allow_private = allow_private
+    def __init__(
+        self, *, allowed_origin: str | None = None, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
+        # The transport sees host and port only; the scheme was checked when the URL was parsed.
+        normalized = _normalized(allowed_origin)
+        allowed = httpx.URL(normalized) if normalized else None
+        self._exempt = (allowed.host, allowed.port) if allowed is not None else None
         self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -228,8 +250,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         addresses = await resolve(host, port)
+        exempt = (host.rstrip(".").lower(), port) == self._exempt
         for address in addresses:  # all of them: a name mixing public and private answers is refused
-            check_address(address, allow_private=self._allow_private, host=host)
+            check_address(address, allow_private=exempt, host=host)
         last_error: Exception | None = None
         for address in addresses:
             try:
@@ -264,7 +287,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(
         self,
         *,
-        allow_private: bool,
+        allowed_origin: str | None = None,
         verify: ssl.SSLContext | bool = True,
         limits: httpx.Limits | None = None,
     ) -> None:
@@ -276,18 +299,18 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedNetworkBackend(allow_private=allow_private),
+            network_backend=GuardedNetworkBackend(allowed_origin=allowed_origin),
         )
 
 
-def webhook_client(*, allow_private: bool, timeout: float = 10.0) -> httpx.AsyncClient:
+def webhook_client(*, allowed_origin: str | None = None, timeout: float = 10.0) -> httpx.AsyncClient:
     """An httpx client for webhook deliveries: guarded connections, no redirects, no env proxies.
 
     Callers still bound the whole exchange (`asyncio.timeout`) and the response size, as
     `tms_console.oauth.http.request` does: httpx's read timeout restarts with every chunk.
     """
     return httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=allow_private),
+        transport=GuardedTransport(allowed_origin=allowed_origin),
         timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         follow_redirects=False,
         trust_env=False,

@@ -15,9 +15,8 @@ from tms_console.persistence import repository
 from tms_console.persistence.db import session_scope
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.spec import Installation
-from tms_console.security.keyring import Sealed, row_aad
+from tms_console.security.keyring import Sealed, configured_keyring, row_aad
 from tms_console.services import audit
-from tms_console.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,8 @@ class Actor:
 def open_bundle(row: ProjectIntegration, credential: IntegrationCredential) -> dict[str, Any]:
     """Decrypt a row's secrets; raises DecryptError when the row's key or ciphertext is not ours."""
     sealed = Sealed(credential.key_id, bytes(credential.nonce), bytes(credential.ciphertext))
-    return (
-        get_settings()
-        .keyring()
-        .open(sealed, aad=_aad(row.tenant_id, row.project_id, row.integration_type, row.id))
+    return configured_keyring().open(
+        sealed, aad=_aad(row.tenant_id, row.project_id, row.integration_type, row.id)
     )
 
 
@@ -48,7 +45,7 @@ def _aad(tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str, row
 
 async def save_installation(actor: Actor, integration_type: str, install: Installation) -> uuid.UUID:
     """Encrypt and upsert the row with its credentials and the "installed" audit event, atomically."""
-    keyring = get_settings().keyring()
+    keyring = configured_keyring()
     tenant_id, project_id = uuid.UUID(actor.tenant_id), uuid.UUID(actor.project_id)
 
     def seal(row_id: uuid.UUID) -> Sealed:

@@ -1,4 +1,4 @@
-"""The demo login (dev and demo deployments only): the seeded identities, and signing in as one."""
+"""The demo login (dev and test only, when DEMO_LOGIN=1): the seeded identities, and signing in as one."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class DemoUser:
 
 
 def demo_login_enabled() -> bool:
-    return get_settings().tms_env != "prod"
+    """Only when asked for (DEMO_LOGIN=1); production refuses to start with it."""
+    return get_settings().demo_login
 
 
 async def list_demo_users() -> list[DemoUser]:

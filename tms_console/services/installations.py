@@ -36,7 +36,7 @@ class IntegrationView:
     description: str
     logo: str
     status: str  # connected | needs_reconnect | not_connected | not_configured | coming_soon
-    sandbox: bool = False
+    stand_in: bool = False  # a local stand-in plays the provider (dev and test)
     account: str = ""
     channel: str = ""
     installed_by: str = ""
@@ -88,7 +88,7 @@ def _view(
     if not spec.available:
         return IntegrationView(**base, status="coming_soon")
     provider = resolve(spec)
-    base["sandbox"] = provider.sandbox
+    base["stand_in"] = provider.stand_in
     if spec.install_kind == "popup" and provider.configured:
         base["popup_url"] = oauth2.popup_url(provider)
         base["popup_origin"] = _origin(provider.authorize_url)

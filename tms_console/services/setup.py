@@ -37,7 +37,7 @@ class SetupInfo:
     key: str
     name: str
     install_kind: str
-    sandbox: bool
+    stand_in: bool
     redirect_uri: str
     scopes: list[str]
     env: list[EnvVar]
@@ -87,7 +87,7 @@ def describe(integration_type: str) -> SetupInfo:
         key=spec.key,
         name=spec.name,
         install_kind=spec.install_kind,
-        sandbox=provider.sandbox,
+        stand_in=provider.stand_in,
         redirect_uri=redirect,
         scopes=list(spec.scopes),
         env=env,
@@ -100,7 +100,7 @@ def describe(integration_type: str) -> SetupInfo:
 def _problems(spec: ProviderSpec, provider: ResolvedProvider, env: list[EnvVar]) -> list[str]:
     settings = get_settings()
     problems: list[str] = []
-    if spec.uses_client_credentials and not provider.sandbox:
+    if spec.uses_client_credentials and not provider.stand_in:
         problems += [
             f"{var.name} is not set ({var.purpose})." for var in env if var.required and not var.is_set
         ]

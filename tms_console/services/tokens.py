@@ -19,11 +19,10 @@ from tms_console.persistence.models import IntegrationCredential, ProjectIntegra
 from tms_console.providers.config import resolve
 from tms_console.providers.hooks import load_hooks
 from tms_console.providers.registry import get_provider
-from tms_console.security.keyring import row_aad
+from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services import credentials
 from tms_console.services.install import installation_from_token
 from tms_console.services.tenancy import unit_of_work
-from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.tokens")
 EARLY = timedelta(seconds=60)  # refresh a little before the provider would refuse the token
@@ -74,7 +73,7 @@ async def fresh_bundle(row: ProjectIntegration, credential: IntegrationCredentia
             integration_type=locked_row.integration_type,
             row_id=locked_row.id,
         )
-        sealed = get_settings().keyring().seal(bundle, aad=aad)
+        sealed = configured_keyring().seal(bundle, aad=aad)
         await repository.replace_credentials(
             session, integration_id=locked_row.id, sealed=sealed, expires_at=fresh.expires_at
         )

@@ -275,7 +275,7 @@ class IntegrationsState(rx.State):
             "name": info.name,
             "redirect_uri": info.redirect_uri,
             "scopes": " ".join(info.scopes),
-            "sandbox": "yes" if info.sandbox else "",
+            "sandbox": "yes" if info.stand_in else "",
             "docs_url": info.docs_url,
         }
         self.setup_env = [

@@ -45,8 +45,8 @@ def origin(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with webhook_client(allow_private=True) as http:
+async def client(origin: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with webhook_client(allowed_origin=origin) as http:
         yield http
 
 
@@ -137,10 +137,10 @@ async def test_bad_endpoints_and_oversized_bodies_are_refused(
     assert await deliveries(origin, endpoint) == []
 
 
-async def test_the_guarded_client_refuses_the_sandbox_when_private_addresses_are_off(
+async def test_the_guarded_client_refuses_the_sandbox_unless_its_origin_is_allowed(
     origin: str, endpoint: str
 ) -> None:
-    async with webhook_client(allow_private=False) as strict:
+    async with webhook_client(allowed_origin=None) as strict:
         with pytest.raises(DestinationError, match="loopback"):
             await strict.post(f"{origin}/sandbox/webhook/receive/{endpoint}", json={})
     assert await deliveries(origin, endpoint) == []

@@ -25,9 +25,9 @@ TEST_EVENT = "ticket.created"
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-def _allow_private() -> bool:
-    """Only the built-in sandbox (dev and tests) may target local addresses."""
-    return get_settings().tms_sandbox
+def _allowed_origin() -> str | None:
+    """The dev stand-ins' origin in dev and test; None (no exception to the rules) in production."""
+    return get_settings().dev_origin
 
 
 def preview(template: str) -> str:
@@ -40,7 +40,7 @@ def preview(template: str) -> str:
 
 async def connect(api: ProviderApi, fields: dict[str, Any], ctx: Any) -> Installation:
     try:
-        url = await ssrf.check_destination(str(fields.get("url", "")), allow_private=_allow_private())
+        url = await ssrf.check_destination(str(fields.get("url", "")), allowed_origin=_allowed_origin())
     except ssrf.DestinationError as exc:
         raise ServiceError(Reason.INVALID_INPUT, str(exc)) from None
     template = str(fields.get("template") or "")
@@ -82,7 +82,7 @@ async def send_test(api: ProviderApi, bundle: dict[str, Any], meta: dict[str, An
     headers["Content-Type"] = "application/json"
     timeout = get_settings().provider_timeout_seconds
     try:
-        async with ssrf.webhook_client(allow_private=_allow_private(), timeout=timeout) as client:
+        async with ssrf.webhook_client(allowed_origin=_allowed_origin(), timeout=timeout) as client:
             async with asyncio.timeout(timeout):
                 response = await client.post(str(bundle["url"]), content=payload, headers=headers)
     except ssrf.DestinationError as exc:
