@@ -46,7 +46,7 @@ class ConnectState(IntegrationsState):
 
     @rx.event(background=True)
     async def edit_template(self, text: str) -> None:
-        """Live preview of a payload template, rendered from a sample event (sandboxed, off the loop)."""
+        """Live preview of a payload template, from a sample event (restricted renderer, off the loop)."""
         text = text[:MAX_TEMPLATE]
         async with self:
             if current_identity(self) is None or not self.form_open:

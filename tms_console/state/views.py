@@ -53,7 +53,7 @@ def card_view(view: installations.IntegrationView) -> CardView:
         description=view.description,
         logo=view.logo,
         status=view.status,
-        stand_in=view.sandbox,  # the service's name for it until the lead's rename lands
+        stand_in=view.sandbox,  # the service-side name until the production-boundary rename lands
         account=view.account,
         channel=view.channel,
         installed_by=view.installed_by,
