@@ -38,7 +38,9 @@ def mib(value: float) -> str:
 
 async def open_sessions(url: str, cookie: str, page: str, load_event: str) -> tuple[list[object], int]:
     from tests.utils.reflex_client import HYDRATE, ReflexClient
+    from tms_console.state.integrations import CardsState
 
+    cards_state = CardsState.get_full_name()  # the load fills the cards substate
     route = {"pathname": page, "asPath": page, "query": {}}
     clients = [ReflexClient(url, cookie=f"tms_session={cookie}") for _ in range(SESSIONS)]
     hydrated = 0
@@ -47,7 +49,7 @@ async def open_sessions(url: str, cookie: str, page: str, load_event: str) -> tu
         await client.connect(timeout=20)
         await client.emit(HYDRATE, {}, route)
         frames = await client.call(load_event, {}, route, settle=0.2, timeout=30)
-        cards = ReflexClient.state(client.frames, load_event.rsplit(".", 1)[0]).get("cards_rx_state_")
+        cards = ReflexClient.state(client.frames, cards_state).get("cards_rx_state_")
         return bool(frames) and cards is not None
 
     results = await common.gather_limited([lambda c=c: one(c) for c in clients], limit=10)

@@ -128,10 +128,13 @@ def test_setup_panel_shows_the_redirect_uri_and_checks_the_provider(
     page: Page, console: dict[str, str]
 ) -> None:
     sign_in(page, "ada")
+    expect(page.locator("#card-msteams")).to_contain_text("Sandbox")  # no credentials: a stand-in plays it
     page.locator("#setup-msteams").click()
     expect(page.locator("#setup-redirect-uri")).to_have_text(
         console["url"] + "/api/public/integrations/msteams/callback"
     )
     expect(page.locator("#setup-env")).to_contain_text("MSTEAMS_CLIENT_ID")
+    expect(page.locator("#setup-env tr", has_text="MSTEAMS_CLIENT_ID")).to_contain_text("required")
+    expect(page.locator("#setup-env tr", has_text="MSTEAMS_REDIRECT_URI")).to_contain_text("optional")
     page.locator("#setup-check").click()
     expect(page.locator("#setup-ok")).to_contain_text("accepted")

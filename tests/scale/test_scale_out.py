@@ -131,7 +131,8 @@ def test_console_session_survives_the_restart_of_the_backend_that_served_it(
     # The session's state is in Redis, under the tab's client token.
     session = token()
     store = redis.Redis.from_url(redis_url)
-    state_keys = [key for key in store.keys(f"{session}_*") if b"integrations_state" in key]
+    # The page's shared state (project, projects); its concerns are substates under their own keys.
+    state_keys = [key for key in store.keys(f"{session}_*") if key.endswith(b"integrations_state")]
     assert len(state_keys) == 1 and b"Billing Desk" in store.get(state_keys[0])
 
     # 1. Backend A is stopped (a deploy, a scale-in) and the tab reconnects to B by itself. The tab

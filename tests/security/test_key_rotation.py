@@ -264,8 +264,9 @@ def test_refuses_missing_malformed_or_changed_keys_and_changes_nothing(
     before = digest(conn)
     counts = kid_counts(conn)
     cases = [
+        # No public fallback key in dev either.
         (cli_env(rotation_url, None), "TOKEN_ENCRYPTION_KEYS must be set"),
-        (cli_env(rotation_url, None, TMS_ENV="dev"), "TOKEN_ENCRYPTION_KEYS must be set"),  # no public fallback key in dev either
+        (cli_env(rotation_url, None, TMS_ENV="dev"), "TOKEN_ENCRYPTION_KEYS must be set"),
         (cli_env(rotation_url, f"{NEW},old1:not-base64!!"), "key 'old1': not valid base64"),
         (cli_env(rotation_url, f"{NEW},{OLD1},old2"), f"entry {NEW.count(',') + 3}: expected kid:base64"),
         (cli_env(rotation_url, f"{NEW},{OLD1}"), f"kid 'old2': {counts['old2']} rows, kid not in"),

@@ -24,7 +24,7 @@ from tests.utils.identities import project_id, token_for
 from tests.utils.reflex_client import HYDRATE, ReflexClient
 from tms_console import tms_console  # registers every state and handler (in this context)
 from tms_console.settings import clear_settings_cache
-from tms_console.state.integrations import IntegrationsState
+from tms_console.state.integrations import CardsState, IntegrationsState
 
 clear_settings_cache()  # the app read the settings before the fixtures set the test database
 
@@ -34,6 +34,7 @@ ACME_PROJECT = str(project_id("Acme", "Customer Support"))
 ACME_PAGE = f"/projects/{ACME_PROJECT}/integrations"
 GARY = ("Globex", "gary@globex.example")
 INTEGRATIONS = IntegrationsState.get_full_name()
+CARDS = CardsState.get_full_name()
 
 
 def session(tenant: str = "Acme", email: str = "alice@acme.example") -> str:
@@ -188,9 +189,8 @@ async def test_identity_comes_from_the_handshake_not_router_data(
         view = ReflexClient.state(frames, INTEGRATIONS)
         assert view["user_name_rx_state_"] == "Gary"
         assert sorted(p["name"] for p in view["projects_rx_state_"]) == sorted(GLOBEX_PROJECTS)
-        assert (
-            view["cards_rx_state_"] == [] and "not part of your organisation" in view["load_error_rx_state_"]
-        )
+        assert "not part of your organisation" in view["load_error_rx_state_"]
+        assert ReflexClient.state(frames, CARDS)["cards_rx_state_"] == []
         assert_no_leak(gary.text(), planted, console, alice)
     # Control: the same load with Alice's own handshake shows her project, so the scans above can fail.
     async with ReflexClient(console["url"], cookie=session()) as owner:
@@ -220,10 +220,8 @@ async def test_every_handler_with_hostile_arguments_changes_and_leaks_nothing(
         # The attack a user would try first: point the page at Acme's project, then uninstall.
         route = spoofed_route(alice)
         await client.call(integrations + ".load", {}, route)
-        await client.call(integrations + ".ask_uninstall", {"integration_type": "discord"}, route)
-        await client.call(
-            integrations + ".confirm_uninstall", {"integration_type": "discord"}, route, settle=1
-        )
+        await client.call(CARDS + ".ask_uninstall", {"integration_type": "discord"}, route)
+        await client.call(CARDS + ".confirm_uninstall", {"integration_type": "discord"}, route, settle=1)
         # Events of one token run in order: send a handler's whole batch, then one hydrate as the
         # barrier (a hydrate per event made this test take minutes). Background tasks keep running
         # and report later; the final quiet period collects their frames for the scans below.
@@ -259,8 +257,7 @@ async def test_underscore_helpers_are_refused(
     console: dict[str, str], planted: dict[str, str], db: psycopg.Connection
 ) -> None:
     helpers = private_helpers()
-    integrations = INTEGRATIONS
-    assert f"{integrations}._refresh" in helpers
+    assert {f"{INTEGRATIONS}._show", f"{CARDS}._reload"} <= set(helpers)
     before = snapshot(db)
     log = Path(console["log"])
     async with ReflexClient(console["url"], cookie=session(*GARY)) as client:
@@ -300,10 +297,8 @@ async def test_the_owner_can_still_uninstall(
     route = {"pathname": ACME_PAGE, "asPath": ACME_PAGE}
     async with ReflexClient(console["url"], cookie=session()) as alice:
         await alice.call(integrations + ".load", {}, route)
-        await alice.call(integrations + ".ask_uninstall", {"integration_type": "discord"}, route)
-        await alice.call(
-            integrations + ".confirm_uninstall", {"integration_type": "discord"}, route, settle=2
-        )
+        await alice.call(CARDS + ".ask_uninstall", {"integration_type": "discord"}, route)
+        await alice.call(CARDS + ".confirm_uninstall", {"integration_type": "discord"}, route, settle=2)
         assert "Discord was disconnected" in alice.text()
         assert console["canary"] not in alice.text()
     gone = db.execute(

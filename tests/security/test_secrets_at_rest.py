@@ -3,7 +3,6 @@ does at use time (needs reconnect, no 500, no provider call with garbage)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

@@ -5,38 +5,39 @@ from __future__ import annotations
 import reflex as rx
 
 from tms_console.components.browser import run_in_browser
+from tms_console.state.connect import ConnectState
 from tms_console.state.integrations import IntegrationsState
+from tms_console.state.setup_panel import SetupState
+from tms_console.state.views import EnvVarView, FormFieldView
 
 
 def _secondary(label: str, element_id: str) -> rx.Component:
     return rx.button(label, variant="soft", color_scheme="gray", id=element_id)
 
 
-def _template(field: rx.Var[dict[str, str]], element_id: rx.Var[str]) -> rx.Component:
+def _template(field: rx.Var[FormFieldView], element_id: rx.Var[str]) -> rx.Component:
     """A payload template with ready-made starting points and a live preview from a sample event."""
     ready_made = rx.select.root(
         rx.select.trigger(placeholder="Start from a ready-made template", id="template-ready-made"),
-        rx.select.content(
-            rx.foreach(field["choices"].to(str).split("|"), lambda name: rx.select.item(name, value=name))
-        ),
-        on_change=IntegrationsState.use_template,
+        rx.select.content(rx.foreach(field.choices, lambda name: rx.select.item(name, value=name))),
+        on_change=ConnectState.use_template,
     )
     editor = rx.text_area(
-        name=field["name"],
+        name=field.name,
         id=element_id,
         rows="8",
         width="100%",
         font_family="monospace",
-        value=IntegrationsState.template_text,
-        on_change=IntegrationsState.edit_template.debounce(400),
+        value=ConnectState.template_text,
+        on_change=ConnectState.edit_template.debounce(400),
     )
     preview = rx.cond(
-        IntegrationsState.template_error != "",
-        rx.text(IntegrationsState.template_error, size="1", color="var(--red-11)", id="template-error"),
+        ConnectState.template_error != "",
+        rx.text(ConnectState.template_error, size="1", color="var(--red-11)", id="template-error"),
         rx.cond(
-            IntegrationsState.template_preview != "",
+            ConnectState.template_preview != "",
             rx.el.pre(
-                IntegrationsState.template_preview,
+                ConnectState.template_preview,
                 id="template-preview",
                 max_height="12rem",
                 overflow="auto",
@@ -52,18 +53,18 @@ def _template(field: rx.Var[dict[str, str]], element_id: rx.Var[str]) -> rx.Comp
     )
 
 
-def _field(field: rx.Var[dict[str, str]]) -> rx.Component:
-    name = field["name"]
+def _field(field: rx.Var[FormFieldView]) -> rx.Component:
+    name = field.name
     element_id = "field-" + name
     control = rx.match(
-        field["kind"],
+        field.kind,
         ("secret", rx.input(type="password", name=name, id=element_id, auto_complete="off", width="100%")),
         ("url", rx.input(type="url", name=name, id=element_id, placeholder="https://", width="100%")),
         (
             "choices",
             rx.flex(
                 rx.foreach(
-                    field["choices"].to(str).split("|"),
+                    field.choices,
                     lambda choice: rx.el.label(
                         rx.el.input(type="checkbox", name=name, value=choice, default_checked=True),
                         rx.text(" " + choice, as_="span", size="2"),
@@ -78,9 +79,9 @@ def _field(field: rx.Var[dict[str, str]]) -> rx.Component:
         rx.input(type="text", name=name, id=element_id, width="100%"),
     )
     return rx.vstack(
-        rx.text(field["label"], size="2", weight="medium", as_="label", html_for=element_id),
+        rx.text(field.label, size="2", weight="medium", as_="label", html_for=element_id),
         control,
-        rx.cond(field["help"] != "", rx.text(field["help"], size="1", color="var(--gray-11)")),
+        rx.cond(field.help != "", rx.text(field.help, size="1", color="var(--gray-11)")),
         spacing="1",
         width="100%",
     )
@@ -89,15 +90,15 @@ def _field(field: rx.Var[dict[str, str]]) -> rx.Component:
 def connect_dialog() -> rx.Component:
     """The form a provider without an OAuth redirect needs. Submitted from the browser straight to the
     REST API (console.js), so what is typed never passes through the websocket or Reflex state."""
-    key = IntegrationsState.form_open
+    key = ConnectState.form_open
     submit = run_in_browser(
         f"window.tmsConsole.submitForm({IntegrationsState.tenant_id}, {IntegrationsState.project_id}, {key})"
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Connect " + IntegrationsState.form_name),
+            rx.dialog.title("Connect " + ConnectState.form_name),
             rx.box(
-                rx.vstack(rx.foreach(IntegrationsState.forms[key], _field), spacing="3", width="100%"),
+                rx.vstack(rx.foreach(ConnectState.form_fields, _field), spacing="3", width="100%"),
                 rx.hstack(
                     rx.dialog.close(
                         rx.button("Cancel", variant="soft", color_scheme="gray", id="connect-cancel")
@@ -114,22 +115,22 @@ def connect_dialog() -> rx.Component:
             ),
         ),
         open=key != "",
-        on_open_change=lambda _open: IntegrationsState.close_form(),
+        on_open_change=lambda _open: ConnectState.close_form(),
     )
 
 
-def _env_row(var: rx.Var[dict[str, str]]) -> rx.Component:
+def _env_row(var: rx.Var[EnvVarView]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.code(var["name"])),
-        rx.table.cell(rx.cond(var["required"] == "yes", "required", "optional")),
+        rx.table.cell(rx.code(var.name)),
+        rx.table.cell(rx.cond(var.required, "required", "optional")),
         rx.table.cell(
             rx.cond(
-                var["set"] == "yes",
+                var.is_set,
                 rx.badge("set", color_scheme="green"),
-                rx.badge("not set", color_scheme=rx.cond(var["required"] == "yes", "red", "gray")),
+                rx.badge("not set", color_scheme=rx.cond(var.required, "red", "gray")),
             )
         ),
-        rx.table.cell(rx.text(var["purpose"], size="1")),
+        rx.table.cell(rx.text(var.purpose, size="1")),
     )
 
 
@@ -148,18 +149,18 @@ def _labelled_code(label: str, value: rx.Var[str], element_id: str, size: str) -
 def setup_dialog() -> rx.Component:
     """For operators: what to register at the provider and which settings the console reads, with a
     live check that asks the provider whether it accepts the configuration."""
-    info = IntegrationsState.setup
+    info = SetupState.info
     problems = rx.cond(
-        IntegrationsState.setup_problems.length() > 0,
+        SetupState.problems.length() > 0,
         rx.callout.root(
             rx.callout.icon(rx.icon("triangle-alert")),
-            rx.vstack(rx.foreach(IntegrationsState.setup_problems, lambda p: rx.text(p, size="2"))),
+            rx.vstack(rx.foreach(SetupState.problems, lambda p: rx.text(p, size="2"))),
             color_scheme="red",
             id="setup-problems",
         ),
         rx.callout(
             rx.cond(
-                IntegrationsState.setup_checked,
+                SetupState.checked,
                 "The provider accepted this configuration.",
                 "No problems found in the configuration.",
             ),
@@ -170,34 +171,32 @@ def setup_dialog() -> rx.Component:
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Set up " + info["name"]),
+            rx.dialog.title("Set up " + info.name),
             rx.vstack(
                 rx.cond(
-                    info["sandbox"] == "yes",
+                    info.stand_in,
                     rx.callout(
-                        "The built-in sandbox plays this provider until its credentials are set.",
+                        "A local stand-in plays this provider until its credentials are set.",
                         icon="flask-conical",
                         size="1",
                     ),
                 ),
                 _labelled_code(
                     "Redirect URI to register at the provider",
-                    info["redirect_uri"],
+                    info.redirect_uri,
                     "setup-redirect-uri",
                     "2",
                 ),
-                _labelled_code("Scopes", info["scopes"], "setup-scopes", "1"),
+                _labelled_code("Scopes", info.scopes, "setup-scopes", "1"),
                 rx.text("Environment variables", size="2", weight="medium"),
-                rx.table.root(
-                    rx.table.body(rx.foreach(IntegrationsState.setup_env, _env_row)), size="1", id="setup-env"
-                ),
+                rx.table.root(rx.table.body(rx.foreach(SetupState.env, _env_row)), size="1", id="setup-env"),
                 problems,
                 rx.cond(
-                    IntegrationsState.setup_note != "",
+                    info.note != "",
                     rx.vstack(
                         rx.text("How the receiving side checks a delivery", size="2", weight="medium"),
                         rx.el.pre(
-                            IntegrationsState.setup_note,
+                            info.note,
                             id="setup-note",
                             font_size="12px",
                             background="var(--gray-2)",
@@ -211,21 +210,21 @@ def setup_dialog() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.cond(
-                        info["docs_url"] != "",
-                        rx.link("Provider documentation", href=info["docs_url"], is_external=True, size="2"),
+                        info.docs_url != "",
+                        rx.link("Provider documentation", href=info.docs_url, is_external=True, size="2"),
                     ),
                     rx.spacer(),
                     rx.button(
                         rx.cond(
-                            IntegrationsState.setup_checking,
+                            SetupState.checking,
                             rx.spinner(size="1"),
                             rx.icon("activity", size=14),
                         ),
                         "Check with the provider",
                         id="setup-check",
                         variant="soft",
-                        disabled=IntegrationsState.setup_checking,
-                        on_click=IntegrationsState.run_setup_check,
+                        disabled=SetupState.checking,
+                        on_click=SetupState.run_setup_check,
                     ),
                     rx.dialog.close(
                         rx.button("Close", variant="soft", color_scheme="gray", id="setup-close")
@@ -237,6 +236,6 @@ def setup_dialog() -> rx.Component:
             ),
             max_width="44rem",
         ),
-        open=IntegrationsState.setup_open != "",
-        on_open_change=lambda _open: IntegrationsState.close_setup(),
+        open=SetupState.setup_open != "",
+        on_open_change=lambda _open: SetupState.close_setup(),
     )

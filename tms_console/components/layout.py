@@ -22,7 +22,7 @@ def project_switcher() -> rx.Component:
         rx.select.content(
             rx.foreach(
                 IntegrationsState.projects,
-                lambda p: rx.select.item(p["name"], value=p["id"]),
+                lambda p: rx.select.item(p.name, value=p.id),
             )
         ),
         value=IntegrationsState.project_id,

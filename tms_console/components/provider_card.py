@@ -6,7 +6,11 @@ import reflex as rx
 
 from tms_console.components.browser import run_in_browser
 from tms_console.components.status_badge import status_badge
-from tms_console.state.integrations import Card, IntegrationsState
+from tms_console.state.connect import ConnectState
+from tms_console.state.integrations import CardsState, IntegrationsState
+from tms_console.state.setup_panel import SetupState
+from tms_console.state.targets import TargetPickerState
+from tms_console.state.views import CardView, TargetOption
 
 
 def _detail(label: str | rx.Var[str], value: rx.Var[str], element_id: rx.Var[str]) -> rx.Component:
@@ -20,79 +24,79 @@ def _detail(label: str | rx.Var[str], value: rx.Var[str], element_id: rx.Var[str
     )
 
 
-def _install_button(card: rx.Var[Card], label: str) -> rx.Component:
+def _install_button(card: rx.Var[CardView], label: str) -> rx.Component:
     """Install (or reconnect) the way the provider works: a redirect, a form, or a popup."""
-    href = "/api/console/integrations/" + card["key"] + "/install?project_id=" + IntegrationsState.project_id
+    href = "/api/console/integrations/" + card.key + "/install?project_id=" + IntegrationsState.project_id
     tenant, project = IntegrationsState.tenant_id, IntegrationsState.project_id
     # A redirect is a full page load, not client-side routing: the backend route sets the binding
     # cookie and answers with a redirect to the provider.
     redirect = run_in_browser(f"window.location.assign({href})")
     popup = run_in_browser(
-        f"window.tmsConsole.popup({tenant}, {project}, {card['key']}, {card['popup_url']}, "
-        f"{card['popup_origin']}, {card['popup_message_type']})"
+        f"window.tmsConsole.popup({tenant}, {project}, {card.key}, {card.popup_url}, "
+        f"{card.popup_origin}, {card.popup_message_type})"
     )
     return rx.button(
         label,
-        id="install-" + card["key"],
+        id="install-" + card.key,
         size="2",
         on_click=rx.match(
-            card["install_kind"],
-            ("form", IntegrationsState.open_form(card["key"])),
+            card.install_kind,
+            ("form", ConnectState.open_form(card.key)),
             ("popup", popup),
             redirect,
         ),
     )
 
 
-def _pick_button(card: rx.Var[Card]) -> rx.Component:
+def _pick_button(card: rx.Var[CardView]) -> rx.Component:
     return rx.button(
         rx.icon("list-checks", size=14),
-        "Choose " + card["target_label"].to(str).lower(),
-        id="pick-" + card["key"],
+        "Choose " + card.target_label.lower(),
+        id="pick-" + card.key,
         size="2",
         variant="soft",
-        on_click=IntegrationsState.start_pick(card["key"]),
+        on_click=TargetPickerState.start_pick(card.key),
     )
 
 
-def _actions(card: rx.Var[Card]) -> rx.Component:
-    busy = IntegrationsState.busy_type == card["key"]
+def _actions(card: rx.Var[CardView]) -> rx.Component:
+    busy = CardsState.busy_type == card.key
     uninstall = rx.button(
         rx.cond(busy, rx.spinner(size="1"), rx.icon("unplug", size=14)),
         "Uninstall",
-        id="uninstall-" + card["key"],
+        id="uninstall-" + card.key,
         color_scheme="red",
         variant="soft",
         size="2",
         disabled=busy,
-        on_click=IntegrationsState.ask_uninstall(card["key"]),
+        on_click=CardsState.ask_uninstall(card.key),
     )
     setup = rx.button(
         rx.icon("settings-2", size=14),
         "Setup",
-        id="setup-" + card["key"],
+        id="setup-" + card.key,
         size="2",
         variant="ghost",
         color_scheme="gray",
-        on_click=IntegrationsState.open_setup(card["key"]),
+        on_click=SetupState.open_setup(card.key),
     )
     test = rx.button(
         rx.icon("send", size=14),
         "Send test",
-        id="test-" + card["key"],
+        id="test-" + card.key,
         size="2",
         variant="soft",
-        loading=IntegrationsState.testing == card["key"],
-        on_click=IntegrationsState.send_test(card["key"]),
+        loading=CardsState.testing == card.key,
+        on_click=CardsState.send_test(card.key),
     )
     actions = rx.match(
-        card["status"],
+        card.status,
         ("not_connected", _install_button(card, "Install")),
         (
             "connected",
             rx.hstack(
-                rx.cond(card["target_label"] != "", _pick_button(card)),
-                rx.cond(card["can_test"] == "yes", test),
+                rx.cond(card.target_label != "", _pick_button(card)),
+                rx.cond(card.can_test, test),
                 uninstall,
                 spacing="2",
             ),
@@ -105,81 +109,72 @@ def _actions(card: rx.Var[Card]) -> rx.Component:
     return rx.hstack(
         actions,
         rx.spacer(),
-        rx.cond((card["status"] != "coming_soon") & (IntegrationsState.user_role == "admin"), setup),
+        rx.cond((card.status != "coming_soon") & (IntegrationsState.user_role == "admin"), setup),
         width="100%",
         align="center",
     )
 
 
-def _target_option(option: rx.Var[dict[str, str]]) -> rx.Component:
-    group = rx.cond(option["group"] != "", option["group"] + " / ", "")
-    return rx.select.item(group + option["name"], value=option["id"])
+def _target_option(option: rx.Var[TargetOption]) -> rx.Component:
+    group = rx.cond(option.group != "", option.group + " / ", "")
+    return rx.select.item(group + option.name, value=option.id)
 
 
-def _target_picker(card: rx.Var[Card]) -> rx.Component:
+def _target_picker(card: rx.Var[CardView]) -> rx.Component:
     """Where notifications go: the provider's current list, picked in the card."""
     return rx.cond(
-        IntegrationsState.picking == card["key"],
+        TargetPickerState.picking == card.key,
         rx.vstack(
             rx.cond(
-                IntegrationsState.target_error != "",
-                rx.text(IntegrationsState.target_error, size="1", color="var(--red-11)", id="pick-error"),
+                TargetPickerState.target_error != "",
+                rx.text(TargetPickerState.target_error, size="1", color="var(--red-11)", id="pick-error"),
                 rx.cond(
-                    IntegrationsState.target_options.length() > 0,
+                    TargetPickerState.target_options.length() > 0,
                     rx.select.root(
-                        rx.select.trigger(placeholder="Pick one", id="target-" + card["key"], width="100%"),
-                        rx.select.content(
-                            rx.foreach(
-                                IntegrationsState.target_options,
-                                lambda option: rx.select.item(
-                                    rx.cond(option["group"] != "", option["group"] + " / ", "")
-                                    + option["name"],
-                                    value=option["id"],
-                                ),
-                            )
-                        ),
-                        on_change=lambda value: IntegrationsState.save_target(card["key"], value),
+                        rx.select.trigger(placeholder="Pick one", id="target-" + card.key, width="100%"),
+                        rx.select.content(rx.foreach(TargetPickerState.target_options, _target_option)),
+                        on_change=lambda value: TargetPickerState.save_target(card.key, value),
                     ),
                     rx.hstack(rx.spinner(size="1"), rx.text("Asking the provider…", size="1")),
                 ),
             ),
-            rx.button("Cancel", size="1", variant="ghost", on_click=IntegrationsState.cancel_pick),
+            rx.button("Cancel", size="1", variant="ghost", on_click=TargetPickerState.cancel_pick),
             width="100%",
             spacing="2",
         ),
     )
 
 
-def provider_card(card: rx.Var[Card]) -> rx.Component:
+def provider_card(card: rx.Var[CardView]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.image(src=card["logo"], width="36px", height="36px", alt=card["name"]),
+                rx.image(src=card.logo, width="36px", height="36px", alt=card.name),
                 rx.vstack(
-                    rx.heading(card["name"], size="3"),
-                    rx.cond(card["sandbox"] == "yes", rx.badge("Sandbox", variant="outline", size="1")),
+                    rx.heading(card.name, size="3"),
+                    rx.cond(card.stand_in, rx.badge("Sandbox", variant="outline", size="1")),
                     spacing="1",
                 ),
                 rx.spacer(),
-                status_badge(card["status"], card["key"]),
+                status_badge(card.status, card.key),
                 align="start",
                 width="100%",
             ),
-            rx.text(card["description"], size="2", color="var(--gray-11)"),
-            _detail("Account", card["account"], "account-" + card["key"]),
+            rx.text(card.description, size="2", color="var(--gray-11)"),
+            _detail("Account", card.account, "account-" + card.key),
             _detail(
-                rx.cond(card["target_label"] != "", card["target_label"], "Channel"),
-                card["channel"],
-                "channel-" + card["key"],
+                rx.cond(card.target_label != "", card.target_label, "Channel"),
+                card.channel,
+                "channel-" + card.key,
             ),
-            _detail("Installed by", card["installed_by"], "installed-by-" + card["key"]),
-            _detail("Installed", card["installed_at"], "installed-at-" + card["key"]),
+            _detail("Installed by", card.installed_by, "installed-by-" + card.key),
+            _detail("Installed", card.installed_at, "installed-at-" + card.key),
             rx.spacer(),
             _target_picker(card),
             _actions(card),
             spacing="3",
             height="100%",
         ),
-        id="card-" + card["key"],
+        id="card-" + card.key,
         size="2",
     )

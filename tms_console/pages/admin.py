@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from tms_console.components.layout import page_frame, top_bar
 from tms_console.state.admin import AdminState
+from tms_console.state.views import OverviewCell, OverviewRow
 
 ROUTE = "/admin"
 STATUS = {
@@ -48,7 +51,7 @@ def _chart() -> rx.Component:
         rx.recharts.y_axis(),
         rx.recharts.legend(),
         rx.recharts.graphing_tooltip(),
-        data=AdminState.chart,
+        data=AdminState.chart.to(list[dict[str, Any]]),  # typed bars serialise to the objects recharts reads
         width="100%",
         height=240,
     )
@@ -76,7 +79,7 @@ def _filters() -> rx.Component:
             rx.select.trigger(id="overview-provider"),
             rx.select.content(
                 rx.select.item("Any provider", value="all"),
-                rx.foreach(AdminState.providers, lambda p: rx.select.item(p["name"], value=p["key"])),
+                rx.foreach(AdminState.providers, lambda p: rx.select.item(p.name, value=p.key)),
             ),
             value=AdminState.provider_filter,
             on_change=AdminState.set_provider_filter,
@@ -107,17 +110,16 @@ def _filters() -> rx.Component:
     )
 
 
-def _cell(row: rx.Var[dict[str, str]], provider: rx.Var[dict[str, str]]) -> rx.Component:
-    key = provider["key"]
+def _cell(row: rx.Var[OverviewRow], cell: rx.Var[OverviewCell]) -> rx.Component:
     return rx.table.cell(
         rx.vstack(
-            _badge(row[key + "_status"]),
-            rx.text(row[key + "_account"], size="1", color="var(--gray-11)"),
+            _badge(cell.status),
+            rx.text(cell.account, size="1", color="var(--gray-11)"),
             spacing="1",
         ),
-        on_click=AdminState.open_project(row["id"]),
+        on_click=AdminState.open_project(row.id),
         cursor="pointer",
-        id="cell-" + row["id"] + "-" + key,
+        id="cell-" + row.id + "-" + cell.key,
     )
 
 
@@ -126,7 +128,7 @@ def _grid() -> rx.Component:
         rx.table.header(
             rx.table.row(
                 rx.table.column_header_cell("Project"),
-                rx.foreach(AdminState.providers, lambda p: rx.table.column_header_cell(p["name"])),
+                rx.foreach(AdminState.providers, lambda p: rx.table.column_header_cell(p.name)),
                 rx.table.column_header_cell("Last change"),
             )
         ),
@@ -135,10 +137,10 @@ def _grid() -> rx.Component:
                 AdminState.rows,
                 lambda row: rx.table.row(
                     rx.table.row_header_cell(
-                        rx.link(row["name"], on_click=AdminState.open_project(row["id"]), cursor="pointer")
+                        rx.link(row.name, on_click=AdminState.open_project(row.id), cursor="pointer")
                     ),
-                    rx.foreach(AdminState.providers, lambda p: _cell(row, p)),
-                    rx.table.cell(rx.text(row["last_change"], size="1")),
+                    rx.foreach(row.cells, lambda cell: _cell(row, cell)),
+                    rx.table.cell(rx.text(row.last_change, size="1")),
                     class_name="overview-row",
                 ),
             )

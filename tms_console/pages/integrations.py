@@ -8,7 +8,7 @@ from tms_console.components.browser import run_in_browser
 from tms_console.components.dialogs import connect_dialog, setup_dialog
 from tms_console.components.layout import page_frame
 from tms_console.components.provider_card import provider_card
-from tms_console.state.integrations import IntegrationsState
+from tms_console.state.integrations import CardsState, IntegrationsState
 
 ROUTE = "/projects/[project_id]/integrations"
 
@@ -44,7 +44,7 @@ def flash() -> rx.Component:
 def confirm_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title("Uninstall " + IntegrationsState.confirm_name + "?"),
+            rx.alert_dialog.title("Uninstall " + CardsState.confirm_name + "?"),
             rx.alert_dialog.description(
                 "The console revokes its access at the provider and forgets the stored tokens. "
                 "The audit trail keeps a record."
@@ -55,15 +55,15 @@ def confirm_dialog() -> rx.Component:
                 ),
                 rx.alert_dialog.action(
                     rx.button("Uninstall", color_scheme="red", id="uninstall-confirm"),
-                    on_click=IntegrationsState.confirm_uninstall(IntegrationsState.confirm_type),
+                    on_click=CardsState.confirm_uninstall(CardsState.confirm_type),
                 ),
                 justify="end",
                 spacing="3",
                 margin_top="1rem",
             ),
         ),
-        open=IntegrationsState.confirm_type != "",
-        on_open_change=lambda _open: IntegrationsState.cancel_uninstall(),
+        open=CardsState.confirm_type != "",
+        on_open_change=lambda _open: CardsState.cancel_uninstall(),
     )
 
 
@@ -85,7 +85,7 @@ def body() -> rx.Component:
                 IntegrationsState.load_error, icon="triangle-alert", color_scheme="red", id="load-error"
             ),
             rx.grid(
-                rx.foreach(IntegrationsState.cards, provider_card),
+                rx.foreach(CardsState.cards, provider_card),
                 columns=rx.breakpoints(initial="1", sm="2", lg="3"),
                 spacing="4",
                 id="cards",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from tms_console.components.browser import run_in_browser
 from tms_console.state.login import LoginState
+from tms_console.state.views import DemoUserView
 
 ROUTE = "/login"
 
@@ -19,22 +20,22 @@ def _sign_in_as(user_id: rx.Var[str]) -> rx.event.EventSpec:
     )
 
 
-def user_row(user: rx.Var[dict[str, str]]) -> rx.Component:
+def user_row(user: rx.Var[DemoUserView]) -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.avatar(fallback=user["name"].to(str)[:1], size="3"),
+            rx.avatar(fallback=user.name[:1], size="3"),
             rx.vstack(
-                rx.text(user["name"], weight="medium"),
-                rx.text(user["email"], size="1", color="var(--gray-11)"),
+                rx.text(user.name, weight="medium"),
+                rx.text(user.email, size="1", color="var(--gray-11)"),
                 spacing="0",
             ),
             rx.spacer(),
-            rx.badge(user["tenant"], variant="soft"),
-            rx.badge(user["role"], color_scheme=rx.cond(user["role"] == "admin", "purple", "blue")),
+            rx.badge(user.tenant, variant="soft"),
+            rx.badge(user.role, color_scheme=rx.cond(user.role == "admin", "purple", "blue")),
             rx.button(
                 "Sign in",
-                id="login-" + user["email"].to(str).split("@")[0],
-                on_click=_sign_in_as(user["id"].to(str)),
+                id="login-" + user.email.split("@")[0],
+                on_click=_sign_in_as(user.id),
             ),
             align="center",
             width="100%",

@@ -62,6 +62,23 @@ async def list_projects(identity: Identity) -> list[ProjectView]:
     return [ProjectView(str(p.id), p.name) for p in projects]
 
 
+@dataclass(frozen=True)
+class ProjectPage:
+    """What a project's integrations page shows: the tenant's projects, and the project's cards."""
+
+    projects: list[ProjectView]
+    project: ProjectView | None  # None: not a project of the caller's tenant
+    integrations: list[IntegrationView]
+
+
+async def project_page(identity: Identity, project_id: str) -> ProjectPage:
+    """The tenant's projects and, when `project_id` is one of them, one view per provider there."""
+    projects = await list_projects(identity)
+    project = next((p for p in projects if p.id == project_id), None)
+    views = await list_integrations(identity, project.id) if project else []
+    return ProjectPage(projects, project, views)
+
+
 async def list_integrations(identity: Identity, project_id: str) -> list[IntegrationView]:
     """One view per known provider, in registry order, for a project of the identity's tenant."""
     async with unit_of_work() as session:

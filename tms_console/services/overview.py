@@ -50,12 +50,20 @@ class ProjectRow:
 
 
 @dataclass(frozen=True)
+class ProviderRef:
+    """A provider as the overview lists it (registry order)."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Overview:
     total_projects: int
     matching: int
     page: int
     page_size: int
-    providers: list[dict[str, str]]
+    providers: list[ProviderRef]
     by_status: dict[str, int]
     by_provider: dict[str, dict[str, int]]
     projects: list[ProjectRow] = field(default_factory=list)
@@ -161,7 +169,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
         matching=matching,
         page=query.page,
         page_size=query.page_size,
-        providers=[{"key": spec.key, "name": spec.name} for spec in PROVIDERS.values()],
+        providers=[ProviderRef(spec.key, spec.name) for spec in PROVIDERS.values()],
         by_status=by_status,
         by_provider=by_provider,
         projects=projects,

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason, describe
 from tms_console.services import overview
 from tms_console.state.session import current_identity
+from tms_console.state.views import (
+    ChartBar,
+    OverviewRow,
+    ProviderColumn,
+    chart_bars,
+    overview_rows,
+    provider_columns,
+)
 
 PAGE_SIZE = 25
 
 
 class AdminState(rx.State):
+    """The overview page: totals, chart, filters and one page of projects (admins only)."""
+
     loading: bool = True
     denied: str = ""
     error: str = ""
     user_name: str = ""
-    providers: list[dict[str, str]] = []
-    rows: list[dict[str, str]] = []  # per project: id, name, last_change, <key>_status, <key>_account
+    providers: list[ProviderColumn] = []
+    rows: list[OverviewRow] = []
     by_status: dict[str, int] = {}
-    chart: list[dict[str, str | int]] = []
+    chart: list[ChartBar] = []
     total_projects: int = 0
     matching: int = 0
     page: int = 1
@@ -35,7 +46,7 @@ class AdminState(rx.State):
         return max(1, -(-self.matching // PAGE_SIZE))
 
     @rx.event
-    async def load(self):  # type: ignore[no-untyped-def]
+    async def load(self) -> EventSpec | None:
         identity = current_identity(self)
         if identity is None:
             return rx.redirect("/login")
@@ -67,17 +78,10 @@ class AdminState(rx.State):
             self.error = describe(exc.reason, "The console")
             return
         self.error = ""
-        self.providers = result.providers
+        self.providers, self.chart = provider_columns(result), chart_bars(result)
+        self.rows = overview_rows(result)
         self.total_projects, self.matching = result.total_projects, result.matching
         self.by_status = result.by_status
-        names = {p["key"]: p["name"] for p in result.providers}
-        self.chart = [{"provider": names[key], **counts} for key, counts in result.by_provider.items()]
-        self.rows = [
-            {"id": p.id, "name": p.name, "last_change": p.last_change}
-            | {f"{key}_status": c.status for key, c in p.cells.items()}
-            | {f"{key}_account": c.account or c.channel for key, c in p.cells.items()}
-            for p in result.projects
-        ]
 
     @rx.event
     async def set_status_filter(self, value: str) -> None:
@@ -111,8 +115,8 @@ class AdminState(rx.State):
         await self._fetch()
 
     @rx.event
-    def open_project(self, project_id: str):  # type: ignore[no-untyped-def]
+    def open_project(self, project_id: str) -> EventSpec | None:
         """A cell's click: that project's integrations page (which re-checks access on load)."""
-        if any(row["id"] == project_id for row in self.rows):
+        if any(row.id == project_id for row in self.rows):
             return rx.redirect(f"/projects/{project_id}/integrations")
         return None

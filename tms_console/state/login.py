@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import describe
 from tms_console.services import demo, installations
 from tms_console.state.session import current_identity
+from tms_console.state.views import DemoUserView, demo_user_views
 
 
 class LoginState(rx.State):
-    users: list[dict[str, str]] = []
+    users: list[DemoUserView] = []
     demo_enabled: bool = True
     signed_in_as: str = ""
     error: str = ""
@@ -28,14 +30,12 @@ class LoginState(rx.State):
         except ServiceError as exc:
             self.error = describe(exc.reason, "The console")
             return
-        self.users = [
-            {"id": u.id, "name": u.name, "email": u.email, "role": u.role, "tenant": u.tenant} for u in users
-        ]
+        self.users = demo_user_views(users)
 
 
 class HomeState(rx.State):
     @rx.event
-    async def route(self):  # type: ignore[no-untyped-def]
+    async def route(self) -> EventSpec:
         """`/`: signed in -> the first project's integrations; otherwise the login page."""
         identity = current_identity(self)
         if identity is None:

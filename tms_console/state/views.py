@@ -1,0 +1,205 @@
+"""Typed view models the console's states hold and send to the browser.
+
+Only what a page shows: flags are bools, lists are lists. Nothing here is ever a secret, an ORM row
+or a client; each view is built from a service's result by the function next to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tms_console.providers.spec import FormField, Target
+from tms_console.services import demo, installations, overview, setup
+
+
+@dataclass(frozen=True)
+class ProjectOption:
+    """A project of the caller's tenant, for the project switcher."""
+
+    id: str = ""
+    name: str = ""
+
+
+def project_options(projects: list[installations.ProjectView]) -> list[ProjectOption]:
+    return [ProjectOption(p.id, p.name) for p in projects]
+
+
+@dataclass(frozen=True)
+class CardView:
+    """One provider card: what it is, its status, the connected account, and how to install it."""
+
+    key: str
+    name: str
+    description: str
+    logo: str
+    status: str  # connected | needs_setup | needs_reconnect | not_connected | not_configured | coming_soon
+    stand_in: bool = False  # a local stand-in plays the provider (dev and test only): the card says so
+    account: str = ""
+    channel: str = ""
+    installed_by: str = ""
+    installed_at: str = ""
+    install_kind: str = "redirect"  # redirect | form | popup
+    target_label: str = ""  # "Channel", "Space", "Chat" when the agent picks where notifications go
+    popup_url: str = ""
+    popup_origin: str = ""
+    popup_message_type: str = ""
+    can_test: bool = False
+
+
+def card_view(view: installations.IntegrationView) -> CardView:
+    return CardView(
+        key=view.key,
+        name=view.name,
+        description=view.description,
+        logo=view.logo,
+        status=view.status,
+        stand_in=view.stand_in,
+        account=view.account,
+        channel=view.channel,
+        installed_by=view.installed_by,
+        installed_at=view.installed_at,
+        install_kind=view.install_kind,
+        target_label=view.target_label,
+        popup_url=view.popup_url,
+        popup_origin=view.popup_origin,
+        popup_message_type=view.popup_message_type,
+        can_test=view.can_test,
+    )
+
+
+@dataclass(frozen=True)
+class FormFieldView:
+    """One input of a connect form (its value goes from the browser to the REST API, never here)."""
+
+    name: str
+    label: str
+    kind: str  # text | secret | url | choices | template
+    help: str = ""
+    choices: list[str] = field(default_factory=list)
+
+
+def form_field_view(form_field: FormField) -> FormFieldView:
+    return FormFieldView(
+        form_field.name, form_field.label, form_field.kind, form_field.help, list(form_field.choices)
+    )
+
+
+@dataclass(frozen=True)
+class TargetOption:
+    """Somewhere an integration can post (a channel, a space, a chat)."""
+
+    id: str
+    name: str
+    group: str = ""
+
+
+def target_option(target: Target) -> TargetOption:
+    return TargetOption(target.id, target.name, target.group)
+
+
+@dataclass(frozen=True)
+class SetupView:
+    """The operator's view of a provider: what to register there, and where its docs are."""
+
+    name: str = ""
+    redirect_uri: str = ""
+    scopes: str = ""  # space-separated, as the provider's consoles list them
+    stand_in: bool = False
+    docs_url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EnvVarView:
+    """An environment variable the console reads for a provider (whether it is set, never its value)."""
+
+    name: str
+    required: bool
+    is_set: bool
+    purpose: str
+
+
+def setup_view(info: setup.SetupInfo) -> SetupView:
+    scopes = " ".join(info.scopes)
+    return SetupView(info.name, info.redirect_uri, scopes, info.stand_in, info.docs_url, info.note)
+
+
+def env_var_views(info: setup.SetupInfo) -> list[EnvVarView]:
+    return [EnvVarView(v.name, v.required, v.is_set, v.purpose) for v in info.env]
+
+
+@dataclass(frozen=True)
+class ProviderColumn:
+    """A provider as a column of the admin overview and an option of its filter."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OverviewCell:
+    """One project's integration with one provider, as the overview shows it."""
+
+    key: str
+    status: str  # connected | needs_attention | not_connected
+    account: str = ""
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """One project of the overview: its cells in provider (column) order."""
+
+    id: str
+    name: str
+    last_change: str
+    cells: list[OverviewCell] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    """One provider's bar of the overview chart (the field names are the chart's data keys)."""
+
+    provider: str
+    connected: int = 0
+    needs_attention: int = 0
+    not_connected: int = 0
+
+
+def provider_columns(result: overview.Overview) -> list[ProviderColumn]:
+    return [ProviderColumn(p.key, p.name) for p in result.providers]
+
+
+def overview_rows(result: overview.Overview) -> list[OverviewRow]:
+    keys = [p.key for p in result.providers]
+    return [
+        OverviewRow(
+            p.id,
+            p.name,
+            p.last_change,
+            [OverviewCell(k, p.cells[k].status, p.cells[k].account or p.cells[k].channel) for k in keys],
+        )
+        for p in result.projects
+    ]
+
+
+def chart_bars(result: overview.Overview) -> list[ChartBar]:
+    names = {p.key: p.name for p in result.providers}
+    return [
+        ChartBar(names[key], counts["connected"], counts["needs_attention"], counts["not_connected"])
+        for key, counts in result.by_provider.items()
+    ]
+
+
+@dataclass(frozen=True)
+class DemoUserView:
+    """A seeded identity the demo login offers (dev only; no token passes through state)."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    tenant: str
+
+
+def demo_user_views(users: list[demo.DemoUser]) -> list[DemoUserView]:
+    return [DemoUserView(u.id, u.name, u.email, u.role, u.tenant) for u in users]
