@@ -28,7 +28,8 @@ from tests.utils.flow import (
     sandbox_count,
 )
 from tests.utils.identities import identity, project_id, token_for
-from tms_console.security.keyring import Sealed, row_aad
+from tms_console.domain.values import Sealed
+from tms_console.security.keyring import row_aad
 from tms_console.settings import get_settings
 
 ROUNDS = 100

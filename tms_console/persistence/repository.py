@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from tms_console.domain.values import Sealed
 from tms_console.persistence.models import (
     IntegrationCredential,
     IntegrationEvent,
@@ -23,7 +24,6 @@ from tms_console.persistence.models import (
     User,
     utcnow,
 )
-from tms_console.security.keyring import Sealed
 
 
 async def get_project(

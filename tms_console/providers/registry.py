@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from tms_console.domain.events import EVENT_TYPES
+from tms_console.domain.hooks import NO_HOOKS, ProviderHooks
+from tms_console.providers.hooks.discord import DiscordHooks
+from tms_console.providers.hooks.google_chat import GoogleChatHooks
+from tms_console.providers.hooks.msteams import MicrosoftTeamsHooks
+from tms_console.providers.hooks.slack import SlackHooks
+from tms_console.providers.hooks.telegram import TelegramHooks
+from tms_console.providers.hooks.webhook import WebhookHooks
+from tms_console.providers.hooks.whatsapp import WhatsAppHooks
+from tms_console.providers.ready_made import READY_MADE
 from tms_console.providers.spec import FormField, ProviderSpec
-from tms_console.services.templates import EVENT_TYPES, READY_MADE
 
 DISCORD = ProviderSpec(
     key="discord",
@@ -41,7 +50,6 @@ DISCORD = ProviderSpec(
     extra_env=(("BOT_TOKEN", "the bot token (names the webhook's channel)"),),
     sandbox_authorize_path="/sandbox/discord/oauth2/authorize",
     sandbox_api_path="/sandbox/discord/api",
-    has_hooks=True,
 )
 
 SLACK = ProviderSpec(
@@ -79,7 +87,6 @@ SLACK = ProviderSpec(
     docs_url="https://docs.slack.dev/authentication/installing-with-oauth",
     sandbox_authorize_path="/sandbox/slack/oauth/v2/authorize",
     sandbox_api_path="/sandbox/slack/api",
-    has_hooks=True,
 )
 
 
@@ -117,7 +124,6 @@ MSTEAMS = ProviderSpec(
     sandbox_authorize_path="/sandbox/msteams/login/organizations/oauth2/v2.0/authorize",
     sandbox_api_path="/sandbox/msteams/login/organizations/oauth2/v2.0",
     sandbox_graph_path="/sandbox/msteams/graph/v1.0",
-    has_hooks=True,
 )
 
 GOOGLE_CHAT = ProviderSpec(
@@ -156,7 +162,6 @@ GOOGLE_CHAT = ProviderSpec(
     sandbox_authorize_path="/sandbox/google_chat/accounts/o/oauth2/v2/auth",
     sandbox_api_path="/sandbox/google_chat/oauth2",
     sandbox_graph_path="/sandbox/google_chat/chat/v1",
-    has_hooks=True,
 )
 
 TELEGRAM = ProviderSpec(
@@ -179,7 +184,6 @@ TELEGRAM = ProviderSpec(
     trusted_domains=("telegram.org",),
     docs_url="https://core.telegram.org/bots/api",
     sandbox_api_path="/sandbox/telegram",
-    has_hooks=True,
 )
 
 
@@ -206,7 +210,6 @@ WHATSAPP = ProviderSpec(
     docs_url="https://developers.facebook.com/docs/whatsapp/embedded-signup",
     sandbox_authorize_path="/sandbox/whatsapp/dialog",
     sandbox_api_path="/sandbox/whatsapp/graph/v21.0",
-    has_hooks=True,
 )
 
 
@@ -232,7 +235,6 @@ WEBHOOK = ProviderSpec(
         ),
     ),
     sandbox_api_path="/sandbox/webhook",
-    has_hooks=True,
 )
 
 
@@ -250,5 +252,22 @@ PROVIDERS: dict[str, ProviderSpec] = {
 }
 
 
+# Each provider's quirks; a provider missing here has none (the contract's defaults).
+HOOKS: dict[str, ProviderHooks] = {
+    DISCORD.key: DiscordHooks(),
+    SLACK.key: SlackHooks(),
+    MSTEAMS.key: MicrosoftTeamsHooks(),
+    GOOGLE_CHAT.key: GoogleChatHooks(),
+    TELEGRAM.key: TelegramHooks(),
+    WHATSAPP.key: WhatsAppHooks(),
+    WEBHOOK.key: WebhookHooks(),
+}
+
+
 def get_provider(key: str) -> ProviderSpec | None:
     return PROVIDERS.get(key)
+
+
+def hooks_for(spec: ProviderSpec) -> ProviderHooks:
+    """The provider's hooks object: its quirks, or the defaults of the hook contract."""
+    return HOOKS.get(spec.key, NO_HOOKS)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tms_console.domain.values import Sealed
+
 _KID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
@@ -25,13 +27,6 @@ class KeyringError(ValueError):
 
 class DecryptError(Exception):
     """A ciphertext could not be decrypted: unknown key id, wrong AAD, or tampering."""
-
-
-@dataclass(frozen=True)
-class Sealed:
-    key_id: str
-    nonce: bytes
-    ciphertext: bytes
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,17 @@ from urllib.parse import urlsplit
 from tms_console.domain.errors import NotFound, ProviderError
 from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
+from tms_console.oauth.http import api_for
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.config import ResolvedProvider, resolve
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import PROVIDERS, get_provider
+from tms_console.providers.registry import PROVIDERS, get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import audit, credentials
-from tms_console.services.tenancy import require_project, unit_of_work
+from tms_console.services.tenancy import require_project
+from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.installations")
 
@@ -83,7 +84,7 @@ def _view(
         "logo": spec.logo,
         "install_kind": spec.install_kind,
         "target_label": spec.target_label,
-        "can_test": hasattr(load_hooks(spec), "send_test"),
+        "can_test": hooks_for(spec).sends_test,
     }
     if not spec.available:
         return IntegrationView(**base, status="coming_soon")
@@ -195,12 +196,10 @@ async def _revoke_best_effort(
     except DecryptError:
         logger.warning("revoke_skipped reason=decrypt_failed type=%s", spec.key)
         return
-    provider = resolve(spec)
-    hooks = load_hooks(spec)
-    hook_revoke = getattr(hooks, "revoke", None)
+    provider, hooks = resolve(spec), hooks_for(spec)
     try:
-        if hook_revoke is not None:
-            await hook_revoke(provider.api(), bundle)
+        if hooks.revokes:
+            await hooks.revoke(api_for(provider), bundle)
         elif isinstance(bundle.get("access_token"), str):
             await oauth2.revoke(provider, token=str(bundle["access_token"]))
     except ProviderError as exc:

@@ -19,7 +19,7 @@ from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
 from tms_console.services import installations
-from tms_console.services.tenancy import unit_of_work
+from tms_console.services.unit_of_work import unit_of_work
 
 STATUSES = ("connected", "needs_attention", "not_connected")
 SORTS = ("name", "-name", "updated", "-updated")

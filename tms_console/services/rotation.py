@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from tms_console.persistence import repository
-from tms_console.persistence.db import session_scope
 from tms_console.persistence.repository import StoredCredential
 from tms_console.security.keyring import DecryptError, Keyring, row_aad
+from tms_console.services.unit_of_work import unit_of_work
 
 Report = Callable[[str], None]
 
@@ -49,7 +49,7 @@ async def _pages(batch_size: int, not_key_id: str | None = None) -> AsyncIterato
     """Read-only paging over every credential, one short transaction per page."""
     after: uuid.UUID | None = None
     while True:
-        async with session_scope() as session:
+        async with unit_of_work() as session:
             page = await repository.credentials_page(
                 session, after=after, limit=batch_size, not_key_id=not_key_id
             )
@@ -120,7 +120,7 @@ async def rotate(keyring: Keyring, *, batch_size: int, report: Report) -> Rotati
 async def _rotate_page(keyring: Keyring, page: list[StoredCredential]) -> int:
     """Re-encrypt one page in one short transaction; rows changed since they were read are left."""
     rotated = 0
-    async with session_scope() as session:
+    async with unit_of_work() as session:
         for credential in page:
             try:
                 new = keyring.reseal(credential.sealed, aad=_aad(credential))
