@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from tms_console.domain.errors import NotFound, ProviderError
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import CardStatus, IntegrationStatus
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import api_for
 from tms_console.persistence import repository
@@ -36,7 +37,7 @@ class IntegrationView:
     name: str
     description: str
     logo: str
-    status: str  # connected | needs_reconnect | not_connected | not_configured | coming_soon
+    status: CardStatus
     sandbox: bool = False
     account: str = ""
     channel: str = ""
@@ -87,7 +88,7 @@ def _view(
         "can_test": hooks_for(spec).sends_test,
     }
     if not spec.available:
-        return IntegrationView(**base, status="coming_soon")
+        return IntegrationView(**base, status=CardStatus.COMING_SOON)
     provider = resolve(spec)
     base["sandbox"] = provider.sandbox
     if spec.install_kind == "popup" and provider.configured:
@@ -95,15 +96,14 @@ def _view(
         base["popup_origin"] = _origin(provider.authorize_url)
         base["popup_message_type"] = spec.popup_message_type
     if row is None:
-        return IntegrationView(**base, status="not_connected" if provider.configured else "not_configured")
+        unset = CardStatus.NOT_CONNECTED if provider.configured else CardStatus.NOT_CONFIGURED
+        return IntegrationView(**base, status=unset)
     meta = row.meta or {}
     readable = credential is not None and _decrypts(row, credential)
-    status = "connected" if readable and row.status == "active" else "needs_reconnect"
-    if status == "connected" and needs_target(spec, meta):
-        status = "needs_setup"
+    status = IntegrationStatus.of_row(row.status, readable=readable, needs_target=needs_target(spec, meta))
     return IntegrationView(
         **base,
-        status=status,
+        status=status.card,
         account=first_of(meta, ACCOUNT_FIELDS),
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
