@@ -113,6 +113,19 @@ def test_the_product_never_imports_the_sandbox_devtools_or_tests() -> None:
     assert not found, f"tms_console imports dev-only code: {sorted(found)}"
 
 
+def test_no_module_is_loaded_by_name() -> None:
+    """Provider hooks are objects the registry maps, never modules imported from a provider's key."""
+    loaders = {
+        str(path.relative_to(PACKAGE.parent))
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (isinstance(node, ast.Import) and any(a.name == "importlib" for a in node.names))
+        or (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("importlib"))
+        or (isinstance(node, ast.Name) and node.id == "__import__")
+    }
+    assert not loaders, f"dynamic imports in {sorted(loaders)}"
+
+
 def test_the_finder_sees_imports_inside_functions_and_relative_ones() -> None:
     """The checks above are only as good as the import finder: it must not miss the hidden kinds."""
     tree = ast.parse("def f():\n    from ..oauth import http\n    import tms_console.settings\n")
