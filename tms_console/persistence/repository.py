@@ -1,5 +1,5 @@
 """Tenant-scoped data access: every query filters by tenant (and project), except where a docstring says
-why not. Key rotation's queries are in key_rotation.py, the admin overview's in overview.py."""
+why not. Key rotation's queries are in key_rotation.py, the admin overview's in overview_queries.py."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus, OverviewBucket
-from tms_console.persistence import overview as queries
+from tms_console.persistence import overview_queries as queries
 from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
