@@ -15,7 +15,8 @@ import sys
 
 from pydantic import ValidationError
 
-from tms_console.persistence.db import DatabaseUnavailable, dispose_engine
+from tms_console.domain.errors import Unavailable
+from tms_console.persistence.db import dispose_engine
 from tms_console.security.keyring import Keyring, configured_keyring
 from tms_console.services.rotation import RotationRefused, rotate
 from tms_console.settings import get_settings, refusals
@@ -61,7 +62,7 @@ def rotate_keys(batch_size: int) -> int:
     except RotationRefused as exc:
         print(f"rotate-keys refused: {exc}", file=sys.stderr)
         return 2
-    except DatabaseUnavailable:
+    except Unavailable:
         print("rotate-keys failed: cannot reach the database (DATABASE_URL); run again", file=sys.stderr)
         return 1
 

@@ -17,8 +17,8 @@ from tests.integration.test_install_flow import row
 from tests.utils.forms import click
 from tests.utils.identities import project_id, token_for
 from tests.utils.live import sandbox_origin
+from tms_console.providers.ready_made import READY_MADE
 from tms_console.security import signing
-from tms_console.services import templates
 
 ACME = "Acme"
 
@@ -195,7 +195,7 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
     fields = {
         "url": f"{sandbox_origin()}/sandbox/webhook/receive/{endpoint}",
         "events": ["ticket.created", "ticket.closed"],
-        "template": templates.READY_MADE["slack"],
+        "template": READY_MADE["slack"],
     }
     connected = api.post(f"{base(project)}/webhook", json=fields)
     assert connected.status_code == 200, connected.text

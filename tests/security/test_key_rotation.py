@@ -25,7 +25,8 @@ import psycopg
 import pytest
 
 from devtools import services as services_runtime
-from tms_console.security.keyring import Keyring, Sealed, generate_key_spec, row_aad
+from tms_console.domain.values import Sealed
+from tms_console.security.keyring import Keyring, generate_key_spec, row_aad
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 100  # the command's default --batch-size

@@ -28,7 +28,8 @@ from tests.utils.flow import (
     sandbox_count,
 )
 from tests.utils.identities import identity, project_id, token_for
-from tms_console.security.keyring import Sealed, configured_keyring, row_aad
+from tms_console.domain.values import Sealed
+from tms_console.security.keyring import configured_keyring, row_aad
 
 ROUNDS = 100
 STAGGER = (-0.008, -0.004, 0.0, 0.004, 0.008, 0.012, 0.016, 0.020)

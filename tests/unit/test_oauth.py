@@ -10,7 +10,7 @@ from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import close_http_client
 from tms_console.providers.config import ResolvedProvider
-from tms_console.providers.hooks import slack as slack_hooks
+from tms_console.providers.hooks.slack import SlackHooks
 from tms_console.providers.registry import DISCORD, SLACK
 
 
@@ -121,7 +121,7 @@ async def test_timeout_is_provider_unavailable() -> None:
 )
 def test_slack_ok_false_with_200_is_failure(error: str, reason: Reason) -> None:
     with pytest.raises(ProviderError) as info:
-        slack_hooks.check_token_response(200, {"ok": False, "error": error})
+        SlackHooks().check_token_response(200, {"ok": False, "error": error})
     assert info.value.reason is reason
 
 

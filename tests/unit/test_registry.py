@@ -1,8 +1,8 @@
 import re
 from pathlib import Path
 
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import PROVIDERS
+from tms_console.domain.hooks import NO_HOOKS, ProviderHooks
+from tms_console.providers.registry import HOOKS, PROVIDERS, hooks_for
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SEED_KEYS = {"discord", "slack", "msteams", "google_chat", "telegram", "whatsapp", "webhook"}
@@ -18,8 +18,7 @@ def test_every_spec_is_valid() -> None:
     for spec in PROVIDERS.values():
         assert (ASSETS / spec.logo.lstrip("/")).is_file(), spec.key
         assert spec.name and spec.description
-        hooks = load_hooks(spec)
-        assert (hooks is not None) == spec.has_hooks
+        hooks = hooks_for(spec)
         if not spec.available:
             continue
         assert spec.api_base.startswith("https://")
@@ -30,12 +29,30 @@ def test_every_spec_is_valid() -> None:
         if spec.install_kind == "redirect":
             assert spec.token_path.startswith("/")
         else:  # form and popup kinds connect through their hook, from declared fields
-            assert spec.form_fields and hooks is not None and hasattr(hooks, "connect")
+            assert spec.form_fields and _overrides(hooks, "connect"), spec.key
             assert len({f.name for f in spec.form_fields}) == len(spec.form_fields)
         if spec.target_label:
-            assert hooks is not None and hasattr(hooks, "list_targets")
+            assert _overrides(hooks, "list_targets"), spec.key
         if spec.graph_api_base:
             assert spec.graph_api_base.startswith("https://")
+
+
+def _overrides(hooks: ProviderHooks, name: str) -> bool:
+    return getattr(type(hooks), name) is not getattr(ProviderHooks, name)
+
+
+def test_capability_flags_match_the_hooks_implemented() -> None:
+    """A flag the services read is set exactly when the hook it announces is implemented."""
+    assert set(HOOKS) <= set(PROVIDERS) and hooks_for(PROVIDERS["discord"]) is not NO_HOOKS
+    for key, hooks in HOOKS.items():
+        assert isinstance(hooks, ProviderHooks)
+        assert hooks.judges_token_response == _overrides(hooks, "check_token_response"), key
+        assert hooks.revokes == _overrides(hooks, "revoke"), key
+        assert hooks.sends_test == _overrides(hooks, "send_test"), key
+        assert hooks.receives_inbound == (
+            _overrides(hooks, "verify_inbound") and _overrides(hooks, "on_inbound")
+        )
+        assert bool(hooks.ready_made) == _overrides(hooks, "preview"), key
 
 
 def test_discord_scopes_fix_from_seed() -> None:

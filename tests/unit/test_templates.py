@@ -10,14 +10,11 @@ from typing import Any
 
 import pytest
 
-from tms_console.services import templates
-from tms_console.services.templates import (
-    EVENT_TYPES,
-    READY_MADE,
-    SAMPLE_EVENTS,
-    TemplateError,
-    render,
-)
+from tms_console.domain.events import EVENT_TYPES
+from tms_console.domain.sample_events import SAMPLE_EVENTS
+from tms_console.providers import templating
+from tms_console.providers.ready_made import READY_MADE
+from tms_console.providers.templating import TemplateError, render
 
 CREATED = SAMPLE_EVENTS["ticket.created"]
 
@@ -207,7 +204,7 @@ def test_bad_templates_fail_with_a_clear_message(template: str, message: str) ->
 
 def test_a_template_that_is_too_long_is_refused_before_rendering() -> None:
     with pytest.raises(TemplateError, match="too long"):
-        render(" " * (templates.MAX_TEMPLATE_CHARS + 1) + "{}", CREATED)
+        render(" " * (templating.MAX_TEMPLATE_CHARS + 1) + "{}", CREATED)
 
 
 def test_memory_exhaustion_is_contained() -> None:
@@ -217,7 +214,7 @@ def test_memory_exhaustion_is_contained() -> None:
 
 
 def test_cpu_exhaustion_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templates, "RENDER_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(templating, "RENDER_TIMEOUT_SECONDS", 1.0)
     loops = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}{}"
     with pytest.raises(TemplateError, match="took longer than 1 s"):
         render(loops, CREATED)

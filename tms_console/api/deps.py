@@ -9,12 +9,12 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from tms_console.domain.errors import ServiceError, TooManyRequests, Unavailable
-from tms_console.domain.reasons import Reason
+from tms_console.domain.errors import ServiceError, TooManyRequests
 from tms_console.persistence.redis import get_redis
 from tms_console.security.identity import AuthError, Identity, verify_token
 from tms_console.security.ratelimit import Limit, RateLimiter
 from tms_console.security.session import SESSION_COOKIE
+from tms_console.services.unit_of_work import outage
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.api")
@@ -76,7 +76,7 @@ async def enforce_rate_limit(request: Request, bucket: str, per_minute: int, who
     try:
         wait = await RateLimiter(get_redis()).hit(Limit(bucket, per_minute), subjects)
     except RedisError:
-        raise Unavailable(Reason.UNAVAILABLE, "redis unavailable") from None
+        raise outage("redis") from None
     if wait is not None:
         logger.info("rate_limited bucket=%s", bucket)
         raise TooManyRequests(wait)

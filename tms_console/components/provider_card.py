@@ -6,6 +6,7 @@ import reflex as rx
 
 from tms_console.components.browser import run_in_browser
 from tms_console.components.status_badge import status_badge
+from tms_console.domain.status import CardStatus
 from tms_console.state.connect import ConnectState
 from tms_console.state.integrations import CardsState, IntegrationsState
 from tms_console.state.setup_panel import SetupState
@@ -91,9 +92,10 @@ def _actions(card: rx.Var[CardView]) -> rx.Component:
     )
     actions = rx.match(
         card.status,
-        ("not_connected", _install_button(card, "Install")),
+        (CardStatus.NOT_CONNECTED.value, _install_button(card, "Install")),
         (
-            "connected",
+            CardStatus.CONNECTED.value,
+            CardStatus.DEGRADED.value,
             rx.hstack(
                 rx.cond(card.target_label != "", _pick_button(card)),
                 rx.cond(card.can_test, test),
@@ -101,9 +103,13 @@ def _actions(card: rx.Var[CardView]) -> rx.Component:
                 spacing="2",
             ),
         ),
-        ("needs_setup", rx.hstack(_pick_button(card), uninstall, spacing="2")),
-        ("needs_reconnect", rx.hstack(_install_button(card, "Reconnect"), uninstall, spacing="2")),
-        ("not_configured", rx.text("Ask an administrator to configure it.", size="1")),
+        (CardStatus.NEEDS_SETUP.value, rx.hstack(_pick_button(card), uninstall, spacing="2")),
+        (
+            CardStatus.NEEDS_RECONNECT.value,
+            CardStatus.DISABLED.value,
+            rx.hstack(_install_button(card, "Reconnect"), uninstall, spacing="2"),
+        ),
+        (CardStatus.NOT_CONFIGURED.value, rx.text("Ask an administrator to configure it.", size="1")),
         rx.fragment(),
     )
     return rx.hstack(

@@ -19,6 +19,7 @@ import httpx
 
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.reasons import Reason
+from tms_console.providers.config import ResolvedProvider
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.provider_http")
@@ -126,7 +127,8 @@ async def close_http_client() -> None:
 
 
 class ProviderApi:
-    """The narrow facade hooks receive: authenticated JSON calls against one provider's API hosts."""
+    """The narrow facade hooks receive (`domain.hooks.ProviderHttp`): authenticated JSON calls against
+    one provider's API hosts."""
 
     def __init__(self, api_base: str, *, bot_token: str | None = None, graph_base: str = "") -> None:
         self._base = api_base
@@ -170,3 +172,9 @@ class ProviderApi:
         if json is not None:
             extra["json"] = json
         return await request(method, base + path, headers=headers, data=data, **extra)
+
+
+def api_for(provider: ResolvedProvider) -> ProviderApi:
+    """The facade a provider's hooks receive: its API hosts, with the deployment's bot token if any."""
+    bot = provider.bot_token.get_secret_value() if provider.bot_token else None
+    return ProviderApi(provider.api_base, bot_token=bot, graph_base=provider.graph_api_base)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.hooks import ProviderHooks
 from tms_console.domain.reasons import Reason
 from tms_console.oauth.http import expect_json_object, request
 from tms_console.providers.config import ResolvedProvider
@@ -115,6 +116,13 @@ def check_token_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body.get("access_token"), str):
         raise ProviderError(Reason.BAD_RESPONSE, "token response has no access_token")
     return body
+
+
+def judge_token_response(hooks: ProviderHooks, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The provider's own judgement of a token response when it has one, RFC 6749 §5.2 otherwise."""
+    if hooks.judges_token_response:
+        return hooks.check_token_response(status, body)
+    return check_token_response(status, body)
 
 
 async def revoke(provider: ResolvedProvider, *, token: str) -> None:

@@ -7,17 +7,22 @@ from typing import Any
 import reflex as rx
 
 from tms_console.components.layout import page_frame, top_bar
+from tms_console.domain.status import OverviewBucket
 from tms_console.state.admin import AdminState
 from tms_console.state.views import OverviewCell, OverviewRow
 
 ROUTE = "/admin"
-STATUS = {
-    "connected": ("Connected", "green"),
-    "needs_attention": ("Needs attention", "amber"),
-    "not_connected": ("Not connected", "gray"),
+STATUS: dict[str, tuple[str, str]] = {
+    OverviewBucket.CONNECTED.value: ("Connected", "green"),
+    OverviewBucket.NEEDS_ATTENTION.value: ("Needs attention", "amber"),
+    OverviewBucket.NOT_CONNECTED.value: ("Not connected", "gray"),
 }
 # SVG fill attributes do not resolve CSS variables: the chart needs plain colours (Radix steps 9/7).
-CHART_FILL = {"connected": "#30a46c", "needs_attention": "#ffc53d", "not_connected": "#c1c8cd"}
+CHART_FILL = {
+    OverviewBucket.CONNECTED.value: "#30a46c",
+    OverviewBucket.NEEDS_ATTENTION.value: "#ffc53d",
+    OverviewBucket.NOT_CONNECTED.value: "#c1c8cd",
+}
 
 
 def _badge(status: rx.Var[str]) -> rx.Component:

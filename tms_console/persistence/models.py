@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
+from tms_console.domain.status import IntegrationStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -88,9 +90,9 @@ class ProjectIntegration(SQLModel, table=True):
         default_factory=dict,
         sa_column=sa.Column(pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     )
-    status: str = Field(
-        default="active",
-        sa_column=sa.Column(sa.String(20), nullable=False, server_default="active"),
+    status: str = Field(  # an IntegrationStatus value
+        default=IntegrationStatus.ACTIVE.value,
+        sa_column=sa.Column(sa.String(20), nullable=False, server_default=IntegrationStatus.ACTIVE.value),
     )
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

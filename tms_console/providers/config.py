@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from tms_console.oauth.http import ProviderApi
 from tms_console.providers.spec import ProviderSpec, is_trusted_url
 from tms_console.settings import get_settings, provider_settings
 
@@ -36,11 +35,6 @@ class ResolvedProvider:
         if not self.spec.uses_client_credentials:
             return self.spec.available
         return bool(self.spec.available and self.client_id and self.client_secret)
-
-    def api(self) -> ProviderApi:
-        """The facade hooks use: this provider's API hosts, with the deployment's bot token if any."""
-        bot = self.bot_token.get_secret_value() if self.bot_token else None
-        return ProviderApi(self.api_base, bot_token=bot, graph_base=self.graph_api_base)
 
     def trusts_url(self, url: object) -> bool:
         """May the console call or link this provider-supplied URL? The provider's own https domains;

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from tms_console.domain.events import EVENT_TYPES
+from tms_console.domain.hooks import NO_HOOKS, ProviderHooks
+from tms_console.providers.hooks.discord import DiscordHooks
+from tms_console.providers.hooks.google_chat import GoogleChatHooks
+from tms_console.providers.hooks.msteams import MicrosoftTeamsHooks
+from tms_console.providers.hooks.slack import SlackHooks
+from tms_console.providers.hooks.telegram import TelegramHooks
+from tms_console.providers.hooks.webhook import WebhookHooks
+from tms_console.providers.hooks.whatsapp import WhatsAppHooks
+from tms_console.providers.ready_made import READY_MADE
 from tms_console.providers.spec import FormField, ProviderSpec
-from tms_console.services.templates import EVENT_TYPES, READY_MADE
 
 DISCORD = ProviderSpec(
     key="discord",
@@ -39,7 +48,6 @@ DISCORD = ProviderSpec(
     secret_url_fields=("webhook_url",),
     docs_url="https://discord.com/developers/docs/topics/oauth2",
     extra_env=(("BOT_TOKEN", "the bot token (names the webhook's channel)"),),
-    has_hooks=True,
 )
 
 SLACK = ProviderSpec(
@@ -75,7 +83,6 @@ SLACK = ProviderSpec(
     secret_url_fields=("webhook_url",),
     display_url_fields=("configuration_url", "team_url"),
     docs_url="https://docs.slack.dev/authentication/installing-with-oauth",
-    has_hooks=True,
 )
 
 
@@ -110,7 +117,6 @@ MSTEAMS = ProviderSpec(
     target_hint="Join a team in Teams (or create a channel), then look again.",
     admin_consent_path="/v2.0/adminconsent",
     docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
-    has_hooks=True,
 )
 
 GOOGLE_CHAT = ProviderSpec(
@@ -146,7 +152,6 @@ GOOGLE_CHAT = ProviderSpec(
     target_label="Space",
     target_hint="Create a space in Google Chat (or get added to one), then look again.",
     docs_url="https://developers.google.com/workspace/chat/authenticate-authorize-chat-user",
-    has_hooks=True,
 )
 
 TELEGRAM = ProviderSpec(
@@ -168,7 +173,6 @@ TELEGRAM = ProviderSpec(
     target_hint="Add the bot to a group or channel (as an admin, for channels), then look again.",
     trusted_domains=("telegram.org",),
     docs_url="https://core.telegram.org/bots/api",
-    has_hooks=True,
 )
 
 
@@ -193,7 +197,6 @@ WHATSAPP = ProviderSpec(
     ),
     trusted_domains=("facebook.com", "whatsapp.com"),
     docs_url="https://developers.facebook.com/docs/whatsapp/embedded-signup",
-    has_hooks=True,
 )
 
 
@@ -218,7 +221,6 @@ WEBHOOK = ProviderSpec(
             choices=tuple(READY_MADE),
         ),
     ),
-    has_hooks=True,
 )
 
 
@@ -236,5 +238,22 @@ PROVIDERS: dict[str, ProviderSpec] = {
 }
 
 
+# Each provider's quirks; a provider missing here has none (the contract's defaults).
+HOOKS: dict[str, ProviderHooks] = {
+    DISCORD.key: DiscordHooks(),
+    SLACK.key: SlackHooks(),
+    MSTEAMS.key: MicrosoftTeamsHooks(),
+    GOOGLE_CHAT.key: GoogleChatHooks(),
+    TELEGRAM.key: TelegramHooks(),
+    WHATSAPP.key: WhatsAppHooks(),
+    WEBHOOK.key: WebhookHooks(),
+}
+
+
 def get_provider(key: str) -> ProviderSpec | None:
     return PROVIDERS.get(key)
+
+
+def hooks_for(spec: ProviderSpec) -> ProviderHooks:
+    """The provider's hooks object: its quirks, or the defaults of the hook contract."""
+    return HOOKS.get(spec.key, NO_HOOKS)

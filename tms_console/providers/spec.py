@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 AuthMode = Literal["oauth2", "bot_token", "webhook_url", "embedded_signup"]
@@ -28,25 +27,6 @@ class FormField:
     required: bool = True
     max_length: int = 2000
     choices: tuple[str, ...] = ()  # for "choices": any subset may be picked
-
-
-@dataclass
-class Installation:
-    """What connecting produced: shown (`meta`) and secret (`secrets`) halves, and when it expires."""
-
-    meta: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, Any] = field(default_factory=dict)
-    expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Target:
-    """Something an agent can pick for notifications to go to (a channel, a space, a chat)."""
-
-    id: str
-    name: str
-    group: str = ""  # e.g. the Teams team a channel belongs to
-    extra: Mapping[str, str] = field(default_factory=dict)  # stored in `meta` when picked
 
 
 @dataclass(frozen=True)
@@ -81,7 +61,6 @@ class ProviderSpec:
     secret_url_fields: tuple[str, ...] = ()  # names in `secret_fields` the console will call
     display_url_fields: tuple[str, ...] = ()  # names in `meta` the console may show as links
     docs_url: str = ""
-    has_hooks: bool = False
     # A second API host (Microsoft Graph next to the login host); `<P>_GRAPH_API_BASE` overrides it.
     graph_api_base: str = ""
     # Modes without a redirect: what the agent fills in (bot token, webhook URL, ...).

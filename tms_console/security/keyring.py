@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tms_console.domain.keys import KeyringError, parse_key_spec
+from tms_console.domain.values import Sealed
 from tms_console.settings import get_settings
 
 __all__ = ["DecryptError", "Keyring", "KeyringError", "Sealed", "configured_keyring", "generate_key_spec"]
@@ -22,13 +23,6 @@ __all__ = ["DecryptError", "Keyring", "KeyringError", "Sealed", "configured_keyr
 
 class DecryptError(Exception):
     """A ciphertext could not be decrypted: unknown key id, wrong AAD, or tampering."""
-
-
-@dataclass(frozen=True)
-class Sealed:
-    key_id: str
-    nonce: bytes
-    ciphertext: bytes
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tms_console.domain.errors import Unavailable
 from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
-from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.audit")
 
@@ -52,7 +53,7 @@ async def record(
 async def record_standalone(**fields: object) -> None:
     """Best effort, in its own transaction: a failed install is still worth recording."""
     try:
-        async with session_scope() as session:
+        async with unit_of_work() as session:
             await record(session, **fields)  # type: ignore[arg-type]
-    except DatabaseUnavailable:
+    except Unavailable:
         logger.warning("audit_not_recorded reason=%s", fields.get("reason"))

@@ -1,53 +1,35 @@
 """Connecting without an OAuth redirect, picking where notifications go, and provider calls coming in.
 
 Generic over providers: the spec says which fields a connect form has and whether a target (channel,
-space, chat) is picked; the provider's hook does the talking. Hooks may define:
-
-- `async connect(api, fields, ctx) -> Installation`: validate the fields with the provider (a bot
-  token with getMe, a webhook URL, an embedded-signup code) and return what to store.
-- `async list_targets(api, bundle, meta) -> list[Target]`: where notifications can go.
-- `verify_inbound(headers, bundle) -> bool` and `on_inbound(body, meta) -> dict | None`: authenticate
-  a call to the public inbound URL and fold it into `meta` (e.g. a chat the bot was added to).
+space, chat) is picked; the provider's hooks (`domain.hooks.ProviderHooks`: connect, reveal,
+list_targets, send_test, preview, verify_inbound / on_inbound) do the talking.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
-from tms_console.domain.errors import NotFound, ServiceError, Unavailable
+from tms_console.domain.errors import NotFound, ServiceError
 from tms_console.domain.reasons import Reason
+from tms_console.domain.values import ConnectContext, Installation, Target
+from tms_console.oauth.http import api_for
 from tms_console.persistence import repository
-from tms_console.persistence.db import DatabaseUnavailable, session_scope
-from tms_console.providers.config import ResolvedProvider, resolve
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import get_provider
-from tms_console.providers.spec import Installation, ProviderSpec, Target
+from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
+from tms_console.providers.config import resolve
+from tms_console.providers.registry import get_provider, hooks_for
+from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import credentials, tokens
 from tms_console.services.install import clean_meta
-from tms_console.services.tenancy import require_project, unit_of_work
+from tms_console.services.tenancy import require_project
+from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.connect")
 INBOUND_PATH = "/api/public/integrations/{type}/inbound/{endpoint}"
-
-
-@dataclass(frozen=True)
-class ConnectContext:
-    """What a connect hook may know about this deployment (never the database)."""
-
-    provider: ResolvedProvider
-    endpoint_id: str  # random, names this install's public inbound URL
-    inbound_url: str
-
-    @property
-    def client_secret(self) -> str:
-        secret = self.provider.client_secret
-        return secret.get_secret_value() if secret else ""
 
 
 def _spec(integration_type: str) -> ProviderSpec:
@@ -109,54 +91,41 @@ async def connect(
     clean = validate_fields(spec, fields)
     endpoint_id = secrets.token_urlsafe(24)
     inbound = get_settings().public_base_url + INBOUND_PATH.format(type=spec.key, endpoint=endpoint_id)
-    hooks = load_hooks(spec)
-    context = ConnectContext(provider, endpoint_id, inbound)
-    install: Installation = await hooks.connect(provider.api(), clean, context)  # type: ignore[union-attr]
+    secret = provider.client_secret.get_secret_value() if provider.client_secret else ""
+    context = ConnectContext(endpoint_id, inbound, client_id=provider.client_id or "", client_secret=secret)
+    hooks = hooks_for(spec)
+    install = await hooks.connect(api_for(provider), clean, context)
     install.meta = clean_meta(provider, install) | {"endpoint_id": endpoint_id}
     actor = credentials.Actor(
         str(identity.tenant_id), str(project.id), identity.user_id, identity.name, ip, user_agent
     )
-    try:
-        await credentials.save_installation(actor, spec.key, install)
-    except DatabaseUnavailable:
-        raise Unavailable(Reason.NOT_SAVED, "database unavailable") from None
-    reveal = getattr(hooks, "reveal", None)
-    return reveal(install.secrets) if reveal else {}
+    await credentials.save_installation(actor, spec.key, install)
+    return hooks.reveal(install.secrets)
 
 
 async def send_test(identity: Identity, *, project_id: str, integration_type: str) -> str:
     """Send the provider's test message (signed sample event for webhooks); a short outcome line."""
     spec = _spec(integration_type)
-    hooks = load_hooks(spec)
-    if hooks is None or not hasattr(hooks, "send_test"):
+    hooks = hooks_for(spec)
+    if not hooks.sends_test:
         raise NotFound(Reason.NOT_FOUND, "no test message for this integration")
-    row, credential = await _load(identity, project_id, spec)
-    try:
-        bundle = await tokens.fresh_bundle(row, credential)
-    except DecryptError:
-        raise ServiceError(Reason.NEEDS_RECONNECT) from None
-    result: str = await hooks.send_test(resolve(spec).api(), bundle, dict(row.meta or {}))
-    return result
+    row, bundle = await _load_bundle(identity, project_id, spec)
+    return await hooks.send_test(api_for(resolve(spec)), bundle, dict(row.meta or {}))
 
 
 def ready_made(integration_type: str, name: str) -> str:
     """One of the provider's ready-made payload templates, by name ("" for an unknown name)."""
-    hooks = load_hooks(_spec(integration_type))
-    templates: dict[str, str] = getattr(hooks, "READY_MADE", {})
-    return templates.get(name, "")
+    return hooks_for(_spec(integration_type)).ready_made.get(name, "")
 
 
 def preview(integration_type: str, template: str) -> str:
     """A payload template rendered from a sample event, for the connect form's live preview."""
-    spec = _spec(integration_type)
-    hooks = load_hooks(spec)
-    if hooks is None or not hasattr(hooks, "preview"):
-        raise NotFound(Reason.NOT_FOUND, "no preview for this integration")
-    text: str = hooks.preview(template)
-    return text
+    return hooks_for(_spec(integration_type)).preview(template)
 
 
-async def _load(identity: Identity, project_id: str, spec: ProviderSpec) -> tuple[Any, Any]:
+async def _load(
+    identity: Identity, project_id: str, spec: ProviderSpec
+) -> tuple[ProjectIntegration, IntegrationCredential]:
     async with unit_of_work() as session:
         project = await require_project(session, identity, project_id)
         found = await repository.get_integration(
@@ -164,22 +133,27 @@ async def _load(identity: Identity, project_id: str, spec: ProviderSpec) -> tupl
         )
     if found is None or found[1] is None:
         raise NotFound(Reason.NOT_FOUND, "integration not installed")
-    return found
+    return found[0], found[1]
+
+
+async def _load_bundle(
+    identity: Identity, project_id: str, spec: ProviderSpec
+) -> tuple[ProjectIntegration, dict[str, Any]]:
+    """The installed row and its secrets, refreshed when due; unreadable secrets mean reconnect."""
+    row, credential = await _load(identity, project_id, spec)
+    try:
+        return row, await tokens.fresh_bundle(row, credential)
+    except DecryptError:
+        raise ServiceError(Reason.NEEDS_RECONNECT) from None
 
 
 async def list_targets(identity: Identity, *, project_id: str, integration_type: str) -> list[Target]:
     """Where this integration's notifications can go, as the provider lists them now."""
     spec = _spec(integration_type)
-    hooks = load_hooks(spec)
-    if not spec.target_label or hooks is None:
+    if not spec.target_label:
         raise NotFound(Reason.NOT_FOUND, "nothing to pick for this integration")
-    row, credential = await _load(identity, project_id, spec)
-    try:
-        bundle = await tokens.fresh_bundle(row, credential)
-    except DecryptError:
-        raise ServiceError(Reason.NEEDS_RECONNECT) from None
-    targets: list[Target] = await hooks.list_targets(resolve(spec).api(), bundle, dict(row.meta or {}))
-    return targets
+    row, bundle = await _load_bundle(identity, project_id, spec)
+    return await hooks_for(spec).list_targets(api_for(resolve(spec)), bundle, dict(row.meta or {}))
 
 
 async def choose_target(
@@ -206,10 +180,10 @@ async def choose_target(
 async def inbound(integration_type: str, endpoint_id: str, headers: dict[str, str], body: Any) -> bool:
     """A provider calling the public inbound URL. True when accepted; False looks like 404 outside."""
     spec = get_provider(integration_type)
-    hooks = load_hooks(spec) if spec else None
-    if spec is None or hooks is None or not hasattr(hooks, "on_inbound") or len(endpoint_id) > 64:
+    hooks = hooks_for(spec) if spec else None
+    if spec is None or hooks is None or not hooks.receives_inbound or len(endpoint_id) > 64:
         return False
-    async with session_scope() as session:
+    async with unit_of_work() as session:
         found = await repository.find_by_endpoint(session, integration_type=spec.key, endpoint_id=endpoint_id)
         row, credential = found if found else (None, None)
         if row is None or credential is None:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tms_console.domain.reasons import Reason
+from tms_console.domain.values import Installation, Sealed
 from tms_console.persistence import repository
-from tms_console.persistence.db import session_scope
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
-from tms_console.providers.spec import Installation
-from tms_console.security.keyring import Sealed, configured_keyring, row_aad
+from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services import audit
+from tms_console.services.unit_of_work import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,18 @@ def _aad(tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str, row
 
 
 async def save_installation(actor: Actor, integration_type: str, install: Installation) -> uuid.UUID:
-    """Encrypt and upsert the row with its credentials and the "installed" audit event, atomically."""
+    """Encrypt and upsert the row with its credentials and the "installed" audit event, atomically.
+
+    Raises:
+        Unavailable: the database is down (reason NOT_SAVED); nothing was stored.
+    """
     keyring = configured_keyring()
     tenant_id, project_id = uuid.UUID(actor.tenant_id), uuid.UUID(actor.project_id)
 
     def seal(row_id: uuid.UUID) -> Sealed:
         return keyring.seal(install.secrets, aad=_aad(tenant_id, project_id, integration_type, row_id))
 
-    async with session_scope() as session:
+    async with unit_of_work(saving=True) as session:
         row_id = await repository.upsert_integration(
             session,
             tenant_id=tenant_id,

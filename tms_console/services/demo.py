@@ -8,7 +8,8 @@ from tms_console.domain.errors import NotFound
 from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.security.identity import Identity, issue_token
-from tms_console.services.tenancy import parse_uuid, unit_of_work
+from tms_console.services.tenancy import parse_uuid
+from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
 
 

@@ -7,15 +7,16 @@ import asyncio
 import sqlalchemy as sa
 from redis.exceptions import RedisError
 
-from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.domain.errors import Unavailable
 from tms_console.persistence.redis import get_redis
+from tms_console.services.unit_of_work import unit_of_work
 
 
 async def _database() -> str:
     try:
-        async with asyncio.timeout(3), session_scope() as session:
+        async with asyncio.timeout(3), unit_of_work() as session:
             await session.execute(sa.text("SELECT 1"))
-    except (DatabaseUnavailable, TimeoutError):
+    except (Unavailable, TimeoutError):
         return "down"
     return "ok"
 

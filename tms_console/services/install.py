@@ -15,18 +15,19 @@ from redis.exceptions import RedisError
 
 from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable
 from tms_console.domain.reasons import Reason
+from tms_console.domain.values import Installation
 from tms_console.oauth import oauth2
-from tms_console.persistence.db import DatabaseUnavailable
+from tms_console.oauth.http import api_for
 from tms_console.persistence.redis import get_redis
 from tms_console.providers.config import ResolvedProvider, resolve
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import get_provider
-from tms_console.providers.spec import Installation, ProviderSpec, dig
+from tms_console.providers.registry import get_provider, hooks_for
+from tms_console.providers.spec import ProviderSpec, dig
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
 from tms_console.security.state_store import PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials
-from tms_console.services.tenancy import require_project, unit_of_work
+from tms_console.services.tenancy import require_project
+from tms_console.services.unit_of_work import outage, unit_of_work
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.install")
@@ -81,7 +82,7 @@ async def start_install(
     try:
         state = await _state_store().issue(pending)
     except RedisError:
-        raise Unavailable(Reason.UNAVAILABLE, "redis unavailable") from None
+        raise outage("redis") from None
     if purpose == "admin_consent":
         return oauth2.admin_consent_url(provider, state=state)
     return oauth2.authorize_url(provider, state=state, code_challenge=challenge)
@@ -121,17 +122,15 @@ async def complete_callback(data: CallbackInput) -> CallbackOutcome:
     try:
         pending = await _state_store().consume(data.state or "")
     except RedisError:
-        return _finish(None, data, Reason.UNAVAILABLE, status_code=503)
+        return _finish(None, data, outage("redis").reason, status_code=503)
     if pending is None:
         return _finish(None, data, Reason.INVALID_STATE, status_code=400)
     if isinstance(pending, str):
         return _finish(None, data, Reason.STATE_REUSED, status_code=400)
     try:
         reason = await _run_guards(pending, data)
-    except ProviderError as exc:
+    except (ProviderError, Unavailable) as exc:  # Unavailable: not saved (the database is down)
         reason = exc.reason
-    except DatabaseUnavailable:
-        reason = Reason.NOT_SAVED
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
     return _finish(pending, data, reason)
@@ -174,14 +173,11 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
 
 async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: str | None) -> Installation:
     spec = provider.spec
-    hooks = load_hooks(spec)
+    hooks = hooks_for(spec)
     status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
-    check = getattr(hooks, "check_token_response", oauth2.check_token_response)
-    token = check(status, body)
+    token = oauth2.judge_token_response(hooks, status, body)
     install = installation_from_token(provider, token)
-    after_install = getattr(hooks, "after_install", None)
-    if after_install is not None:
-        await after_install(provider.api(), token, install.meta)
+    await hooks.after_install(api_for(provider), token, install.meta)
     install.meta = clean_meta(provider, install)
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:

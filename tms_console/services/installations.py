@@ -9,17 +9,19 @@ from urllib.parse import urlsplit
 
 from tms_console.domain.errors import NotFound, ProviderError
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import CardStatus, IntegrationStatus
 from tms_console.oauth import oauth2
+from tms_console.oauth.http import api_for
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.config import ResolvedProvider, resolve
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import PROVIDERS, get_provider
+from tms_console.providers.registry import PROVIDERS, get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import audit, credentials
-from tms_console.services.tenancy import require_project, unit_of_work
+from tms_console.services.tenancy import require_project
+from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.installations")
 
@@ -35,7 +37,7 @@ class IntegrationView:
     name: str
     description: str
     logo: str
-    status: str  # connected | needs_reconnect | not_connected | not_configured | coming_soon
+    status: CardStatus
     stand_in: bool = False  # a local stand-in plays the provider (dev and test)
     account: str = ""
     channel: str = ""
@@ -100,10 +102,10 @@ def _view(
         "logo": spec.logo,
         "install_kind": spec.install_kind,
         "target_label": spec.target_label,
-        "can_test": hasattr(load_hooks(spec), "send_test"),
+        "can_test": hooks_for(spec).sends_test,
     }
     if not spec.available:
-        return IntegrationView(**base, status="coming_soon")
+        return IntegrationView(**base, status=CardStatus.COMING_SOON)
     provider = resolve(spec)
     base["stand_in"] = provider.stand_in
     if spec.install_kind == "popup" and provider.configured:
@@ -111,15 +113,14 @@ def _view(
         base["popup_origin"] = _origin(provider.authorize_url)
         base["popup_message_type"] = spec.popup_message_type
     if row is None:
-        return IntegrationView(**base, status="not_connected" if provider.configured else "not_configured")
+        unset = CardStatus.NOT_CONNECTED if provider.configured else CardStatus.NOT_CONFIGURED
+        return IntegrationView(**base, status=unset)
     meta = row.meta or {}
     readable = credential is not None and _decrypts(row, credential)
-    status = "connected" if readable and row.status == "active" else "needs_reconnect"
-    if status == "connected" and needs_target(spec, meta):
-        status = "needs_setup"
+    status = IntegrationStatus.of_row(row.status, readable=readable, needs_target=needs_target(spec, meta))
     return IntegrationView(
         **base,
-        status=status,
+        status=status.card,
         account=first_of(meta, ACCOUNT_FIELDS),
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
@@ -212,12 +213,10 @@ async def _revoke_best_effort(
     except DecryptError:
         logger.warning("revoke_skipped reason=decrypt_failed type=%s", spec.key)
         return
-    provider = resolve(spec)
-    hooks = load_hooks(spec)
-    hook_revoke = getattr(hooks, "revoke", None)
+    provider, hooks = resolve(spec), hooks_for(spec)
     try:
-        if hook_revoke is not None:
-            await hook_revoke(provider.api(), bundle)
+        if hooks.revokes:
+            await hooks.revoke(api_for(provider), bundle)
         elif isinstance(bundle.get("access_token"), str):
             await oauth2.revoke(provider, token=str(bundle["access_token"]))
     except ProviderError as exc:

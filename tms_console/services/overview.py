@@ -14,14 +14,15 @@ from typing import Any
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason
-from tms_console.persistence import repository
+from tms_console.domain.status import IntegrationStatus, OverviewBucket
+from tms_console.persistence import overview_queries as queries
 from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
 from tms_console.services import installations
-from tms_console.services.tenancy import unit_of_work
+from tms_console.services.unit_of_work import unit_of_work
 
-STATUSES = ("connected", "needs_attention", "not_connected")
+STATUSES: tuple[str, ...] = tuple(OverviewBucket)
 SORTS = ("name", "-name", "updated", "-updated")
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 200
@@ -35,10 +36,13 @@ class NotAllowed(ServiceError):
 
 @dataclass(frozen=True)
 class Cell:
-    status: str
+    status: OverviewBucket
     account: str = ""
     channel: str = ""
     updated_at: str = ""
+
+
+NOT_CONNECTED = Cell(OverviewBucket.NOT_CONNECTED)
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,12 @@ def _targeted() -> list[str]:
 def cell(row: ProjectIntegration) -> Cell:
     meta: dict[str, Any] = row.meta or {}
     spec = PROVIDERS.get(row.integration_type)
-    attention = row.status != "active" or (spec is not None and installations.needs_target(spec, meta))
+    needs_target = spec is not None and installations.needs_target(spec, meta)
+    # Credentials are not decrypted here (see the module docstring): read as readable.
+    status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
     account = installations.first_of(meta, installations.ACCOUNT_FIELDS)
     channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
-    return Cell("needs_attention" if attention else "connected", account, channel, _stamp(row.updated_at))
+    return Cell(status.bucket, account, channel, _stamp(row.updated_at))
 
 
 def _stamp(moment: datetime | None) -> str:
@@ -129,8 +135,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
     query = query.validated()
     tenant = identity.tenant_id
     async with unit_of_work() as session:
-        total, counts = await repository.overview_totals(session, tenant_id=tenant, targeted=_targeted())
-        matching, page = await repository.overview_page(
+        total, counts = await queries.overview_totals(session, tenant_id=tenant, targeted=_targeted())
+        matching, page = await queries.overview_page(
             session,
             tenant_id=tenant,
             targeted=_targeted(),
@@ -142,7 +148,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
             limit=query.page_size,
             offset=(query.page - 1) * query.page_size,
         )
-        rows = await repository.integrations_of_projects(
+        rows = await queries.integrations_of_projects(
             session, tenant_id=tenant, project_ids=[project_id for project_id, _, _ in page]
         )
     by_provider = {key: dict.fromkeys(STATUSES, 0) for key in PROVIDERS}
@@ -150,7 +156,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
         if kind in by_provider:
             by_provider[kind][bucket] += count
     for counts_of in by_provider.values():
-        counts_of["not_connected"] = max(0, total - counts_of["connected"] - counts_of["needs_attention"])
+        connected = counts_of[OverviewBucket.CONNECTED] + counts_of[OverviewBucket.NEEDS_ATTENTION]
+        counts_of[OverviewBucket.NOT_CONNECTED] = max(0, total - connected)
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}
     for row in rows:
@@ -160,7 +167,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
             id=str(project_id),
             name=name,
             last_change=_stamp(changed),
-            cells={key: cells.get(project_id, {}).get(key, Cell("not_connected")) for key in PROVIDERS},
+            cells={key: cells.get(project_id, {}).get(key, NOT_CONNECTED) for key in PROVIDERS},
         )
         for project_id, name, changed in page
     ]

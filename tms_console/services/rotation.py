@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from tms_console.persistence import repository
-from tms_console.persistence.db import session_scope
-from tms_console.persistence.repository import StoredCredential
+from tms_console.persistence import key_rotation
+from tms_console.persistence.key_rotation import StoredCredential
 from tms_console.security.keyring import DecryptError, Keyring, row_aad
+from tms_console.services.unit_of_work import unit_of_work
 
 Report = Callable[[str], None]
 
@@ -49,8 +49,8 @@ async def _pages(batch_size: int, not_key_id: str | None = None) -> AsyncIterato
     """Read-only paging over every credential, one short transaction per page."""
     after: uuid.UUID | None = None
     while True:
-        async with session_scope() as session:
-            page = await repository.credentials_page(
+        async with unit_of_work() as session:
+            page = await key_rotation.credentials_page(
                 session, after=after, limit=batch_size, not_key_id=not_key_id
             )
         if not page:
@@ -120,7 +120,7 @@ async def rotate(keyring: Keyring, *, batch_size: int, report: Report) -> Rotati
 async def _rotate_page(keyring: Keyring, page: list[StoredCredential]) -> int:
     """Re-encrypt one page in one short transaction; rows changed since they were read are left."""
     rotated = 0
-    async with session_scope() as session:
+    async with unit_of_work() as session:
         for credential in page:
             try:
                 new = keyring.reseal(credential.sealed, aad=_aad(credential))
@@ -130,7 +130,7 @@ async def _rotate_page(keyring: Keyring, page: list[StoredCredential]) -> int:
                     "the run (written by an instance with other keys?); fix TOKEN_ENCRYPTION_KEYS and "
                     "run again. Rows already re-encrypted decrypt with the new key."
                 ) from None
-            if await repository.replace_sealed(
+            if await key_rotation.replace_sealed(
                 session, integration_id=credential.integration_id, old=credential.sealed, new=new
             ):
                 rotated += 1

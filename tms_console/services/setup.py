@@ -16,8 +16,7 @@ from tms_console.domain.errors import NotFound, ProviderError
 from tms_console.domain.reasons import Reason
 from tms_console.oauth import oauth2
 from tms_console.providers.config import ResolvedProvider, default_redirect_uri, resolve
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import get_provider
+from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.settings import get_settings, provider_settings
 
@@ -93,7 +92,7 @@ def describe(integration_type: str) -> SetupInfo:
         env=env,
         problems=_problems(spec, provider, env),
         docs_url=spec.docs_url,
-        note=getattr(load_hooks(spec), "setup_note", lambda: "")(),
+        note=hooks_for(spec).setup_note(),
     )
 
 
@@ -129,12 +128,11 @@ async def live_check(integration_type: str) -> list[str]:
     if not spec.token_path:
         return []  # nothing to ask in advance (a pasted token is checked when it is pasted)
     provider = resolve(spec)
-    check = getattr(load_hooks(spec), "check_token_response", oauth2.check_token_response)
     try:
         status, body = await oauth2.exchange_code(
             provider, code="tms-configuration-check", code_verifier=None
         )
-        check(status, body)
+        oauth2.judge_token_response(hooks_for(spec), status, body)
     except ProviderError as exc:
         return _verdict(spec, exc.reason)
     return [f"{spec.name} redeemed a code that cannot exist. Check the API base URL."]

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tms_console.domain.errors import NotFound, Unavailable
+from tms_console.domain.errors import NotFound
 from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
-from tms_console.persistence.db import DatabaseUnavailable, session_scope
 from tms_console.persistence.models import Project
 from tms_console.security.identity import Identity
 
@@ -37,13 +34,3 @@ def require_tenant(identity: Identity, tenant_id: str | uuid.UUID) -> None:
     """A tenant in a URL must be the token's own; another tenant looks exactly like a missing one."""
     if parse_uuid(tenant_id) != identity.tenant_id:
         raise NotFound(Reason.NOT_FOUND, "not found")
-
-
-@asynccontextmanager
-async def unit_of_work() -> AsyncIterator[AsyncSession]:
-    """session_scope(), with a database outage turned into the service's Unavailable."""
-    try:
-        async with session_scope() as session:
-            yield session
-    except DatabaseUnavailable:
-        raise Unavailable(Reason.UNAVAILABLE, "database unavailable") from None

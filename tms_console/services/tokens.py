@@ -17,12 +17,11 @@ from tms_console.oauth import oauth2
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.config import resolve
-from tms_console.providers.hooks import load_hooks
-from tms_console.providers.registry import get_provider
+from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services import credentials
 from tms_console.services.install import installation_from_token
-from tms_console.services.tenancy import unit_of_work
+from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.tokens")
 EARLY = timedelta(seconds=60)  # refresh a little before the provider would refuse the token
@@ -59,9 +58,8 @@ async def fresh_bundle(row: ProjectIntegration, credential: IntegrationCredentia
             return bundle
         provider = resolve(spec)
         status, body = await oauth2.refresh_grant(provider, refresh_token=str(bundle["refresh_token"]))
-        check = getattr(load_hooks(spec), "check_token_response", oauth2.check_token_response)
         try:
-            token = check(status, body)
+            token = oauth2.judge_token_response(hooks_for(spec), status, body)
         except ServiceError as exc:
             logger.warning("refresh_failed reason=%s type=%s", exc.reason.value, spec.key)
             raise ServiceError(Reason.NEEDS_RECONNECT) from None

@@ -16,6 +16,7 @@ from reflex.event import EventSpec
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason, describe, parse_reason
+from tms_console.domain.status import CardStatus
 from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import connect, installations
@@ -23,6 +24,9 @@ from tms_console.state.session import current_identity
 from tms_console.state.views import CardView, ProjectOption, card_view, project_options
 
 NOT_YOURS = "This project does not exist or is not part of your organisation."
+
+# Cards with no row: there is nothing to uninstall.
+NOTHING_INSTALLED = (CardStatus.NOT_CONNECTED, CardStatus.NOT_CONFIGURED, CardStatus.COMING_SOON)
 
 
 def project_from_path(path: str) -> str:
@@ -147,7 +151,7 @@ class CardsState(IntegrationsState):
         if current_identity(self) is None:
             return
         card = next((c for c in self.cards if c.key == integration_type), None)
-        if card is not None and card.status in ("connected", "needs_reconnect"):
+        if card is not None and card.status not in NOTHING_INSTALLED:
             self.confirm_type, self.confirm_name = integration_type, card.name
 
     @rx.event

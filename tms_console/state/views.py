@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tms_console.providers.spec import FormField, Target
+from tms_console.domain.values import Target
+from tms_console.providers.spec import FormField
 from tms_console.services import demo, installations, overview, setup
 
 

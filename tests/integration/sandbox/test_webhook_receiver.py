@@ -17,9 +17,11 @@ from fastapi import FastAPI
 
 from sandbox import SandboxApp, create_sandbox_router
 from tests.utils.live import free_port
+from tms_console.domain.sample_events import SAMPLE_EVENTS
+from tms_console.providers.ready_made import READY_MADE
+from tms_console.providers.templating import render
 from tms_console.security.signing import new_signing_secret, sign, verify
 from tms_console.security.ssrf import DestinationError, webhook_client
-from tms_console.services.templates import READY_MADE, SAMPLE_EVENTS, render
 
 CANARY = "CANARYwebhook7f3a"
 INSPECT = "/sandbox/webhook/_inspect"

@@ -5,33 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.reasons import Reason
-from tms_console.oauth.http import ProviderApi
+from tms_console.domain.values import Meta
 
 
-async def after_install(api: ProviderApi, token: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Store the guild's id, name and icon (`GET users/@me/guilds`, the seed's fetchDiscordGuilds).
+class DiscordHooks(ProviderHooks):
+    async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
+        """Store the guild's id, name and icon (`GET users/@me/guilds`, the seed's fetchDiscordGuilds).
 
-    The token response's `guild` (bot scope) is authoritative when present; the user's guild list
-    gives the name when only the webhook's `guild_id` is known.
-    """
-    guild = token.get("guild") if isinstance(token.get("guild"), dict) else None
-    guild_id = meta.get("guild_id") or (guild or {}).get("id")
-    if not guild_id:
-        raise ProviderError(Reason.MISSING_GUILD, "no guild in token response")
-    if guild is None or guild.get("id") != guild_id:
-        guilds = await api.call("GET", "/v10/users/@me/guilds", bearer=token["access_token"])
-        matches = [g for g in guilds if isinstance(g, dict) and g.get("id") == guild_id]
-        if not matches:
-            raise ProviderError(Reason.MISSING_GUILD, "webhook guild not among the user's guilds")
-        guild = matches[0]
-    meta["guild_id"] = str(guild_id)
-    meta["guild_name"] = str(guild.get("name") or "")
-    meta["guild_icon"] = guild.get("icon") if isinstance(guild.get("icon"), str) else None
-    meta["channel_name"] = await _channel_name(api, str(guild_id), str(meta.get("channel_id", "")))
+        The token response's `guild` (bot scope) is authoritative when present; the user's guild list
+        gives the name when only the webhook's `guild_id` is known.
+        """
+        guild = token.get("guild") if isinstance(token.get("guild"), dict) else None
+        guild_id = meta.get("guild_id") or (guild or {}).get("id")
+        if not guild_id:
+            raise ProviderError(Reason.MISSING_GUILD, "no guild in token response")
+        if guild is None or guild.get("id") != guild_id:
+            guilds = await api.call("GET", "/v10/users/@me/guilds", bearer=token["access_token"])
+            matches = [g for g in guilds if isinstance(g, dict) and g.get("id") == guild_id]
+            if not matches:
+                raise ProviderError(Reason.MISSING_GUILD, "webhook guild not among the user's guilds")
+            guild = matches[0]
+        meta["guild_id"] = str(guild_id)
+        meta["guild_name"] = str(guild.get("name") or "")
+        meta["guild_icon"] = guild.get("icon") if isinstance(guild.get("icon"), str) else None
+        meta["channel_name"] = await _channel_name(api, str(guild_id), str(meta.get("channel_id", "")))
 
 
-async def _channel_name(api: ProviderApi, guild_id: str, channel_id: str) -> str | None:
+async def _channel_name(api: ProviderHttp, guild_id: str, channel_id: str) -> str | None:
     """The webhook's channel name, when the app's bot token (DISCORD_BOT_TOKEN) can list channels.
 
     Display only: without a bot token, or if Discord refuses, the card shows the channel id.

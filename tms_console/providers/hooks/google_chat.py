@@ -8,32 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from tms_console.oauth.http import ProviderApi
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
-from tms_console.providers.spec import Target
 
 MAX_PAGES = 20
 
 
-async def after_install(api: ProviderApi, token: dict[str, Any], meta: dict[str, Any]) -> None:
-    claims = unverified_claims(token.get("id_token"))
-    meta["account_name"] = str(claims.get("email") or claims.get("name") or "")
-    meta["domain"] = str(claims.get("hd") or "")
+class GoogleChatHooks(ProviderHooks):
+    async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
+        claims = unverified_claims(token.get("id_token"))
+        meta["account_name"] = str(claims.get("email") or claims.get("name") or "")
+        meta["domain"] = str(claims.get("hd") or "")
 
-
-async def list_targets(api: ProviderApi, bundle: dict[str, Any], meta: dict[str, Any]) -> list[Target]:
-    token = str(bundle.get("access_token", ""))
-    params = {"pageSize": "100", "filter": 'spaceType = "SPACE"'}
-    targets: list[Target] = []
-    for _ in range(MAX_PAGES):
-        body = await api.call("GET", "/spaces", bearer=token, params=params, graph=True)
-        for space in body.get("spaces") or []:
-            if isinstance(space, dict) and space.get("name"):
-                targets.append(
-                    Target(id=str(space["name"]), name=str(space.get("displayName") or space["name"]))
-                )
-        page_token = body.get("nextPageToken")
-        if not isinstance(page_token, str) or not page_token:
-            break
-        params = params | {"pageToken": page_token}
-    return targets
+    async def list_targets(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> list[Target]:
+        token = str(bundle.get("access_token", ""))
+        params = {"pageSize": "100", "filter": 'spaceType = "SPACE"'}
+        targets: list[Target] = []
+        for _ in range(MAX_PAGES):
+            body = await api.call("GET", "/spaces", bearer=token, params=params, graph=True)
+            for space in body.get("spaces") or []:
+                if isinstance(space, dict) and space.get("name"):
+                    targets.append(
+                        Target(id=str(space["name"]), name=str(space.get("displayName") or space["name"]))
+                    )
+            page_token = body.get("nextPageToken")
+            if not isinstance(page_token, str) or not page_token:
+                break
+            params = params | {"pageToken": page_token}
+        return targets

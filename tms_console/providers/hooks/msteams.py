@@ -11,25 +11,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.reasons import Reason
-from tms_console.oauth.http import ProviderApi
+from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
-from tms_console.providers.spec import Target
 
 MAX_PAGES = 20
 
 
-async def after_install(api: ProviderApi, token: dict[str, Any], meta: dict[str, Any]) -> None:
-    claims = unverified_claims(token.get("id_token")) or unverified_claims(token.get("access_token"))
-    tenant = claims.get("tid")
-    if not isinstance(tenant, str) or not tenant:
-        raise ProviderError(Reason.BAD_RESPONSE, "no tenant id (tid) in the token response")
-    meta["tenant_id"] = tenant
-    meta["user_id"] = str(claims.get("oid") or "")
-    meta["account_name"] = str(claims.get("name") or claims.get("preferred_username") or tenant)
-
-
-async def _pages(api: ProviderApi, path: str, token: str) -> list[dict[str, Any]]:
+async def _pages(api: ProviderHttp, path: str, token: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     next_path: str | None = path
     for _ in range(MAX_PAGES):
@@ -41,7 +31,7 @@ async def _pages(api: ProviderApi, path: str, token: str) -> list[dict[str, Any]
     return items
 
 
-def _relative(api: ProviderApi, link: object) -> str | None:
+def _relative(api: ProviderHttp, link: object) -> str | None:
     """A nextLink as a path under our Graph base, or None (also for links to any other host)."""
     base = api.graph_base
     if not isinstance(link, str) or not link.startswith(base + "/"):
@@ -50,22 +40,32 @@ def _relative(api: ProviderApi, link: object) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-async def list_targets(api: ProviderApi, bundle: dict[str, Any], meta: dict[str, Any]) -> list[Target]:
-    token = str(bundle.get("access_token", ""))
-    targets: list[Target] = []
-    for team in await _pages(api, "/me/joinedTeams", token):
-        team_id, team_name = str(team.get("id", "")), str(team.get("displayName") or "")
-        if not team_id:
-            continue
-        for channel in await _pages(api, f"/teams/{quote(team_id, safe='')}/channels", token):
-            channel_id = str(channel.get("id", ""))
-            if channel_id:
-                targets.append(
-                    Target(
-                        id=f"{team_id}/{channel_id}",
-                        name=str(channel.get("displayName") or channel_id),
-                        group=team_name,
-                        extra={"team_id": team_id, "ms_team_name": team_name, "channel_id": channel_id},
+class MicrosoftTeamsHooks(ProviderHooks):
+    async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
+        claims = unverified_claims(token.get("id_token")) or unverified_claims(token.get("access_token"))
+        tenant = claims.get("tid")
+        if not isinstance(tenant, str) or not tenant:
+            raise ProviderError(Reason.BAD_RESPONSE, "no tenant id (tid) in the token response")
+        meta["tenant_id"] = tenant
+        meta["user_id"] = str(claims.get("oid") or "")
+        meta["account_name"] = str(claims.get("name") or claims.get("preferred_username") or tenant)
+
+    async def list_targets(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> list[Target]:
+        token = str(bundle.get("access_token", ""))
+        targets: list[Target] = []
+        for team in await _pages(api, "/me/joinedTeams", token):
+            team_id, team_name = str(team.get("id", "")), str(team.get("displayName") or "")
+            if not team_id:
+                continue
+            for channel in await _pages(api, f"/teams/{quote(team_id, safe='')}/channels", token):
+                channel_id = str(channel.get("id", ""))
+                if channel_id:
+                    targets.append(
+                        Target(
+                            id=f"{team_id}/{channel_id}",
+                            name=str(channel.get("displayName") or channel_id),
+                            group=team_name,
+                            extra={"team_id": team_id, "ms_team_name": team_name, "channel_id": channel_id},
+                        )
                     )
-                )
-    return targets
+        return targets

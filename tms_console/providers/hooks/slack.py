@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.reasons import Reason
-from tms_console.oauth.http import ProviderApi
+from tms_console.domain.values import Meta, Secrets
 
 _ERRORS = {
     "invalid_client_id": Reason.INVALID_CLIENT,
@@ -21,26 +22,28 @@ _ERRORS = {
 }
 
 
-def check_token_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    if body.get("ok") is not True:
-        error = str(body.get("error", ""))
-        raise ProviderError(_ERRORS.get(error, Reason.PROVIDER_ERROR), f"oauth.v2.access: {error}")
-    if not isinstance(body.get("access_token"), str) or not isinstance(body.get("team"), dict):
-        raise ProviderError(Reason.BAD_RESPONSE, "oauth.v2.access without token or team")
-    if not isinstance(body.get("incoming_webhook"), dict):
-        raise ProviderError(Reason.MISSING_CHANNEL, "no incoming_webhook in response")
-    return body
+class SlackHooks(ProviderHooks):
+    judges_token_response = True
+    revokes = True
 
+    def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("ok") is not True:
+            error = str(body.get("error", ""))
+            raise ProviderError(_ERRORS.get(error, Reason.PROVIDER_ERROR), f"oauth.v2.access: {error}")
+        if not isinstance(body.get("access_token"), str) or not isinstance(body.get("team"), dict):
+            raise ProviderError(Reason.BAD_RESPONSE, "oauth.v2.access without token or team")
+        if not isinstance(body.get("incoming_webhook"), dict):
+            raise ProviderError(Reason.MISSING_CHANNEL, "no incoming_webhook in response")
+        return body
 
-async def after_install(api: ProviderApi, token: dict[str, Any], meta: dict[str, Any]) -> None:
-    result = await api.call("POST", "/auth.test", bearer=token["access_token"])
-    if not isinstance(result, dict) or result.get("ok") is not True:
-        raise ProviderError(Reason.PROVIDER_ERROR, "auth.test failed")
-    meta["bot_id"] = str(result.get("bot_id") or "")
-    meta["team_url"] = str(result.get("url") or "")
+    async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
+        result = await api.call("POST", "/auth.test", bearer=token["access_token"])
+        if not isinstance(result, dict) or result.get("ok") is not True:
+            raise ProviderError(Reason.PROVIDER_ERROR, "auth.test failed")
+        meta["bot_id"] = str(result.get("bot_id") or "")
+        meta["team_url"] = str(result.get("url") or "")
 
-
-async def revoke(api: ProviderApi, bundle: dict[str, Any]) -> None:
-    result = await api.call("POST", "/auth.revoke", bearer=str(bundle.get("access_token", "")))
-    if not isinstance(result, dict) or result.get("ok") is not True:
-        raise ProviderError(Reason.PROVIDER_ERROR, "auth.revoke failed")
+    async def revoke(self, api: ProviderHttp, bundle: Secrets) -> None:
+        result = await api.call("POST", "/auth.revoke", bearer=str(bundle.get("access_token", "")))
+        if not isinstance(result, dict) or result.get("ok") is not True:
+            raise ProviderError(Reason.PROVIDER_ERROR, "auth.revoke failed")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.reasons import Reason
-from tms_console.oauth.http import ProviderApi
-from tms_console.providers.spec import Installation, Target
+from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
 
 TOKEN_SHAPE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,80}$")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
@@ -22,7 +23,7 @@ JOINED = {"member", "administrator", "creator", "restricted"}
 MAX_CHATS = 100
 
 
-async def _bot(api: ProviderApi, token: str, method: str, payload: dict[str, Any] | None = None) -> Any:
+async def _bot(api: ProviderHttp, token: str, method: str, payload: dict[str, Any] | None = None) -> Any:
     status, body = await api.call_raw("POST", f"/bot{token}/{method}", json=payload or {})
     if isinstance(body, dict) and body.get("ok") is True:
         return body.get("result")
@@ -34,72 +35,74 @@ async def _bot(api: ProviderApi, token: str, method: str, payload: dict[str, Any
     raise ProviderError(Reason.PROVIDER_ERROR, f"{method} answered {code}")
 
 
-async def connect(api: ProviderApi, fields: dict[str, Any], ctx: Any) -> Installation:
-    token = str(fields.get("bot_token", ""))
-    if not TOKEN_SHAPE.match(token):
-        raise ServiceError(Reason.INVALID_INPUT, "a bot token looks like 123456789:AA... (from @BotFather)")
-    me = await _bot(api, token, "getMe")
-    if not isinstance(me, dict) or not me.get("is_bot"):
-        raise ProviderError(Reason.BAD_RESPONSE, "getMe did not describe a bot")
-    secret_token = secrets.token_urlsafe(32)  # [A-Za-z0-9_-], as setWebhook requires
-    await _bot(
-        api,
-        token,
-        "setWebhook",
-        {
-            "url": ctx.inbound_url,
-            "secret_token": secret_token,
-            "allowed_updates": ["my_chat_member", "message", "channel_post"],
-            "drop_pending_updates": True,
-        },
-    )
-    username = str(me.get("username") or "")
-    return Installation(
-        meta={
-            "bot_id": str(me.get("id") or ""),
-            "account_name": f"@{username}" if username else "",
-            "chats": [],
-        },
-        secrets={"bot_token": token, "secret_token": secret_token},
-    )
+class TelegramHooks(ProviderHooks):
+    revokes = True
+    receives_inbound = True
 
+    async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
+        token = str(fields.get("bot_token", ""))
+        if not TOKEN_SHAPE.match(token):
+            raise ServiceError(
+                Reason.INVALID_INPUT, "a bot token looks like 123456789:AA... (from @BotFather)"
+            )
+        me = await _bot(api, token, "getMe")
+        if not isinstance(me, dict) or not me.get("is_bot"):
+            raise ProviderError(Reason.BAD_RESPONSE, "getMe did not describe a bot")
+        secret_token = secrets.token_urlsafe(32)  # [A-Za-z0-9_-], as setWebhook requires
+        await _bot(
+            api,
+            token,
+            "setWebhook",
+            {
+                "url": ctx.inbound_url,
+                "secret_token": secret_token,
+                "allowed_updates": ["my_chat_member", "message", "channel_post"],
+                "drop_pending_updates": True,
+            },
+        )
+        username = str(me.get("username") or "")
+        return Installation(
+            meta={
+                "bot_id": str(me.get("id") or ""),
+                "account_name": f"@{username}" if username else "",
+                "chats": [],
+            },
+            secrets={"bot_token": token, "secret_token": secret_token},
+        )
 
-def verify_inbound(headers: dict[str, str], bundle: dict[str, Any]) -> bool:
-    """Telegram signs nothing; it echoes the secret token we registered. Compared in constant time."""
-    expected = str(bundle.get("secret_token") or "")
-    given = headers.get(SECRET_HEADER, "")
-    json_body = headers.get("content-type", "").split(";")[0].strip() == "application/json"
-    return bool(expected) and json_body and hmac.compare_digest(given.encode(), expected.encode())
+    async def revoke(self, api: ProviderHttp, bundle: Secrets) -> None:
+        """Stop updates coming to us; the bot itself belongs to the customer (nothing else to revoke)."""
+        await _bot(api, str(bundle.get("bot_token", "")), "deleteWebhook", {"drop_pending_updates": True})
 
+    async def list_targets(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> list[Target]:
+        return [
+            Target(id=str(chat["id"]), name=str(chat.get("title") or chat["id"]))
+            for chat in meta.get("chats") or []
+            if isinstance(chat, dict) and chat.get("id")
+        ]
 
-def on_inbound(update: Any, meta: dict[str, Any]) -> dict[str, Any] | None:
-    """Track the chats the bot is in (added, promoted, removed); other updates change nothing."""
-    change = update.get("my_chat_member") if isinstance(update, dict) else None
-    if not isinstance(change, dict) or not isinstance(change.get("chat"), dict):
-        return None
-    chat = change["chat"]
-    status = str((change.get("new_chat_member") or {}).get("status", ""))
-    chat_id = str(chat.get("id", ""))
-    if not chat_id:
-        return None
-    chats = [c for c in meta.get("chats") or [] if isinstance(c, dict) and c.get("id") != chat_id]
-    if status in JOINED:
-        title = chat.get("title") or chat.get("username") or chat_id
-        chats.append({"id": chat_id, "title": str(title), "type": str(chat.get("type", ""))})
-    meta = meta | {"chats": chats[-MAX_CHATS:]}
-    if meta.get("target_id") == chat_id and status not in JOINED:
-        meta = {k: v for k, v in meta.items() if k not in ("target_id", "target_name")}
-    return meta
+    def verify_inbound(self, headers: Mapping[str, str], bundle: Secrets) -> bool:
+        """Telegram signs nothing; it echoes the secret token we registered. Compared in constant time."""
+        expected = str(bundle.get("secret_token") or "")
+        given = headers.get(SECRET_HEADER, "")
+        json_body = headers.get("content-type", "").split(";")[0].strip() == "application/json"
+        return bool(expected) and json_body and hmac.compare_digest(given.encode(), expected.encode())
 
-
-async def list_targets(api: ProviderApi, bundle: dict[str, Any], meta: dict[str, Any]) -> list[Target]:
-    return [
-        Target(id=str(chat["id"]), name=str(chat.get("title") or chat["id"]))
-        for chat in meta.get("chats") or []
-        if isinstance(chat, dict) and chat.get("id")
-    ]
-
-
-async def revoke(api: ProviderApi, bundle: dict[str, Any]) -> None:
-    """Stop updates coming to us; the bot itself belongs to the customer (nothing else to revoke)."""
-    await _bot(api, str(bundle.get("bot_token", "")), "deleteWebhook", {"drop_pending_updates": True})
+    def on_inbound(self, update: object, meta: Meta) -> Meta | None:
+        """Track the chats the bot is in (added, promoted, removed); other updates change nothing."""
+        change = update.get("my_chat_member") if isinstance(update, dict) else None
+        if not isinstance(change, dict) or not isinstance(change.get("chat"), dict):
+            return None
+        chat = change["chat"]
+        status = str((change.get("new_chat_member") or {}).get("status", ""))
+        chat_id = str(chat.get("id", ""))
+        if not chat_id:
+            return None
+        chats = [c for c in meta.get("chats") or [] if isinstance(c, dict) and c.get("id") != chat_id]
+        if status in JOINED:
+            title = chat.get("title") or chat.get("username") or chat_id
+            chats.append({"id": chat_id, "title": str(title), "type": str(chat.get("type", ""))})
+        meta = meta | {"chats": chats[-MAX_CHATS:]}
+        if meta.get("target_id") == chat_id and status not in JOINED:
+            meta = {k: v for k, v in meta.items() if k not in ("target_id", "target_name")}
+        return meta

@@ -13,14 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.reasons import Reason
-from tms_console.oauth.http import ProviderApi
-from tms_console.providers.spec import Installation
+from tms_console.domain.sample_events import SAMPLE_EVENTS
+from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
+from tms_console.providers import templating
+from tms_console.providers.ready_made import READY_MADE
 from tms_console.security import signing, ssrf
-from tms_console.services import templates
 from tms_console.settings import get_settings
 
-READY_MADE = templates.READY_MADE
 TEST_EVENT = "ticket.created"
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -30,69 +31,74 @@ def _allowed_origin() -> str | None:
     return get_settings().dev_origin
 
 
-def preview(template: str) -> str:
-    """The template rendered from a sample event (what the live preview shows)."""
-    event = templates.SAMPLE_EVENTS[TEST_EVENT]
-    if not template.strip():
-        return json.dumps(event, indent=2)
-    return json.dumps(json.loads(templates.render(template, event)), indent=2)
+class WebhookHooks(ProviderHooks):
+    sends_test = True
+    ready_made = READY_MADE
 
-
-async def connect(api: ProviderApi, fields: dict[str, Any], ctx: Any) -> Installation:
-    try:
-        url = await ssrf.check_destination(str(fields.get("url", "")), allowed_origin=_allowed_origin())
-    except ssrf.DestinationError as exc:
-        raise ServiceError(Reason.INVALID_INPUT, str(exc)) from None
-    template = str(fields.get("template") or "")
-    if template:
+    async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         try:
-            await asyncio.to_thread(preview, template)
-        except templates.TemplateError as exc:
-            raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
-    host = urlsplit(url).hostname or ""
-    return Installation(
-        meta={
-            "account_name": host,
-            "target_name": host,
-            "target_id": host,
-            "events": fields.get("events", []),
-        },
-        # The URL may itself carry a credential (Slack and Discord webhook URLs do): a secret.
-        secrets={"url": url, "signing_secret": signing.new_signing_secret(), "template": template},
-    )
+            url = await ssrf.check_destination(str(fields.get("url", "")), allowed_origin=_allowed_origin())
+        except ssrf.DestinationError as exc:
+            raise ServiceError(Reason.INVALID_INPUT, str(exc)) from None
+        template = str(fields.get("template") or "")
+        if template:
+            try:
+                await asyncio.to_thread(self.preview, template)
+            except templating.TemplateError as exc:
+                raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
+        host = urlsplit(url).hostname or ""
+        return Installation(
+            meta={
+                "account_name": host,
+                "target_name": host,
+                "target_id": host,
+                "events": fields.get("events", []),
+            },
+            # The URL may itself carry a credential (Slack and Discord webhook URLs do): a secret.
+            secrets={"url": url, "signing_secret": signing.new_signing_secret(), "template": template},
+        )
 
+    def reveal(self, bundle: Secrets) -> dict[str, str]:
+        """Shown to the agent once, right after connecting; never again."""
+        return {"signing_secret": str(bundle.get("signing_secret", ""))}
 
-def reveal(bundle: dict[str, Any]) -> dict[str, str]:
-    """Shown to the agent once, right after connecting; never again."""
-    return {"signing_secret": str(bundle.get("signing_secret", ""))}
+    async def send_test(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> str:
+        """Deliver the sample event, signed, to the endpoint; returns a short outcome for the agent."""
+        template = str(bundle.get("template") or "")
+        event = SAMPLE_EVENTS[TEST_EVENT]
+        body = json.dumps(event)
+        if template:
+            try:
+                body = await asyncio.to_thread(templating.render, template, event)
+            except templating.TemplateError as exc:
+                raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
+        payload = body.encode()
+        headers = signing.sign(
+            str(bundle["signing_secret"]),
+            payload,
+            timestamp=int(time.time()),
+            delivery_id=secrets.token_hex(16),
+        )
+        headers["Content-Type"] = "application/json"
+        timeout = get_settings().provider_timeout_seconds
+        try:
+            async with ssrf.webhook_client(allowed_origin=_allowed_origin(), timeout=timeout) as client:
+                async with asyncio.timeout(timeout):
+                    response = await client.post(str(bundle["url"]), content=payload, headers=headers)
+        except ssrf.DestinationError as exc:
+            raise ServiceError(Reason.INVALID_INPUT, str(exc)) from None
+        except Exception as exc:  # a timeout or any transport failure is "unreachable", never a 500
+            raise ProviderError(Reason.PROVIDER_UNAVAILABLE, type(exc).__name__) from None
+        if response.status_code >= 400:
+            raise ProviderError(Reason.PROVIDER_ERROR, f"endpoint answered {response.status_code}")
+        return f"Delivered ({response.status_code})"
 
+    def preview(self, template: str) -> str:
+        """The template rendered from a sample event (what the live preview shows)."""
+        event = SAMPLE_EVENTS[TEST_EVENT]
+        if not template.strip():
+            return json.dumps(event, indent=2)
+        return json.dumps(json.loads(templating.render(template, event)), indent=2)
 
-async def send_test(api: ProviderApi, bundle: dict[str, Any], meta: dict[str, Any]) -> str:
-    """Deliver the sample event, signed, to the endpoint; returns a short outcome for the agent."""
-    template = str(bundle.get("template") or "")
-    event = templates.SAMPLE_EVENTS[TEST_EVENT]
-    try:
-        body = (await asyncio.to_thread(templates.render, template, event)) if template else json.dumps(event)
-    except templates.TemplateError as exc:
-        raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
-    payload = body.encode()
-    headers = signing.sign(
-        str(bundle["signing_secret"]), payload, timestamp=int(time.time()), delivery_id=secrets.token_hex(16)
-    )
-    headers["Content-Type"] = "application/json"
-    timeout = get_settings().provider_timeout_seconds
-    try:
-        async with ssrf.webhook_client(allowed_origin=_allowed_origin(), timeout=timeout) as client:
-            async with asyncio.timeout(timeout):
-                response = await client.post(str(bundle["url"]), content=payload, headers=headers)
-    except ssrf.DestinationError as exc:
-        raise ServiceError(Reason.INVALID_INPUT, str(exc)) from None
-    except Exception as exc:  # a timeout or any transport failure is "unreachable", never a 500
-        raise ProviderError(Reason.PROVIDER_UNAVAILABLE, type(exc).__name__) from None
-    if response.status_code >= 400:
-        raise ProviderError(Reason.PROVIDER_ERROR, f"endpoint answered {response.status_code}")
-    return f"Delivered ({response.status_code})"
-
-
-def setup_note() -> str:
-    return signing.VERIFY_RECIPE
+    def setup_note(self) -> str:
+        return signing.VERIFY_RECIPE

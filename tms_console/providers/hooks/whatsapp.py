@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.reasons import Reason
-from tms_console.oauth.http import ProviderApi
-from tms_console.providers.spec import Installation
+from tms_console.domain.values import ConnectContext, Installation, Secrets
 
 GRAPH_ID = re.compile(r"^[0-9]{1,30}$")
 MESSAGING = "whatsapp_business_messaging"
@@ -37,60 +37,69 @@ def _graph_error(body: Any, call: str) -> ProviderError:
     return ProviderError(_GRAPH_ERRORS.get(code, Reason.PROVIDER_ERROR), f"{call}: graph error {code}")  # type: ignore[arg-type]
 
 
-async def _graph(api: ProviderApi, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+async def _graph(api: ProviderHttp, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     status, body = await api.call_raw(method, path, **kwargs)
     if status >= 400 or not isinstance(body, dict) or "error" in body:
         raise _graph_error(body, path.split("?")[0])
     return body
 
 
-async def connect(api: ProviderApi, fields: dict[str, Any], ctx: Any) -> Installation:
-    waba_id, phone_id = str(fields.get("waba_id", "")), str(fields.get("phone_number_id", ""))
-    if not GRAPH_ID.match(waba_id) or not GRAPH_ID.match(phone_id):
-        raise ServiceError(Reason.INVALID_INPUT, "the signup did not return a WhatsApp account and number")
-    client_id, secret = ctx.provider.client_id or "", ctx.client_secret
-    token = await _graph(
-        api,
-        "GET",
-        "/oauth/access_token",
-        params={"client_id": client_id, "client_secret": secret, "code": str(fields.get("code", ""))},
-    )
-    access = token.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise ProviderError(Reason.BAD_RESPONSE, "no access_token")
-    debug = await _graph(
-        api, "GET", "/debug_token", params={"input_token": access, "access_token": f"{client_id}|{secret}"}
-    )
-    data: dict[str, Any] = debug["data"] if isinstance(debug.get("data"), dict) else {}
-    if data.get("is_valid") is not True or str(data.get("app_id")) != client_id:
-        raise ProviderError(Reason.INVALID_GRANT, "debug_token: not a valid token of this app")
-    granted = {
-        str(target)
-        for grant in data.get("granular_scopes") or []
-        if isinstance(grant, dict) and grant.get("scope") == MESSAGING
-        for target in grant.get("target_ids") or []
-    }
-    if waba_id not in granted:
-        raise ProviderError(Reason.INVALID_SCOPE, "the token does not reach the WhatsApp account picked")
-    await _graph(api, "POST", f"/{waba_id}/subscribed_apps", bearer=access)
-    phone = await _graph(
-        api, "GET", f"/{phone_id}", bearer=access, params={"fields": "display_phone_number,verified_name"}
-    )
-    return Installation(
-        meta={
-            "waba_id": waba_id,
-            "phone_number_id": phone_id,
-            "business_id": str(fields.get("business_id", "")),
-            "account_name": phone.get("verified_name") or "",
-            "target_name": phone.get("display_phone_number") or "",
-            "target_id": phone_id,
-        },
-        secrets={"access_token": access, "waba_id": waba_id},  # revoke needs the WABA, not just the token
-    )
+class WhatsAppHooks(ProviderHooks):
+    revokes = True
 
+    async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
+        waba_id, phone_id = str(fields.get("waba_id", "")), str(fields.get("phone_number_id", ""))
+        if not GRAPH_ID.match(waba_id) or not GRAPH_ID.match(phone_id):
+            raise ServiceError(
+                Reason.INVALID_INPUT, "the signup did not return a WhatsApp account and number"
+            )
+        client_id, secret = ctx.client_id, ctx.client_secret
+        token = await _graph(
+            api,
+            "GET",
+            "/oauth/access_token",
+            params={"client_id": client_id, "client_secret": secret, "code": str(fields.get("code", ""))},
+        )
+        access = token.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ProviderError(Reason.BAD_RESPONSE, "no access_token")
+        debug = await _graph(
+            api,
+            "GET",
+            "/debug_token",
+            params={"input_token": access, "access_token": f"{client_id}|{secret}"},
+        )
+        data: dict[str, Any] = debug["data"] if isinstance(debug.get("data"), dict) else {}
+        if data.get("is_valid") is not True or str(data.get("app_id")) != client_id:
+            raise ProviderError(Reason.INVALID_GRANT, "debug_token: not a valid token of this app")
+        granted = {
+            str(target)
+            for grant in data.get("granular_scopes") or []
+            if isinstance(grant, dict) and grant.get("scope") == MESSAGING
+            for target in grant.get("target_ids") or []
+        }
+        if waba_id not in granted:
+            raise ProviderError(Reason.INVALID_SCOPE, "the token does not reach the WhatsApp account picked")
+        await _graph(api, "POST", f"/{waba_id}/subscribed_apps", bearer=access)
+        phone = await _graph(
+            api, "GET", f"/{phone_id}", bearer=access, params={"fields": "display_phone_number,verified_name"}
+        )
+        return Installation(
+            meta={
+                "waba_id": waba_id,
+                "phone_number_id": phone_id,
+                "business_id": str(fields.get("business_id", "")),
+                "account_name": phone.get("verified_name") or "",
+                "target_name": phone.get("display_phone_number") or "",
+                "target_id": phone_id,
+            },
+            secrets={"access_token": access, "waba_id": waba_id},  # revoke needs the WABA, not just the token
+        )
 
-async def revoke(api: ProviderApi, bundle: dict[str, Any]) -> None:
-    """Unsubscribe our app from the customer's WABA (the token itself is the customer's grant)."""
-    waba_id = str(bundle.get("waba_id") or "")
-    if waba_id:
-        await _graph(api, "DELETE", f"/{waba_id}/subscribed_apps", bearer=str(bundle.get("access_token", "")))
+    async def revoke(self, api: ProviderHttp, bundle: Secrets) -> None:
+        """Unsubscribe our app from the customer's WABA (the token itself is the customer's grant)."""
+        waba_id = str(bundle.get("waba_id") or "")
+        if waba_id:
+            await _graph(
+                api, "DELETE", f"/{waba_id}/subscribed_apps", bearer=str(bundle.get("access_token", ""))
+            )

@@ -24,7 +24,10 @@ import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+from tms_console.domain.events import EVENT_LABELS
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 100_000  # above every chat provider's message limit (Google Chat: 32,000 bytes)
@@ -32,21 +35,6 @@ MAX_EVENT_CHARS = 200_000
 RENDER_TIMEOUT_SECONDS = 3.0
 CHILD_MEMORY_BYTES = 256 * 1024 * 1024  # Python with Jinja loaded needs ~25 MB of address space
 CHILD_CPU_SECONDS = 4  # backstop for the wall-clock timeout
-
-EVENT_TYPES: tuple[str, ...] = (
-    "ticket.created",
-    "ticket.updated",
-    "ticket.assigned",
-    "ticket.closed",
-    "comment.created",
-)
-EVENT_LABELS: dict[str, str] = {
-    "ticket.created": "New ticket",
-    "ticket.updated": "Ticket updated",
-    "ticket.assigned": "Ticket assigned",
-    "ticket.closed": "Ticket closed",
-    "comment.created": "New comment",
-}
 
 
 class TemplateError(ValueError):
@@ -60,8 +48,8 @@ def render(template: str, event: dict[str, Any]) -> str:
     `changes`, `comment`, ...), plus `event_labels` and the filters `tojson` and `slack_escape`.
 
     Args:
-        template: Jinja source written by the agent (or one of `READY_MADE`).
-        event: a JSON-serializable ticket event, like the values of `SAMPLE_EVENTS`.
+        template: Jinja source written by the agent (or one of `providers.ready_made.READY_MADE`).
+        event: a JSON-serializable ticket event, like the values of `domain.sample_events.SAMPLE_EVENTS`.
 
     Returns:
         The rendered payload, guaranteed to parse as JSON.
@@ -119,7 +107,13 @@ def _child_output(done: subprocess.CompletedProcess[bytes]) -> str:
     return str(result["output"])
 
 
-_CHILD_CODE = "from tms_console.services.templates import _child_main; _child_main()"
+# The child imports this very module from where the parent loaded it (not whichever copy an
+# isolated interpreter would find first), then renders.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_CHILD_CODE = (
+    f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
+    "from tms_console.providers.templating import _child_main; _child_main()"
+)
 
 
 def _child_main() -> None:
@@ -214,208 +208,3 @@ def _environment() -> Any:
     env.filters["slack_escape"] = _slack_escape
     env.globals["event_labels"] = EVENT_LABELS
     return env
-
-
-# --- Sample events: what the TMS sends, used for the live preview and the tests. -------------------
-
-_TENANT = {"id": "6f1c2a9e-3b7d-4c1e-9a52-0d8e4f7b1c23", "name": "Northwind Support"}
-_PROJECT = {"id": "b2d4e6f8-1a3c-4e5f-8a7b-9c0d1e2f3a4b", "name": "Customer Care"}
-_REQUESTER = {"id": "c0ffee00-0000-4000-8000-000000000042", "name": "Dana Whitfield",
-              "email": "dana.whitfield@example.com", "type": "customer"}  # fmt: skip
-_AGENT = {"id": "a9e1b3c5-7d9f-4b1d-8e2f-3a4b5c6d7e8f", "name": "Priya Raman",
-          "email": "priya.raman@example.com", "type": "agent"}  # fmt: skip
-_LEAD = {"id": "d4c3b2a1-0f9e-4d8c-b7a6-5e4d3c2b1a09", "name": "Marcus Lee",
-         "email": "marcus.lee@example.com", "type": "agent"}  # fmt: skip
-
-
-def _ticket(**changes: Any) -> dict[str, Any]:
-    ticket = {
-        "id": "5e7a1c3b-9d2f-4a6e-8b1c-7d3e5f9a2b4c",
-        "number": 1042,
-        "title": 'Invoice PDF shows "0.00" total after plan upgrade',
-        "description": "Since upgrading to the Pro plan this morning, every invoice PDF we download "
-        "shows a total of 0.00 <EUR>, although the card was charged 49.00. Affects invoices "
-        "INV-2291 to INV-2295.",
-        "status": "open",
-        "priority": "high",
-        "type": "incident",
-        "channel": "email",
-        "tags": ["billing", "invoices", "pro-plan"],
-        "requester": _REQUESTER,
-        "assignee": None,
-        "group": {"id": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", "name": "Billing"},
-        "url": "https://tms.example.com/t/northwind/tickets/1042",
-        "created_at": "2025-03-14T09:12:44Z",
-        "updated_at": "2025-03-14T09:12:44Z",
-        "due_at": "2025-03-14T17:12:44Z",
-    }
-    return ticket | changes
-
-
-def _event(
-    event_type: str, serial: int, occurred_at: str, actor: dict[str, Any], **rest: Any
-) -> dict[str, Any]:
-    return {
-        "id": f"evt_01HQ8Z5K3M9P2R7T4V6X8Y0A{serial:02d}",
-        "type": event_type,
-        "occurred_at": occurred_at,
-        "tenant": _TENANT,
-        "project": _PROJECT,
-        "actor": actor,
-    } | rest
-
-
-SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
-    "ticket.created": _event("ticket.created", 1, "2025-03-14T09:12:44Z", _REQUESTER, ticket=_ticket()),
-    "ticket.updated": _event(
-        "ticket.updated",
-        2,
-        "2025-03-14T09:20:03Z",
-        _AGENT,
-        ticket=_ticket(
-            priority="urgent",
-            status="pending",
-            updated_at="2025-03-14T09:20:03Z",
-            tags=["billing", "invoices", "pro-plan", "regression"],
-        ),
-        changes={
-            "priority": {"from": "high", "to": "urgent"},
-            "status": {"from": "open", "to": "pending"},
-            "tags": {
-                "from": ["billing", "invoices", "pro-plan"],
-                "to": ["billing", "invoices", "pro-plan", "regression"],
-            },
-        },
-    ),
-    "ticket.assigned": _event(
-        "ticket.assigned",
-        3,
-        "2025-03-14T09:21:30Z",
-        _LEAD,
-        ticket=_ticket(assignee=_AGENT, updated_at="2025-03-14T09:21:30Z"),
-        changes={"assignee": {"from": None, "to": {"id": _AGENT["id"], "name": _AGENT["name"]}}},
-    ),
-    "ticket.closed": _event(
-        "ticket.closed",
-        4,
-        "2025-03-15T11:02:17Z",
-        _AGENT,
-        ticket=_ticket(
-            status="closed",
-            assignee=_AGENT,
-            updated_at="2025-03-15T11:02:17Z",
-            closed_at="2025-03-15T11:02:17Z",
-            resolution="fixed",
-        ),
-        changes={"status": {"from": "pending", "to": "closed"}},
-    ),
-    "comment.created": _event(
-        "comment.created",
-        5,
-        "2025-03-14T10:05:51Z",
-        _AGENT,
-        ticket=_ticket(status="pending", assignee=_AGENT, updated_at="2025-03-14T10:05:51Z"),
-        comment={
-            "id": "8f9e0d1c-2b3a-4c5d-9e6f-7a8b9c0d1e2f",
-            "body": "Thanks Dana, we reproduced it: the PDF renderer read the old plan's price. "
-            "A fix is rolling out; corrected invoices will be re-sent within the hour.",
-            "public": True,
-            "author": _AGENT,
-            "created_at": "2025-03-14T10:05:51Z",
-        },
-    ),
-}
-
-
-# --- Ready-made templates --------------------------------------------------------------------------
-# Each renders every sample event; tests/unit/test_templates.py checks the shape each target expects.
-
-_HEADER = """\
-{%- set label = event_labels.get(event.type, event.type) -%}
-{%- set heading = label ~ ": #" ~ ticket.number ~ " " ~ ticket.title -%}
-{%- set detail = comment.body if comment is defined else ticket.description -%}
-{%- set assignee = ticket.assignee.name if ticket.assignee else "Unassigned" -%}
-"""
-
-READY_MADE: dict[str, str] = {
-    # The event exactly as the TMS produced it.
-    "generic": "{{ event }}\n",
-    # Slack incoming webhook: {"text", "blocks"} (PROVIDERS.md §2.8); user text escaped for mrkdwn.
-    "slack": _HEADER
-    + """{
-  "text": {{ heading | slack_escape }},
-  "blocks": [
-    {"type": "header", "text": {"type": "plain_text", "text": {{ heading | truncate(150, true, "…", 0) }}}},
-    {"type": "section", "text": {"type": "mrkdwn",
-      "text": {{ (detail | slack_escape | truncate(2900, true, "…", 0)) or "-" }}}},
-    {"type": "section", "fields": [
-      {"type": "mrkdwn", "text": {{ "*Status*\\n" ~ ticket.status }}},
-      {"type": "mrkdwn", "text": {{ "*Priority*\\n" ~ ticket.priority }}},
-      {"type": "mrkdwn", "text": {{ "*Assignee*\\n" ~ (assignee | slack_escape) }}},
-      {"type": "mrkdwn", "text": {{ "*By*\\n" ~ (actor.name | slack_escape) }}}
-    ]},
-    {"type": "actions", "elements": [
-      {"type": "button", "text": {"type": "plain_text", "text": "Open ticket"}, "url": {{ ticket.url }}}
-    ]}
-  ]
-}
-""",
-    # Teams Incoming Webhook / Workflows: a message with one Adaptive Card (PROVIDERS.md §3.8).
-    "msteams": _HEADER
-    + """{
-  "type": "message",
-  "attachments": [{
-    "contentType": "application/vnd.microsoft.card.adaptive",
-    "contentUrl": null,
-    "content": {
-      "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-      "type": "AdaptiveCard",
-      "version": "1.2",
-      "body": [
-        {"type": "TextBlock", "text": {{ label ~ ": #" ~ ticket.number }},
-         "weight": "Bolder", "size": "Medium", "wrap": true},
-        {"type": "TextBlock", "text": {{ ticket.title }}, "wrap": true},
-        {"type": "TextBlock", "text": {{ detail | truncate(1000, true, "…", 0) }},
-         "wrap": true, "isSubtle": true},
-        {"type": "FactSet", "facts": [
-          {"title": "Status", "value": {{ ticket.status }}},
-          {"title": "Priority", "value": {{ ticket.priority }}},
-          {"title": "Assignee", "value": {{ assignee }}},
-          {"title": "By", "value": {{ actor.name }}}
-        ]}
-      ],
-      "actions": [{"type": "Action.OpenUrl", "title": "Open ticket", "url": {{ ticket.url }}}]
-    }
-  }]
-}
-""",
-    # Google Chat incoming webhook: {"text"} with Chat's *bold* and <url|label> link syntax (§4.6).
-    "google_chat": _HEADER
-    + """{
-  "text": {{ "*" ~ label ~ "* <" ~ ticket.url ~ "|#" ~ ticket.number ~ ">: " ~ ticket.title
-             ~ "\\nStatus: " ~ ticket.status ~ " · Priority: " ~ ticket.priority ~ " · Assignee: " ~ assignee
-             ~ "\\n" ~ (detail | truncate(1000, true, "…", 0)) }}
-}
-""",
-    # Discord webhook: {"content", "embeds"} within Discord's limits; mentions disabled (§1.8).
-    "discord": _HEADER
-    + """{%- set colors = {"urgent": 15548997, "high": 15105570, "normal": 3447003, "low": 9807270} -%}
-{
-  "content": {{ heading | truncate(2000, true, "…", 0) }},
-  "embeds": [{
-    "title": {{ ("#" ~ ticket.number ~ " " ~ ticket.title) | truncate(256, true, "…", 0) }},
-    "url": {{ ticket.url }},
-    "description": {{ (detail | truncate(4000, true, "…", 0)) or "-" }},
-    "color": {{ colors.get(ticket.priority, 5793266) }},
-    "fields": [
-      {"name": "Status", "value": {{ ticket.status }}, "inline": true},
-      {"name": "Priority", "value": {{ ticket.priority }}, "inline": true},
-      {"name": "Assignee", "value": {{ assignee }}, "inline": true}
-    ],
-    "footer": {"text": {{ project.name ~ " · " ~ label }}},
-    "timestamp": {{ event.occurred_at }}
-  }],
-  "allowed_mentions": {"parse": []}
-}
-""",
-}

@@ -1,0 +1,120 @@
+"""The typed contract between the services and a provider's quirks (what the spec data cannot express).
+
+`ProviderHooks` lists every hook a provider may implement, each with a default. A provider without
+quirks uses it as is; one with quirks subclasses it and overrides what it needs. Where a service
+must know whether a hook replaces the generic behaviour (RFC 6749 token handling, RFC 7009
+revocation) or is offered at all (a test message, provider calls coming in), it reads a capability
+flag, never probes for a method. Hooks receive `ProviderHttp`, a narrow facade over the provider's
+API hosts, and plain values: never the database or the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+from tms_console.domain.errors import NotFound
+from tms_console.domain.reasons import Reason
+from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
+
+
+class ProviderHttp(Protocol):
+    """Authenticated JSON calls against one provider's API hosts (the base API and, if any, a second
+    host such as Microsoft Graph), with the deployment's bot token when one is configured."""
+
+    @property
+    def has_bot(self) -> bool: ...
+
+    @property
+    def graph_base(self) -> str: ...
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        allow_errors: bool = False,
+        bearer: str | None = None,
+        as_bot: bool = False,
+        data: dict[str, str] | None = None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        graph: bool = False,
+    ) -> Any:
+        """One JSON call; a 4xx raises ProviderError unless `allow_errors`."""
+        ...
+
+    async def call_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        bearer: str | None = None,
+        as_bot: bool = False,
+        data: dict[str, str] | None = None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        graph: bool = False,
+    ) -> tuple[int, Any]:
+        """One call; (status, parsed JSON or text), whatever the status below 500."""
+        ...
+
+
+class ProviderHooks:
+    """Every hook a provider may implement. The defaults are what a provider without quirks gets."""
+
+    # Capabilities the services read.
+    judges_token_response: ClassVar[bool] = False  # check_token_response replaces RFC 6749 §5.2
+    revokes: ClassVar[bool] = False  # revoke replaces RFC 7009 revocation of the access token
+    sends_test: ClassVar[bool] = False  # send_test delivers a test message
+    receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
+    # Payload templates an agent can start from, by name (the outgoing webhook's).
+    ready_made: ClassVar[Mapping[str, str]] = {}
+
+    def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Judge a token endpoint's answer (code exchange, refresh, configuration check); raise
+        ProviderError with a reason. Used only when `judges_token_response`."""
+        raise NotImplementedError
+
+    async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
+        """Enrich `meta` after a code exchange (e.g. the Discord guild's name); raise ProviderError."""
+
+    async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
+        """Connect without an OAuth redirect (form and popup kinds): check the validated form fields
+        with the provider and return what to store. Required for those kinds."""
+        raise NotImplementedError
+
+    def reveal(self, bundle: Secrets) -> dict[str, str]:
+        """What to show the agent once, right after connecting (e.g. a signing secret)."""
+        return {}
+
+    async def revoke(self, api: ProviderHttp, bundle: Secrets) -> None:
+        """Provider-specific uninstall. Used only when `revokes`."""
+        raise NotImplementedError
+
+    async def list_targets(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> list[Target]:
+        """Where notifications can go (for specs with a `target_label`)."""
+        return []
+
+    async def send_test(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> str:
+        """Send a test message; a short outcome line for the agent."""
+        raise NotFound(Reason.NOT_FOUND, "no test message for this integration")
+
+    def preview(self, template: str) -> str:
+        """A payload template rendered from a sample event (the connect form's live preview)."""
+        raise NotFound(Reason.NOT_FOUND, "no preview for this integration")
+
+    def setup_note(self) -> str:
+        """Provider-specific guidance for the operator's setup panel."""
+        return ""
+
+    def verify_inbound(self, headers: Mapping[str, str], bundle: Secrets) -> bool:
+        """Whether a call to this install's public inbound URL comes from the provider."""
+        return False
+
+    def on_inbound(self, update: object, meta: Meta) -> Meta | None:
+        """Fold an authenticated provider call into `meta`; None when nothing changes."""
+        return None
+
+
+NO_HOOKS = ProviderHooks()
