@@ -6,7 +6,8 @@ The mechanics are `oauth_server`'s; the REST side (guilds, channels, webhooks) l
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
@@ -70,7 +71,7 @@ class DiscordHooks(OAuthHooks[Scopes]):
         self.canary = canary
         self.api = api
 
-    async def validate(self, params: dict[str, str]) -> Scopes:
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
         """response_type, scopes and the permissions bitfield; errors redirect with `error`."""
         if params.get("response_type") != "code":
             raise _denied("unsupported_response_type", "Invalid response_type")
@@ -103,7 +104,7 @@ class DiscordHooks(OAuthHooks[Scopes]):
         record = {"scopes": request, "guild_id": guild_id, "channel_id": channel_id}
         return Approval(record, query if "bot" in request and guild_id else {})
 
-    async def issue(self, request: Request, record: JsonDict) -> JsonDict:
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """The base token pair, plus `guild` (bot scope) and a new `webhook` (webhook.incoming)."""
         body = await self._issue(record["scopes"], secrets.token_urlsafe(16))
         guild = fixtures.discord_guild(record.get("guild_id"))
@@ -113,7 +114,7 @@ class DiscordHooks(OAuthHooks[Scopes]):
             body["webhook"] = await self.api.create_webhook(request, record)
         return body
 
-    async def refresh(self, params: dict[str, str], record: JsonDict) -> JsonDict:
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """A new pair for the same authorization; the old access token dies as well."""
         await self.store.revoke_grant(record["grant"])
         return await self._issue(record["scopes"], record["grant"])

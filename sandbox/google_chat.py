@@ -19,7 +19,8 @@ import base64
 import json
 import secrets
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
@@ -114,7 +115,7 @@ class GoogleHooks(OAuthHooks[Scopes]):
         self.store = store
         self.canary = canary
 
-    async def validate(self, params: dict[str, str]) -> Scopes:
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
         """response_type, scopes, access_type, prompt and PKCE S256; errors are Google's pages."""
         if params.get("response_type") != "code":
             raise _blocked(400, "invalid_request", "Invalid response_type: code is required.")
@@ -195,11 +196,11 @@ class GoogleHooks(OAuthHooks[Scopes]):
         """Google keeps one grant per (account, client): consent, refresh tokens and revocation."""
         return f"{self.app.client_id}:{sub}"
 
-    async def issue(self, request: Request, record: JsonDict) -> JsonDict:
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """Access token; refresh token on an offline first consent; ID token with `openid`."""
         return await self._issue(record["account"], record["scopes"], record["refresh"], record["nonce"])
 
-    async def refresh(self, params: dict[str, str], record: JsonDict) -> JsonDict:
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """A new access token, for the granted scopes or a subset named in `scope`."""
         scopes = record["scopes"]
         if params.get("scope"):

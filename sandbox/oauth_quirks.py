@@ -130,7 +130,7 @@ class OAuthHooks(Generic[C]):
     def check_path(self, path: Mapping[str, Any], endpoint: Literal["authorize", "token"]) -> None:
         """Reject a request whose path parameters (e.g. an Entra tenant) name nothing."""
 
-    async def validate(self, params: dict[str, str]) -> C:
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> C:
         """The provider's checks of a trusted authorization request (client and redirect URI known good)."""
         raise NotImplementedError
 
@@ -146,11 +146,11 @@ class OAuthHooks(Generic[C]):
         """The user approved: what to bind the code to."""
         raise NotImplementedError
 
-    async def issue(self, request: Any, record: JsonDict) -> JsonDict:
+    async def issue(self, request: Any, params: dict[str, str], record: JsonDict) -> JsonDict:
         """The token response for a redeemed code (`request` is the HTTP request, for absolute URLs)."""
         raise NotImplementedError
 
-    async def refresh(self, params: dict[str, str], record: JsonDict) -> JsonDict:
+    async def refresh(self, request: Any, params: dict[str, str], record: JsonDict) -> JsonDict:
         """The token response for a valid refresh token's record."""
         raise NotImplementedError
 

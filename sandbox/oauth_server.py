@@ -40,7 +40,7 @@ class AuthorizationServer(Generic[C]):
         """GET authorize: the provider's checks, then its consent page (or an answer without one)."""
         params = self.trusted(query_values(request), request.path_params)
         try:
-            parsed = await self.hooks.validate(params)
+            parsed = await self.hooks.validate(params, request.path_params)
             approval = await self.hooks.on_show(params, parsed)
             if approval is not None:
                 return await self._approved(params, approval)
@@ -53,7 +53,7 @@ class AuthorizationServer(Generic[C]):
         """POST authorize: the consent form's approve or cancel, re-checked like the GET."""
         form = self.trusted(await read_form(request), request.path_params)
         try:
-            parsed = await self.hooks.validate(form)
+            parsed = await self.hooks.validate(form, request.path_params)
             decision = form.get("decision")
             if decision == "cancel":
                 return self.callback(form, dict(self.quirks.cancel))
@@ -110,9 +110,9 @@ class AuthorizationServer(Generic[C]):
             failure = Failure.UNSUPPORTED_GRANT_TYPE if grant_type else Failure.MISSING_GRANT_TYPE
             self.fail(failure, grant_type=grant_type)
         if grant_type == "authorization_code":
-            body = await self.hooks.issue(request, await self.redeem(params))
+            body = await self.hooks.issue(request, params, await self.redeem(params))
         else:
-            body = await self.hooks.refresh(params, await self._refresh_record(params))
+            body = await self.hooks.refresh(request, params, await self._refresh_record(params))
         return json_response(body, no_store=True)
 
     async def _token_params(self, request: Request) -> dict[str, str] | None:

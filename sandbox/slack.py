@@ -6,7 +6,8 @@ The mechanics are `oauth_server`'s; the Web API methods and incoming webhooks li
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
@@ -72,7 +73,7 @@ class SlackHooks(OAuthHooks[Scopes]):
         self.canary = canary
         self.api = api
 
-    async def validate(self, params: dict[str, str]) -> Scopes:
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
         """Bot and user scopes: at least one, all known; otherwise `error=invalid_scope`."""
         scopes = _scope_list(params.get("scope", ""))
         user_scopes = _scope_list(params.get("user_scope", ""))
@@ -103,7 +104,7 @@ class SlackHooks(OAuthHooks[Scopes]):
             raise Rejected(error_page("Invalid channel", "Choose a channel to post to."))
         return Approval({"scopes": scopes, "user_scopes": user_scopes, "channel_id": channel_id})
 
-    async def issue(self, request: Request, record: JsonDict) -> JsonDict:
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """Bot token at the top level, `authed_user`, and `incoming_webhook` when that scope was granted."""
         body = {"ok": True, "app_id": fixtures.SLACK_APP_ID}
         body["authed_user"] = await self._authed_user(record["user_scopes"])
@@ -112,7 +113,7 @@ class SlackHooks(OAuthHooks[Scopes]):
             body["incoming_webhook"] = await self.api.create_hook(request, record["channel_id"])
         return body
 
-    async def refresh(self, params: dict[str, str], record: JsonDict) -> JsonDict:
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """Token rotation: a new expiring bot token and a new refresh token."""
         bot = await self._bot_token(record["scopes"], rotate=True)
         return {"ok": True, "app_id": fixtures.SLACK_APP_ID} | bot
