@@ -65,11 +65,9 @@ Scopes = list[str]
 class DiscordHooks(OAuthHooks[Scopes]):
     """Discord's scope rules, server/channel picker, and token response (guild, webhook)."""
 
-    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str, api: discord_api.DiscordApi):
-        self.app = app
-        self.store = store
-        self.canary = canary
-        self.api = api
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        super().__init__(app, store, canary)
+        self.api = discord_api.DiscordApi(app, store, canary)
 
     async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
         """response_type, scopes and the permissions bitfield; errors redirect with `error`."""
@@ -170,8 +168,8 @@ def _pickers(preselected: str | None) -> tuple[Picker, ...]:
 
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All Discord sandbox routes under `/sandbox/discord`."""
-    api = discord_api.DiscordApi(app, store, canary)
-    oauth = AuthorizationServer(QUIRKS, DiscordHooks(app, store, canary, api), app, store)
+    hooks = DiscordHooks(app, store, canary)
+    oauth = AuthorizationServer(QUIRKS, hooks, app, store)
     router = APIRouter(prefix="/sandbox/discord", include_in_schema=False)
     router.add_api_route("/oauth2/authorize", oauth.show_consent, methods=["GET"])
     router.add_api_route("/oauth2/authorize", oauth.decide, methods=["POST"])
@@ -179,5 +177,5 @@ def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter
         token = faults.with_faults(store, "discord", "token", oauth.token)
         router.add_api_route(f"{api_base}/oauth2/token", token, methods=["POST"])
         router.add_api_route(f"{api_base}/oauth2/token/revoke", oauth.revoke, methods=["POST"])
-    api.add_routes(router)
+    hooks.api.add_routes(router)
     return router

@@ -110,11 +110,6 @@ def _normalized(scope: str) -> list[str]:
 class GoogleHooks(OAuthHooks[Scopes]):
     """Google's scope and prompt rules, one grant per (account, client), and its token responses."""
 
-    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
-        self.app = app
-        self.store = store
-        self.canary = canary
-
     async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
         """response_type, scopes, access_type, prompt and PKCE S256; errors are Google's pages."""
         if params.get("response_type") != "code":

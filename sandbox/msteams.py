@@ -125,8 +125,7 @@ class MsTeamsHooks(OAuthHooks[Parsed]):
     """Entra's tenants, parameters and scopes, the account picker, and its JWT-shaped tokens."""
 
     def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
-        self.app = app
-        self.store = store
+        super().__init__(app, store, canary)
         self.issuer = TokenIssuer(app, store, canary)
 
     def check_path(self, path: Mapping[str, Any], endpoint: Literal["authorize", "token"]) -> None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from fastapi.responses import HTMLResponse, Response
 
 from sandbox.pages import Consent, error_page
-from sandbox.store import JsonDict
+from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import json_response
+
+if TYPE_CHECKING:
+    from sandbox import SandboxApp
 
 C = TypeVar("C")
 ErrorFactory = Callable[[Mapping[str, str]], Response]
@@ -126,6 +129,11 @@ class OAuthHooks(Generic[C]):
 
     Hooks raise `web.Rejected` for an error page and `Denied` for an error redirect.
     """
+
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        self.app = app
+        self.store = store
+        self.canary = canary
 
     def check_path(self, path: Mapping[str, Any], endpoint: Literal["authorize", "token"]) -> None:
         """Reject a request whose path parameters (e.g. an Entra tenant) name nothing."""

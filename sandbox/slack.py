@@ -67,11 +67,9 @@ def _scope_list(value: str) -> list[str]:
 class SlackHooks(OAuthHooks[Scopes]):
     """Slack's comma-separated scopes, channel picker, and `oauth.v2.access` response."""
 
-    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str, api: slack_api.SlackApi) -> None:
-        self.app = app
-        self.store = store
-        self.canary = canary
-        self.api = api
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        super().__init__(app, store, canary)
+        self.api = slack_api.SlackApi(app, store, canary)
 
     async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
         """Bot and user scopes: at least one, all known; otherwise `error=invalid_scope`."""
@@ -155,12 +153,12 @@ def _channel_picker() -> Picker:
 
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All Slack sandbox routes under `/sandbox/slack`."""
-    api = slack_api.SlackApi(app, store, canary)
-    oauth = AuthorizationServer(QUIRKS, SlackHooks(app, store, canary, api), app, store)
+    hooks = SlackHooks(app, store, canary)
+    oauth = AuthorizationServer(QUIRKS, hooks, app, store)
     router = APIRouter(prefix="/sandbox/slack", include_in_schema=False)
     router.add_api_route("/oauth/v2/authorize", oauth.show_consent, methods=["GET"])
     router.add_api_route("/oauth/v2/authorize", oauth.decide, methods=["POST"])
     access = faults.with_faults(store, "slack", "token", oauth.token)
     router.add_api_route("/api/oauth.v2.access", access, methods=["POST"])
-    api.add_routes(router)
+    hooks.api.add_routes(router)
     return router
