@@ -96,11 +96,11 @@ class DiscordHooks(OAuthHooks[Scopes]):
     async def approve(self, form: dict[str, str], request: Scopes) -> Approval:
         """The chosen server and channel; Discord adds the bot to the server right here."""
         guild_id, channel_id = _placement(form, request)
-        if "bot" in request and guild_id:
-            await self.store.add_flag("bot_guilds", guild_id)
-        query = {"guild_id": guild_id, "permissions": form.get("permissions", "0")}
         record = {"scopes": request, "guild_id": guild_id, "channel_id": channel_id}
-        return Approval(record, query if "bot" in request and guild_id else {})
+        if "bot" not in request or not guild_id:
+            return Approval(record)
+        await self.store.add_flag("bot_guilds", guild_id)
+        return Approval(record, {"guild_id": guild_id, "permissions": form.get("permissions", "0")})
 
     async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """The base token pair, plus `guild` (bot scope) and a new `webhook` (webhook.incoming)."""
