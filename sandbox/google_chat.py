@@ -57,6 +57,7 @@ BAD_REQUEST = "Bad Request"
 NOT_FOUND = "The OAuth client was not found."
 UNSUPPORTED = rfc_error("unsupported_grant_type", "Invalid grant_type: {grant_type}")
 QUIRKS = OAuthQuirks(
+    pkce=True,
     code_ttl=600,  # (unverified) Google does not document it; codes are single use
     code_prefix="4/0A",  # Google's codes contain a slash: the console must URL-encode them
     malformed=PageError(

@@ -87,6 +87,7 @@ def _aad(error: str, code: int, message: str, status: int = 400) -> ErrorFactory
 
 
 QUIRKS = OAuthQuirks(
+    pkce=True,
     code_ttl=CODE_TTL,
     used_code_memory=CODE_TTL,  # a redeemed code answers AADSTS54005, not "invalid"
     malformed=PageError("Sign in", "AADSTS9002313: Invalid request. Request is malformed."),

@@ -91,6 +91,7 @@ class OAuthQuirks:
     choose: str = "Choose Authorize or Cancel."  # a consent form posted without either button
     state_first: bool = False  # Google puts `state` first in the callback query
     code_prefix: str = ""  # Google's codes start with `4/0A`
+    pkce: bool = False  # bind the code to `code_challenge` (S256) and require its verifier
     used_code_memory: int = 0  # seconds a redeemed code answers USED_CODE instead of BAD_CODE
     client_auth: frozenset[str] = BASIC_OR_BODY  # "basic" header and/or "body" (form or query) fields
     params_from: Literal["form", "query"] = "form"  # where the token endpoint reads its parameters

@@ -84,7 +84,7 @@ class AuthorizationServer(Generic[C]):
 
     async def _approved(self, params: dict[str, str], approval: Approval) -> Response:
         record: JsonDict = {"client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri}
-        if "code_challenge" in params:
+        if self.quirks.pkce:  # the provider's `validate` made sure there is an S256 challenge
             record["code_challenge"] = params["code_challenge"]
         code = await self.issue_code(record | approval.record)
         return self.callback(params, {"code": code} | approval.query)
