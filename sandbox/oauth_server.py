@@ -141,27 +141,28 @@ class AuthorizationServer(Generic[C]):
         code = params.get("code")
         if not code:
             self.fail(Failure.MISSING_CODE)
-        prefix = self.quirks.code_prefix
-        record = await self.store.take_code(code[len(prefix) :]) if code.startswith(prefix) else None
-        if record is None or record["client_id"] != self.app.client_id:
-            self.fail(await self._unredeemable(code))
-        if self.quirks.used_code_memory:
-            await self.store.put_secret("redeemed", code, {}, self.quirks.used_code_memory)
+        record = await self._take_code(code)
         uri = params.get("redirect_uri", "")
         if uri != record["redirect_uri"]:
             self.fail(Failure.REDIRECT_MISMATCH, uri=uri)
-        if "code_challenge" in record:
+        if self.quirks.pkce:
             verifier = params.get("code_verifier")
             if not verifier:
                 self.fail(Failure.MISSING_VERIFIER)
-            if not verifier_matches(verifier, record["code_challenge"]):
+            if not verifier_matches(verifier, record.get("code_challenge", "")):
                 self.fail(Failure.BAD_VERIFIER)
         return record
 
-    async def _unredeemable(self, code: str) -> Failure:
-        if self.quirks.used_code_memory and await self.store.get_secret("redeemed", code) is not None:
-            return Failure.USED_CODE
-        return Failure.BAD_CODE
+    async def _take_code(self, code: str) -> JsonDict:
+        prefix = self.quirks.code_prefix
+        record = await self.store.take_code(code[len(prefix) :]) if code.startswith(prefix) else None
+        memory = self.quirks.used_code_memory
+        if record is None or record["client_id"] != self.app.client_id:
+            used = memory and await self.store.get_secret("redeemed", code) is not None
+            self.fail(Failure.USED_CODE if used else Failure.BAD_CODE)
+        if memory:
+            await self.store.put_secret("redeemed", code, {}, memory)
+        return record
 
     async def _refresh_record(self, params: dict[str, str]) -> JsonDict:
         token = params.get("refresh_token")
