@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from sandbox.pages import Consent, error_page
@@ -155,11 +156,11 @@ class OAuthHooks(Generic[C]):
         """The user approved: what to bind the code to."""
         raise NotImplementedError
 
-    async def issue(self, request: Any, params: dict[str, str], record: JsonDict) -> JsonDict:
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """The token response for a redeemed code (`request` is the HTTP request, for absolute URLs)."""
         raise NotImplementedError
 
-    async def refresh(self, request: Any, params: dict[str, str], record: JsonDict) -> JsonDict:
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """The token response for a valid refresh token's record."""
         raise NotImplementedError
 
