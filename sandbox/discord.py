@@ -1,29 +1,22 @@
-"""Discord sandbox, OAuth2 side: authorize/consent, token, revoke (PROVIDERS.md §1.2-1.6).
+"""Discord sandbox, OAuth2 side: the quirks of Discord's authorization server (PROVIDERS.md §1.2-1.6).
 
-The REST side (guilds, channels, webhooks) lives in `discord_api`; `build_router` wires both.
+The mechanics are `oauth_server`'s; the REST side (guilds, channels, webhooks) lives in `discord_api`.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from sandbox import discord_api, faults, fixtures
-from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.oauth_quirks import Approval, Denied, Failure, OAuthHooks, OAuthQuirks, PageError, rfc_error
+from sandbox.oauth_server import AuthorizationServer
+from sandbox.pages import Consent, Option, Picker, error_page
 from sandbox.store import JsonDict, SandboxStore
-from sandbox.web import (
-    Rejected,
-    client_credentials,
-    guarded,
-    json_response,
-    query_values,
-    read_form,
-    redirect_with,
-)
+from sandbox.web import Rejected
 
 if TYPE_CHECKING:
     from sandbox import SandboxApp
@@ -40,145 +33,77 @@ KNOWN_SCOPES = frozenset(
 )  # fmt: skip
 # Scopes that make Discord show the server picker.
 PLACEMENT_SCOPES = frozenset({"bot", "webhook.incoming"})
-CODE_TTL = 100  # a Discord staffer's figure (PROVIDERS.md §1.3)
 ACCESS_TTL = 604800
 GRANT_TTL = 90 * 86400
 DENIED = "The resource owner or authorization server denied the request"
 FORWARDED = ("response_type", "client_id", "scope", "redirect_uri", "state", "permissions", "prompt")
 
 
-class DiscordOAuth:
-    """Handlers of the authorize page and the token endpoints for one registered app."""
+FORM_ONLY = "Request body must be form-encoded."
+INVALID = 'Invalid "{}" in request.'
+QUIRKS = OAuthQuirks(
+    code_ttl=100,  # a Discord staffer's figure (PROVIDERS.md §1.3)
+    malformed=PageError("Invalid OAuth2 request", "The request is malformed."),
+    unknown_client=PageError("Unknown Application", "Invalid OAuth2 client_id."),
+    redirect_mismatch=PageError("Invalid OAuth2 redirect_uri", "Invalid OAuth2 redirect_uri"),
+    cancel={"error": "access_denied", "error_description": DENIED},
+    errors={
+        Failure.MALFORMED: rfc_error("invalid_request", FORM_ONLY),
+        Failure.TWO_CLIENT_AUTHS: rfc_error("invalid_request", "Use one client authentication method."),
+        Failure.UNKNOWN_CLIENT: rfc_error("invalid_client", status=401),
+        Failure.BAD_SECRET: rfc_error("invalid_client", status=401),
+        Failure.UNSUPPORTED_GRANT_TYPE: rfc_error("unsupported_grant_type", INVALID.format("grant_type")),
+        Failure.MISSING_CODE: rfc_error("invalid_request", 'Missing "code" in request.'),
+        Failure.BAD_CODE: rfc_error("invalid_grant", INVALID.format("code")),  # redirect mismatch too
+        Failure.BAD_REFRESH: rfc_error("invalid_grant", INVALID.format("refresh_token")),
+        Failure.MISSING_TOKEN: rfc_error("invalid_request", 'Missing "token" in request.'),
+    },
+)
+Scopes = list[str]
 
-    def __init__(
-        self, app: SandboxApp, store: SandboxStore, canary: str, api: discord_api.DiscordApi
-    ) -> None:
-        self.app = app
-        self.store = store
-        self.canary = canary
-        self.api = api
 
-    @guarded
-    async def show_consent(self, request: Request) -> Response:
-        """GET /oauth2/authorize: validate like Discord, then render the consent page."""
-        params, scopes = self._validated(query_values(request))
-        return consent_page(self._consent(params, scopes, request.url.path))
+class DiscordHooks(OAuthHooks[Scopes]):
+    """Discord's scope rules, server/channel picker, and token response (guild, webhook)."""
 
-    @guarded
-    async def decide(self, request: Request) -> Response:
-        """POST /oauth2/authorize: the consent form's approve or cancel."""
-        form, scopes = self._validated(await read_form(request))
-        decision = form.get("decision")
-        if decision == "cancel":
-            raise Rejected(self._deny(form, "access_denied", DENIED))
-        if decision != "approve":
-            raise Rejected(error_page("Invalid form", "Choose Authorize or Cancel."))
-        guild_id, channel_id = self._placement(form, scopes)
-        if "bot" in scopes and guild_id:
-            await self.store.add_flag("bot_guilds", guild_id)  # Discord adds the bot right here
-        record: JsonDict = {"client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri}
-        record |= {"scopes": scopes, "guild_id": guild_id, "channel_id": channel_id}
-        code = await self.store.issue_code(record, CODE_TTL)
-        return redirect_with(self.app.redirect_uri, _callback_params(form, code, scopes, guild_id))
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        super().__init__(app, store, canary)
+        self.api = discord_api.DiscordApi(app, store, canary)
 
-    def _validated(self, params: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
-        # Until client and redirect URI are known good, errors are pages, never redirects.
-        if params is None:
-            raise Rejected(error_page("Invalid OAuth2 request", "The request is malformed."))
-        if params.get("client_id") != self.app.client_id:
-            raise Rejected(error_page("Unknown Application", "Invalid OAuth2 client_id."))
-        if params.get("redirect_uri") != self.app.redirect_uri:
-            raise Rejected(error_page("Invalid OAuth2 redirect_uri", "Invalid OAuth2 redirect_uri"))
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
+        """response_type, scopes and the permissions bitfield; errors redirect with `error`."""
         if params.get("response_type") != "code":
-            raise Rejected(self._deny(params, "unsupported_response_type", "Invalid response_type"))
+            raise _denied("unsupported_response_type", "Invalid response_type")
         scopes = params.get("scope", "").split()
         if not scopes or not set(scopes) <= KNOWN_SCOPES:
-            raise Rejected(self._deny(params, "invalid_scope", "The requested scope is invalid."))
+            raise _denied("invalid_scope", "The requested scope is invalid.")
         if not params.get("permissions", "0").isdigit():
-            raise Rejected(self._deny(params, "invalid_request", "Invalid permissions."))
-        return params, scopes
+            raise _denied("invalid_request", "Invalid permissions.")
+        return scopes
 
-    def _deny(self, params: dict[str, str], error: str, description: str) -> Response:
-        query = {"error": error, "error_description": description}
-        if "state" in params:
-            query["state"] = params["state"]
-        return redirect_with(self.app.redirect_uri, query)
-
-    def _consent(self, params: dict[str, str], scopes: list[str], action: str) -> Consent:
+    def consent(self, params: dict[str, str], request: Scopes, action: str) -> Consent:
+        """Discord's authorize page, with server and channel pickers for bot/webhook scopes."""
         hidden = {name: params[name] for name in FORWARDED if name in params}
-        pickers = _pickers(params.get("guild_id")) if PLACEMENT_SCOPES & set(scopes) else ()
+        pickers = _pickers(params.get("guild_id")) if PLACEMENT_SCOPES & set(request) else ()
         return Consent(
             title=f"Discord (sandbox) — authorize {self.app.name}",
             intro=f"{self.app.name} wants to access your Discord account (sandbox user).",
-            scopes=scopes,
+            scopes=request,
             action=action,
             hidden=hidden,
             pickers=pickers,
         )
 
-    def _placement(self, form: dict[str, str], scopes: list[str]) -> tuple[str | None, str | None]:
-        if not PLACEMENT_SCOPES & set(scopes):
-            return None, None
-        guild = fixtures.discord_guild(form.get("guild_id"))
-        if guild is None:
-            raise Rejected(error_page("Invalid server", "Choose one of your servers."))
-        channel_id = form.get("channel_id")
-        needs_channel = "webhook.incoming" in scopes or channel_id is not None
-        if needs_channel and guild.channel(channel_id) is None:
-            raise Rejected(error_page("Invalid channel", "Choose a text channel of that server."))
-        return guild.id, channel_id
+    async def approve(self, form: dict[str, str], request: Scopes) -> Approval:
+        """The chosen server and channel; Discord adds the bot to the server right here."""
+        guild_id, channel_id = _placement(form, request)
+        record = {"scopes": request, "guild_id": guild_id, "channel_id": channel_id}
+        if "bot" not in request or not guild_id:
+            return Approval(record)
+        await self.store.add_flag("bot_guilds", guild_id)
+        return Approval(record, {"guild_id": guild_id, "permissions": form.get("permissions", "0")})
 
-    @guarded
-    async def token(self, request: Request) -> Response:
-        """POST /api/oauth2/token: authorization_code and refresh_token grants, form only."""
-        form = await read_form(request)
-        if form is None or form.get("grant_type") == "authorization_code":
-            await self.store.incr("token_exchanges")
-        if form is None:
-            raise Rejected(_oauth_error("invalid_request", "Request body must be form-encoded."))
-        self._authenticate(request, form)
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            return json_response(await self._redeem_code(request, form), no_store=True)
-        if grant_type == "refresh_token":
-            return json_response(await self._refresh(form), no_store=True)
-        raise Rejected(_oauth_error("unsupported_grant_type", 'Invalid "grant_type" in request.'))
-
-    @guarded
-    async def revoke(self, request: Request) -> Response:
-        """POST /api/oauth2/token/revoke: revokes every token of the token's authorization."""
-        form = await read_form(request)
-        if form is None:
-            raise Rejected(_oauth_error("invalid_request", "Request body must be form-encoded."))
-        self._authenticate(request, form)
-        token = form.get("token")
-        if not token:
-            raise Rejected(_oauth_error("invalid_request", 'Missing "token" in request.'))
-        for kind in ("access", "refresh"):
-            record = await self.store.get_secret(kind, token)
-            if record is not None and record["client_id"] == self.app.client_id:
-                await self.store.revoke_grant(record["grant"])
-                break
-        await self.store.incr("revocations")
-        return json_response({})
-
-    def _authenticate(self, request: Request, form: dict[str, str]) -> None:
-        client_id, secret = client_credentials(request, form)
-        known = client_id == self.app.client_id
-        if not (known and hmac.compare_digest(secret.encode(), self.app.client_secret.encode())):
-            raise Rejected(json_response({"error": "invalid_client"}, 401))
-
-    async def _redeem_code(self, request: Request, form: dict[str, str]) -> JsonDict:
-        code = form.get("code")
-        if not code:
-            raise Rejected(_oauth_error("invalid_request", 'Missing "code" in request.'))
-        record = await self.store.take_code(code)  # consumed even if the checks below fail
-        if (
-            record is None
-            or record["client_id"] != self.app.client_id
-            or record["redirect_uri"] != form.get("redirect_uri")
-        ):
-            raise Rejected(_oauth_error("invalid_grant", 'Invalid "code" in request.'))
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """The base token pair, plus `guild` (bot scope) and a new `webhook` (webhook.incoming)."""
         body = await self._issue(record["scopes"], secrets.token_urlsafe(16))
         guild = fixtures.discord_guild(record.get("guild_id"))
         if "bot" in record["scopes"] and guild is not None:
@@ -187,12 +112,9 @@ class DiscordOAuth:
             body["webhook"] = await self.api.create_webhook(request, record)
         return body
 
-    async def _refresh(self, form: dict[str, str]) -> JsonDict:
-        token = form.get("refresh_token")
-        record = await self.store.take_secret("refresh", token) if token else None
-        if record is None or record["client_id"] != self.app.client_id:
-            raise Rejected(_oauth_error("invalid_grant", 'Invalid "refresh_token" in request.'))
-        await self.store.revoke_grant(record["grant"])  # the old access token dies as well
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """A new pair for the same authorization; the old access token dies as well."""
+        await self.store.revoke_grant(record["grant"])
         return await self._issue(record["scopes"], record["grant"])
 
     async def _issue(self, scopes: list[str], grant_id: str) -> JsonDict:
@@ -213,6 +135,23 @@ class DiscordOAuth:
         }
 
 
+def _denied(error: str, description: str) -> Denied:
+    return Denied({"error": error, "error_description": description})
+
+
+def _placement(form: dict[str, str], scopes: list[str]) -> tuple[str | None, str | None]:
+    if not PLACEMENT_SCOPES & set(scopes):
+        return None, None
+    guild = fixtures.discord_guild(form.get("guild_id"))
+    if guild is None:
+        raise Rejected(error_page("Invalid server", "Choose one of your servers."))
+    channel_id = form.get("channel_id")
+    needs_channel = "webhook.incoming" in scopes or channel_id is not None
+    if needs_channel and guild.channel(channel_id) is None:
+        raise Rejected(error_page("Invalid channel", "Choose a text channel of that server."))
+    return guild.id, channel_id
+
+
 def _pickers(preselected: str | None) -> tuple[Picker, ...]:
     guild = fixtures.discord_guild(preselected) or fixtures.DISCORD_GUILDS[0]
     guilds = [Option(g.id, g.name, g.id == guild.id) for g in fixtures.DISCORD_GUILDS]
@@ -227,25 +166,10 @@ def _pickers(preselected: str | None) -> tuple[Picker, ...]:
     )
 
 
-def _callback_params(
-    form: dict[str, str], code: str, scopes: list[str], guild_id: str | None
-) -> dict[str, str]:
-    params = {"code": code}
-    if "state" in form:
-        params["state"] = form["state"]
-    if "bot" in scopes and guild_id:
-        params |= {"guild_id": guild_id, "permissions": form.get("permissions", "0")}
-    return params
-
-
-def _oauth_error(error: str, description: str) -> Response:
-    return json_response({"error": error, "error_description": description}, 400, no_store=True)
-
-
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All Discord sandbox routes under `/sandbox/discord`."""
-    api = discord_api.DiscordApi(app, store, canary)
-    oauth = DiscordOAuth(app, store, canary, api)
+    hooks = DiscordHooks(app, store, canary)
+    oauth = AuthorizationServer(QUIRKS, hooks, app, store)
     router = APIRouter(prefix="/sandbox/discord", include_in_schema=False)
     router.add_api_route("/oauth2/authorize", oauth.show_consent, methods=["GET"])
     router.add_api_route("/oauth2/authorize", oauth.decide, methods=["POST"])
@@ -253,5 +177,5 @@ def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter
         token = faults.with_faults(store, "discord", "token", oauth.token)
         router.add_api_route(f"{api_base}/oauth2/token", token, methods=["POST"])
         router.add_api_route(f"{api_base}/oauth2/token/revoke", oauth.revoke, methods=["POST"])
-    api.add_routes(router)
+    hooks.api.add_routes(router)
     return router

@@ -1,7 +1,8 @@
-"""Google Chat sandbox, OAuth side: the accounts consent page, token and revoke (PROVIDERS.md §4.2-4.4).
+"""Google Chat sandbox, OAuth side: the quirks of Google's authorization server (PROVIDERS.md §4.2-4.4).
 
 Google's two hosts are two path prefixes here: `/accounts/o/oauth2/v2/auth` (accounts.google.com) and
-`/oauth2/token`, `/oauth2/revoke` (oauth2.googleapis.com). The Chat API lives in `google_chat_api`.
+`/oauth2/token`, `/oauth2/revoke` (oauth2.googleapis.com). The mechanics are `oauth_server`'s; the Chat
+API lives in `google_chat_api`.
 
 Grant semantics, as Google's: one grant per (account, client). A refresh token is issued only when
 `access_type=offline` and the consent screen was actually needed: the first consent, new scopes, offline
@@ -15,30 +16,22 @@ Stricter than Google on purpose: PKCE with S256 is required (Google also allows 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
-import re
 import secrets
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from sandbox import faults, google_chat_api
 from sandbox import google_chat_fixtures as fx
-from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.oauth_checks import S256_CHALLENGE
+from sandbox.oauth_quirks import Approval, Denied, Failure, OAuthHooks, OAuthQuirks, PageError, rfc_error
+from sandbox.oauth_server import AuthorizationServer
+from sandbox.pages import Consent, Option, Picker, error_page
 from sandbox.store import JsonDict, SandboxStore
-from sandbox.web import (
-    Rejected,
-    client_credentials,
-    guarded,
-    json_response,
-    query_values,
-    read_form,
-    redirect_with,
-)
+from sandbox.web import Rejected
 
 if TYPE_CHECKING:
     from sandbox import SandboxApp
@@ -52,10 +45,6 @@ KNOWN_SCOPES = frozenset(
     | {SCOPE + f"chat.{name}" for name in ("messages.readonly", "memberships", "memberships.readonly")}
 )
 PROMPTS = frozenset({"none", "consent", "select_account"})
-CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url(SHA-256) without padding
-VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
-CODE_PREFIX = "4/0A"  # Google's codes contain a slash: the console must URL-encode them
-CODE_TTL = 600  # (unverified) Google does not document it; codes are single use
 ACCESS_TTL = 3600  # `expires_in` says 3599, like Google's
 GRANT_TTL = 183 * 86400  # unused refresh tokens die after ~6 months (§4.4)
 FORWARDED = (
@@ -64,60 +53,66 @@ FORWARDED = (
 )  # fmt: skip
 
 
+BAD_REQUEST = "Bad Request"
+NOT_FOUND = "The OAuth client was not found."
+UNSUPPORTED = rfc_error("unsupported_grant_type", "Invalid grant_type: {grant_type}")
+QUIRKS = OAuthQuirks(
+    pkce=True,
+    code_ttl=600,  # (unverified) Google does not document it; codes are single use
+    code_prefix="4/0A",  # Google's codes contain a slash: the console must URL-encode them
+    malformed=PageError(
+        "Error 400: invalid_request", "Access blocked: A parameter is repeated or the request is malformed."
+    ),
+    unknown_client=PageError(
+        "Error 401: invalid_client", "Access blocked: The OAuth client was not found.", 401
+    ),
+    redirect_mismatch=PageError(
+        "Error 400: redirect_uri_mismatch",
+        "Access blocked: Register the redirect URI. Request details: redirect_uri={uri}",
+    ),
+    choose="Choose Allow or Cancel.",
+    state_first=True,
+    refresh_rotates=False,  # Google's refresh token stays valid; refresh responses carry no new one
+    revoke_authenticates=False,
+    revoke_token_in_query=True,
+    revoke_unknown_is_error=True,
+    errors={
+        Failure.MALFORMED: rfc_error("invalid_request", BAD_REQUEST),
+        Failure.TWO_CLIENT_AUTHS: rfc_error("invalid_request", "Use one client authentication method."),
+        Failure.MISSING_GRANT_TYPE: rfc_error("invalid_request", "Missing required parameter: grant_type"),
+        Failure.UNSUPPORTED_GRANT_TYPE: rfc_error(
+            "unsupported_grant_type", "Invalid grant_type: {grant_type}"
+        ),
+        Failure.UNKNOWN_CLIENT: rfc_error("invalid_client", NOT_FOUND, 401),
+        Failure.BAD_SECRET: rfc_error("invalid_client", "Unauthorized", 401),
+        Failure.MISSING_CODE: rfc_error("invalid_request", "Missing required parameter: code"),
+        Failure.BAD_CODE: rfc_error("invalid_grant", BAD_REQUEST),
+        Failure.REDIRECT_MISMATCH: rfc_error("redirect_uri_mismatch", BAD_REQUEST),
+        Failure.MISSING_VERIFIER: rfc_error("invalid_grant", "Missing code verifier."),  # (recalled)
+        Failure.BAD_VERIFIER: rfc_error("invalid_grant", "Invalid code verifier."),  # (recalled)
+        Failure.MISSING_REFRESH: rfc_error("invalid_request", "Missing required parameter: refresh_token"),
+        Failure.BAD_REFRESH: rfc_error("invalid_grant", "Token has been expired or revoked."),
+        Failure.MISSING_TOKEN: rfc_error("invalid_request", BAD_REQUEST),
+        Failure.UNKNOWN_TOKEN: rfc_error("invalid_token", "Token expired or revoked"),
+    },
+)
+Scopes = list[str]
+
+
 def _blocked(status: int, error: str, detail: str) -> Rejected:
     """Google shows authorization-request errors on its own page and never redirects them."""
     return Rejected(error_page(f"Error {status}: {error}", f"Access blocked: {detail}", status))
-
-
-def _oauth_error(error: str, description: str, status: int = 400) -> Rejected:
-    body = {"error": error, "error_description": description}
-    return Rejected(json_response(body, status, no_store=True))
 
 
 def _normalized(scope: str) -> list[str]:
     return list(dict.fromkeys(ALIASES.get(s, s) for s in scope.split()))
 
 
-class GoogleOAuth:
-    """Handlers of the consent page and the token and revoke endpoints for one registered app."""
+class GoogleHooks(OAuthHooks[Scopes]):
+    """Google's scope and prompt rules, one grant per (account, client), and its token responses."""
 
-    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
-        self.app = app
-        self.store = store
-        self.canary = canary
-
-    @guarded
-    async def show_consent(self, request: Request) -> Response:
-        """GET /o/oauth2/v2/auth: validate like Google, then the account chooser and consent page."""
-        params, scopes = self._validated(query_values(request))
-        if "none" in params.get("prompt", "").split():
-            return await self._silent(params, scopes)
-        return consent_page(self._consent(params, scopes, request.url.path))
-
-    @guarded
-    async def decide(self, request: Request) -> Response:
-        """POST of the consent form: approve (with the chosen account) or cancel."""
-        form, scopes = self._validated(await read_form(request))
-        decision = form.get("decision")
-        if decision == "cancel":
-            return self._callback(form, {"error": "access_denied"})
-        if decision != "approve":
-            raise Rejected(error_page("Invalid form", "Choose Allow or Cancel."))
-        account = fx.account(form.get("account"))
-        if account is None:
-            raise Rejected(error_page("Choose an account", "Choose an account to continue."))
-        return await self._grant(form, scopes, account)
-
-    def _validated(self, params: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
-        if params is None:
-            raise _blocked(400, "invalid_request", "A parameter is repeated or the request is malformed.")
-        if params.get("client_id") != self.app.client_id:
-            raise _blocked(401, "invalid_client", "The OAuth client was not found.")
-        if params.get("redirect_uri") != self.app.redirect_uri:
-            detail = "redirect_uri=" + params.get("redirect_uri", "")
-            raise _blocked(
-                400, "redirect_uri_mismatch", f"Register the redirect URI. Request details: {detail}"
-            )
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
+        """response_type, scopes, access_type, prompt and PKCE S256; errors are Google's pages."""
         if params.get("response_type") != "code":
             raise _blocked(400, "invalid_request", "Invalid response_type: code is required.")
         scopes = _normalized(params.get("scope", ""))
@@ -127,44 +122,39 @@ class GoogleOAuth:
         if invalid:
             detail = f"Some requested scopes were invalid. {{invalid={invalid}}}"
             raise _blocked(400, "invalid_scope", detail)
-        self._check_options(params)
-        return params, scopes
+        _check_options(params)
+        return scopes
 
-    def _check_options(self, params: dict[str, str]) -> None:
-        if params.get("access_type", "online") not in ("online", "offline"):
-            raise _blocked(400, "invalid_request", "Invalid access_type: " + params["access_type"])
-        prompt = set(params.get("prompt", "").split())
-        if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
-            raise _blocked(400, "invalid_request", "Invalid parameter value for prompt.")
-        if params.get("include_granted_scopes", "false") not in ("true", "false"):
-            raise _blocked(400, "invalid_request", "Invalid include_granted_scopes.")
-        if "code_challenge" not in params:
-            raise _blocked(400, "invalid_request", "Missing required parameter: code_challenge")
-        if params.get("code_challenge_method") != "S256":
-            raise _blocked(400, "invalid_request", "Invalid code_challenge_method (this sandbox needs S256).")
-        if not CHALLENGE.fullmatch(params["code_challenge"]):
-            raise _blocked(400, "invalid_request", "Invalid code_challenge.")
-
-    def _consent(self, params: dict[str, str], scopes: list[str], action: str) -> Consent:
+    def consent(self, params: dict[str, str], request: Scopes, action: str) -> Consent:
+        """The account chooser and consent page."""
         hinted = fx.account_by_email(params.get("login_hint")) or fx.ACCOUNTS[0]
         options = [Option(a.sub, f"{a.name} <{a.email}>", a == hinted) for a in fx.ACCOUNTS]
         return Consent(
             title=f"Google (sandbox) — sign in to continue to {self.app.name}",
             intro=f"{self.app.name} wants access to your Google Account.",
-            scopes=scopes,
+            scopes=request,
             action=action,
             hidden={name: params[name] for name in FORWARDED if name in params},
             pickers=(Picker("account", "account", "Choose an account", [("", options)]),),
         )
 
-    async def _silent(self, params: dict[str, str], scopes: list[str]) -> Response:
+    async def on_show(self, params: dict[str, str], request: Scopes) -> Approval | None:
         """`prompt=none`: a code only when the hinted account's grant already covers the request."""
+        if "none" not in params.get("prompt", "").split():
+            return None
         account = fx.account_by_email(params.get("login_hint"))
         if account is None:
-            return self._callback(params, {"error": "interaction_required"})
-        if await self._needs_consent(params, scopes, account):
-            return self._callback(params, {"error": "consent_required"})
-        return await self._grant(params, scopes, account)
+            raise Denied({"error": "interaction_required"})
+        if await self._needs_consent(params, request, account):
+            raise Denied({"error": "consent_required"})
+        return await self._grant(params, request, account)
+
+    async def approve(self, form: dict[str, str], request: Scopes) -> Approval:
+        """The chosen account."""
+        account = fx.account(form.get("account"))
+        if account is None:
+            raise Rejected(error_page("Choose an account", "Choose an account to continue."))
+        return await self._grant(form, request, account)
 
     async def _needs_consent(
         self, params: dict[str, str], scopes: list[str], account: fx.GoogleAccount
@@ -175,17 +165,15 @@ class GoogleOAuth:
         offline = params.get("access_type") == "offline"
         return not set(scopes) <= set(prior["scopes"]) or (offline and not prior["offline"])
 
-    async def _grant(self, params: dict[str, str], scopes: list[str], account: fx.GoogleAccount) -> Response:
+    async def _grant(self, params: dict[str, str], scopes: list[str], account: fx.GoogleAccount) -> Approval:
         needs_consent = await self._needs_consent(params, scopes, account)
         offline = params.get("access_type") == "offline"
         include_granted = params.get("include_granted_scopes") == "true"
         scopes = await self._remember_consent(account.sub, scopes, offline, include_granted)
-        record: JsonDict = {"client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri}
-        record |= {"account": account.sub, "scopes": scopes, "refresh": offline and needs_consent}
-        record |= {"challenge": params["code_challenge"], "nonce": params.get("nonce")}
-        code = CODE_PREFIX + await self.store.issue_code(record, CODE_TTL)
-        query = {"code": code, "scope": " ".join(scopes), "authuser": "0", "hd": account.hosted_domain}
-        return self._callback(params, query | {"prompt": "consent" if needs_consent else "none"})
+        record = {"account": account.sub, "scopes": scopes, "refresh": offline and needs_consent}
+        query = {"scope": " ".join(scopes), "authuser": "0", "hd": account.hosted_domain}
+        query["prompt"] = "consent" if needs_consent else "none"
+        return Approval(record | {"nonce": params.get("nonce")}, query)
 
     async def _remember_consent(
         self, sub: str, scopes: list[str], offline: bool, include_granted: bool
@@ -204,66 +192,22 @@ class GoogleOAuth:
         """Google keeps one grant per (account, client): consent, refresh tokens and revocation."""
         return f"{self.app.client_id}:{sub}"
 
-    def _callback(self, params: dict[str, str], query: dict[str, str]) -> Response:
-        if "state" in params:
-            query = {"state": params["state"]} | query  # Google puts state first
-        return redirect_with(self.app.redirect_uri, query)
-
-    @guarded
-    async def token(self, request: Request) -> Response:
-        """POST /token: authorization_code (PKCE) and refresh_token grants, form body."""
-        form = await read_form(request)
-        if form is None or form.get("grant_type") == "authorization_code":
-            await self.store.incr("token_exchanges")
-        if form is None:
-            raise _oauth_error("invalid_request", "Bad Request")
-        self._authenticate(request, form)
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            return json_response(await self._redeem_code(form), no_store=True)
-        if grant_type == "refresh_token":
-            return json_response(await self._refresh(form), no_store=True)
-        if not grant_type:
-            raise _oauth_error("invalid_request", "Missing required parameter: grant_type")
-        raise _oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
-
-    def _authenticate(self, request: Request, form: dict[str, str]) -> None:
-        client_id, secret = client_credentials(request, form)
-        if client_id != self.app.client_id:
-            raise _oauth_error("invalid_client", "The OAuth client was not found.", 401)
-        if not hmac.compare_digest(secret.encode(), self.app.client_secret.encode()):
-            raise _oauth_error("invalid_client", "Unauthorized", 401)
-
-    async def _redeem_code(self, form: dict[str, str]) -> JsonDict:
-        code = form.get("code")
-        if not code:
-            raise _oauth_error("invalid_request", "Missing required parameter: code")
-        key = code.removeprefix(CODE_PREFIX)
-        record = await self.store.take_code(key) if key != code else None  # consumed even on failure
-        if record is None or record["client_id"] != self.app.client_id:
-            raise _oauth_error("invalid_grant", "Bad Request")
-        if form.get("redirect_uri") != record["redirect_uri"]:
-            raise _oauth_error("redirect_uri_mismatch", "Bad Request")
-        verifier = form.get("code_verifier")
-        if not verifier:
-            raise _oauth_error("invalid_grant", "Missing code verifier.")  # (description recalled)
-        if not VERIFIER.fullmatch(verifier) or not hmac.compare_digest(_s256(verifier), record["challenge"]):
-            raise _oauth_error("invalid_grant", "Invalid code verifier.")  # (description recalled)
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """Access token; refresh token on an offline first consent; ID token with `openid`."""
         return await self._issue(record["account"], record["scopes"], record["refresh"], record["nonce"])
 
-    async def _refresh(self, form: dict[str, str]) -> JsonDict:
-        token = form.get("refresh_token")
-        if not token:
-            raise _oauth_error("invalid_request", "Missing required parameter: refresh_token")
-        record = await self.store.get_secret("refresh", token)  # stays valid: Google does not rotate
-        if record is None or record["client_id"] != self.app.client_id:
-            raise _oauth_error("invalid_grant", "Token has been expired or revoked.")
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """A new access token, for the granted scopes or a subset named in `scope`."""
         scopes = record["scopes"]
-        if form.get("scope"):
-            scopes = _normalized(form["scope"])
+        if params.get("scope"):
+            scopes = _normalized(params["scope"])
             if not set(scopes) <= set(record["scopes"]):
-                raise _oauth_error("invalid_scope", "Bad Request")
+                raise Rejected(rfc_error("invalid_scope", BAD_REQUEST)({}))
         return await self._issue(record["account"], scopes, refresh=False, nonce=None)
+
+    async def on_revoke(self, record: JsonDict) -> None:
+        """Revoking forgets the consent too: the next authorization asks again."""
+        await self.store.delete("consent", record["grant"])
 
     async def _issue(self, account: str, scopes: list[str], refresh: bool, nonce: str | None) -> JsonDict:
         record = {
@@ -305,35 +249,30 @@ class GoogleOAuth:
         parts = [_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)]
         return ".".join([*parts, f"{self.canary}-{secrets.token_urlsafe(64)}"])
 
-    @guarded
-    async def revoke(self, request: Request) -> Response:
-        """POST /revoke with `token` in the form body or the query: revokes the whole grant."""
-        form, query = await read_form(request) or {}, query_values(request) or {}
-        given = {value for value in (form.get("token"), query.get("token")) if value}
-        if len(given) != 1:  # missing, or two different tokens
-            raise _oauth_error("invalid_request", "Bad Request")
-        token = given.pop()
-        await self.store.incr("revocations")
-        for kind in ("access", "refresh"):
-            record = await self.store.get_secret(kind, token)
-            if record is not None and record["client_id"] == self.app.client_id:
-                await self.store.revoke_grant(record["grant"])
-                await self.store.delete("consent", record["grant"])
-                return json_response({})
-        raise _oauth_error("invalid_token", "Token expired or revoked")
-
-
-def _s256(verifier: str) -> str:
-    return _b64(hashlib.sha256(verifier.encode()).digest())
-
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _check_options(params: dict[str, str]) -> None:
+    if params.get("access_type", "online") not in ("online", "offline"):
+        raise _blocked(400, "invalid_request", "Invalid access_type: " + params["access_type"])
+    prompt = set(params.get("prompt", "").split())
+    if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
+        raise _blocked(400, "invalid_request", "Invalid parameter value for prompt.")
+    if params.get("include_granted_scopes", "false") not in ("true", "false"):
+        raise _blocked(400, "invalid_request", "Invalid include_granted_scopes.")
+    if "code_challenge" not in params:
+        raise _blocked(400, "invalid_request", "Missing required parameter: code_challenge")
+    if params.get("code_challenge_method") != "S256":
+        raise _blocked(400, "invalid_request", "Invalid code_challenge_method (this sandbox needs S256).")
+    if not S256_CHALLENGE.fullmatch(params["code_challenge"]):
+        raise _blocked(400, "invalid_request", "Invalid code_challenge.")
+
+
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All Google Chat sandbox routes under `/sandbox/google_chat`."""
-    oauth = GoogleOAuth(app, store, canary)
+    oauth = AuthorizationServer(QUIRKS, GoogleHooks(app, store, canary), app, store)
     router = APIRouter(prefix="/sandbox/google_chat", include_in_schema=False)
     router.add_api_route("/accounts/o/oauth2/v2/auth", oauth.show_consent, methods=["GET"])
     router.add_api_route("/accounts/o/oauth2/v2/auth", oauth.decide, methods=["POST"])

@@ -1,30 +1,23 @@
-"""Slack sandbox, OAuth v2 side: authorize/consent and `oauth.v2.access` (PROVIDERS.md §2.2-2.5).
+"""Slack sandbox, OAuth v2 side: the quirks of Slack's authorize and `oauth.v2.access` (PROVIDERS.md §2.2-5).
 
-The Web API methods and incoming webhooks live in `slack_api`; `build_router` wires both.
+The mechanics are `oauth_server`'s; the Web API methods and incoming webhooks live in `slack_api`.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from sandbox import faults, fixtures, slack_api
-from sandbox.pages import Consent, Option, Picker, consent_page, error_page
+from sandbox.oauth_quirks import Approval, Denied, ErrorFactory, Failure, OAuthHooks, OAuthQuirks, PageError
+from sandbox.oauth_server import AuthorizationServer
+from sandbox.pages import Consent, Option, Picker, error_page
 from sandbox.slack_api import slack_error
 from sandbox.store import JsonDict, SandboxStore
-from sandbox.web import (
-    Rejected,
-    client_credentials,
-    guarded,
-    json_response,
-    query_values,
-    read_form,
-    redirect_with,
-)
+from sandbox.web import Rejected
 
 if TYPE_CHECKING:
     from sandbox import SandboxApp
@@ -38,106 +31,79 @@ KNOWN_SCOPES = frozenset(
         "reactions:write", "team:read", "users:read", "users:read.email",
     }
 )  # fmt: skip
-CODE_TTL = 600
 ROTATING_TTL = 43200  # with token rotation, access tokens live 12 h (PROVIDERS.md §2.5)
 FORWARDED = ("client_id", "scope", "user_scope", "redirect_uri", "state", "team")
+
+
+def _error(name: str) -> ErrorFactory:
+    return lambda _context: slack_error(name)  # failures are HTTP 200 with `ok: false`
+
+
+QUIRKS = OAuthQuirks(
+    code_ttl=600,
+    malformed=PageError("Invalid request", "The request is malformed."),
+    unknown_client=PageError("Invalid client_id parameter", "Unknown application."),
+    redirect_mismatch=PageError("Invalid redirect_uri", "redirect_uri did not match any configured URIs."),
+    choose="Choose Allow or Cancel.",
+    default_grant="authorization_code",
+    errors={
+        Failure.MALFORMED: _error("invalid_form_data"),
+        Failure.TWO_CLIENT_AUTHS: _error("invalid_arguments"),  # (recalled) Slack's generic bad-call error
+        Failure.UNKNOWN_CLIENT: _error("invalid_client_id"),
+        Failure.BAD_SECRET: _error("bad_client_secret"),
+        Failure.UNSUPPORTED_GRANT_TYPE: _error("invalid_grant_type"),
+        Failure.BAD_CODE: _error("invalid_code"),
+        Failure.REDIRECT_MISMATCH: _error("bad_redirect_uri"),
+        Failure.BAD_REFRESH: _error("invalid_refresh_token"),
+    },
+)
+Scopes = tuple[list[str], list[str]]  # bot scopes, user scopes
 
 
 def _scope_list(value: str) -> list[str]:
     return [scope.strip() for scope in value.split(",") if scope.strip()]
 
 
-class SlackOAuth:
-    """Handlers of the authorize page and `oauth.v2.access` for one registered app."""
+class SlackHooks(OAuthHooks[Scopes]):
+    """Slack's comma-separated scopes, channel picker, and `oauth.v2.access` response."""
 
-    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str, api: slack_api.SlackApi) -> None:
-        self.app = app
-        self.store = store
-        self.canary = canary
-        self.api = api
+    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
+        super().__init__(app, store, canary)
+        self.api = slack_api.SlackApi(app, store, canary)
 
-    @guarded
-    async def show_consent(self, request: Request) -> Response:
-        """GET /oauth/v2/authorize: validate like Slack, then render the consent page."""
-        params, scopes, user_scopes = self._validated(query_values(request))
-        return consent_page(self._consent(params, scopes + user_scopes, request.url.path))
-
-    @guarded
-    async def decide(self, request: Request) -> Response:
-        """POST /oauth/v2/authorize: the consent form's approve or cancel."""
-        form, scopes, user_scopes = self._validated(await read_form(request))
-        decision = form.get("decision")
-        if decision == "cancel":
-            raise Rejected(_callback(self.app.redirect_uri, form, {"error": "access_denied"}))
-        if decision != "approve":
-            raise Rejected(error_page("Invalid form", "Choose Allow or Cancel."))
-        channel_id = form.get("channel_id")
-        if "incoming-webhook" in scopes and fixtures.slack_channel(channel_id) is None:
-            raise Rejected(error_page("Invalid channel", "Choose a channel to post to."))
-        record: JsonDict = {"client_id": self.app.client_id, "redirect_uri": self.app.redirect_uri}
-        record |= {"scopes": scopes, "user_scopes": user_scopes, "channel_id": channel_id}
-        code = await self.store.issue_code(record, CODE_TTL)
-        return _callback(self.app.redirect_uri, form, {"code": code})
-
-    def _validated(self, params: dict[str, str] | None) -> tuple[dict[str, str], list[str], list[str]]:
-        # Until client and redirect URI are known good, errors are pages, never redirects.
-        if params is None:
-            raise Rejected(error_page("Invalid request", "The request is malformed."))
-        if params.get("client_id") != self.app.client_id:
-            raise Rejected(error_page("Invalid client_id parameter", "Unknown application."))
-        if params.get("redirect_uri") != self.app.redirect_uri:
-            message = "redirect_uri did not match any configured URIs."
-            raise Rejected(error_page("Invalid redirect_uri", message))
+    async def validate(self, params: dict[str, str], path: Mapping[str, Any]) -> Scopes:
+        """Bot and user scopes: at least one, all known; otherwise `error=invalid_scope`."""
         scopes = _scope_list(params.get("scope", ""))
         user_scopes = _scope_list(params.get("user_scope", ""))
         if not scopes + user_scopes or not set(scopes + user_scopes) <= KNOWN_SCOPES:
-            redirect = _callback(self.app.redirect_uri, params, {"error": "invalid_scope"})
-            raise Rejected(redirect)
-        return params, scopes, user_scopes
+            raise Denied({"error": "invalid_scope"})
+        return scopes, user_scopes
 
-    def _consent(self, params: dict[str, str], scopes: list[str], action: str) -> Consent:
+    def consent(self, params: dict[str, str], request: Scopes, action: str) -> Consent:
+        """Slack's install page, with a channel picker for `incoming-webhook`."""
+        scopes, user_scopes = request
         hidden = {name: params[name] for name in FORWARDED if name in params}
         pickers = (_channel_picker(),) if "incoming-webhook" in scopes else ()
         return Consent(
             title=f"Slack (sandbox) — install {self.app.name} to {fixtures.SLACK_TEAM_NAME}",
             intro=f"{self.app.name} is requesting permission to access the "
             f"{fixtures.SLACK_TEAM_NAME} Slack workspace.",
-            scopes=scopes,
+            scopes=scopes + user_scopes,
             action=action,
             hidden=hidden,
             pickers=pickers,
         )
 
-    @guarded
-    async def access(self, request: Request) -> Response:
-        """POST /api/oauth.v2.access: failures are HTTP 200 with `ok: false`, like Slack."""
-        form = await read_form(request)
-        grant_type = (form or {}).get("grant_type", "authorization_code")
-        if grant_type == "authorization_code":
-            await self.store.incr("token_exchanges")
-        if form is None:
-            raise Rejected(slack_error("invalid_form_data"))
-        self._authenticate(request, form)
-        if grant_type == "authorization_code":
-            return json_response(await self._redeem_code(request, form), no_store=True)
-        if grant_type == "refresh_token":
-            return json_response(await self._refresh(form), no_store=True)
-        raise Rejected(slack_error("invalid_grant_type"))
+    async def approve(self, form: dict[str, str], request: Scopes) -> Approval:
+        """The chosen channel (needed with `incoming-webhook`)."""
+        scopes, user_scopes = request
+        channel_id = form.get("channel_id")
+        if "incoming-webhook" in scopes and fixtures.slack_channel(channel_id) is None:
+            raise Rejected(error_page("Invalid channel", "Choose a channel to post to."))
+        return Approval({"scopes": scopes, "user_scopes": user_scopes, "channel_id": channel_id})
 
-    def _authenticate(self, request: Request, form: dict[str, str]) -> None:
-        client_id, secret = client_credentials(request, form)
-        if client_id != self.app.client_id:
-            raise Rejected(slack_error("invalid_client_id"))
-        if not hmac.compare_digest(secret.encode(), self.app.client_secret.encode()):
-            raise Rejected(slack_error("bad_client_secret"))
-
-    async def _redeem_code(self, request: Request, form: dict[str, str]) -> JsonDict:
-        code = form.get("code")
-        record = await self.store.take_code(code) if code else None
-        if record is None or record["client_id"] != self.app.client_id:
-            raise Rejected(slack_error("invalid_code"))
-        if form.get("redirect_uri") != record["redirect_uri"]:
-            raise Rejected(slack_error("bad_redirect_uri"))
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """Bot token at the top level, `authed_user`, and `incoming_webhook` when that scope was granted."""
         body = {"ok": True, "app_id": fixtures.SLACK_APP_ID}
         body["authed_user"] = await self._authed_user(record["user_scopes"])
         body |= await self._bot_token(record["scopes"])
@@ -145,14 +111,10 @@ class SlackOAuth:
             body["incoming_webhook"] = await self.api.create_hook(request, record["channel_id"])
         return body
 
-    async def _refresh(self, form: dict[str, str]) -> JsonDict:
-        token = form.get("refresh_token")
-        record = await self.store.take_secret("refresh", token) if token else None
-        if record is None or record["client_id"] != self.app.client_id:
-            raise Rejected(slack_error("invalid_refresh_token"))
-        return {"ok": True, "app_id": fixtures.SLACK_APP_ID} | await self._bot_token(
-            record["scopes"], rotate=True
-        )
+    async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """Token rotation: a new expiring bot token and a new refresh token."""
+        bot = await self._bot_token(record["scopes"], rotate=True)
+        return {"ok": True, "app_id": fixtures.SLACK_APP_ID} | bot
 
     async def _bot_token(self, scopes: list[str], rotate: bool | None = None) -> JsonDict:
         rotate = self.app.token_rotation if rotate is None else rotate
@@ -189,20 +151,14 @@ def _channel_picker() -> Picker:
     return Picker("channel", "channel_id", "Post to", [("", options)])
 
 
-def _callback(uri: str, params: dict[str, str], query: dict[str, str]) -> Response:
-    if "state" in params:
-        query = query | {"state": params["state"]}
-    return redirect_with(uri, query)
-
-
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All Slack sandbox routes under `/sandbox/slack`."""
-    api = slack_api.SlackApi(app, store, canary)
-    oauth = SlackOAuth(app, store, canary, api)
+    hooks = SlackHooks(app, store, canary)
+    oauth = AuthorizationServer(QUIRKS, hooks, app, store)
     router = APIRouter(prefix="/sandbox/slack", include_in_schema=False)
     router.add_api_route("/oauth/v2/authorize", oauth.show_consent, methods=["GET"])
     router.add_api_route("/oauth/v2/authorize", oauth.decide, methods=["POST"])
-    access = faults.with_faults(store, "slack", "token", oauth.access)
+    access = faults.with_faults(store, "slack", "token", oauth.token)
     router.add_api_route("/api/oauth.v2.access", access, methods=["POST"])
-    api.add_routes(router)
+    hooks.api.add_routes(router)
     return router

@@ -73,19 +73,20 @@ class SandboxStore:
     def _redis(self) -> Redis:
         return self._connector.client()
 
-    async def issue_code(self, record: JsonDict, ttl: int) -> str:
-        """Store a one-time authorization code (SET NX EX) and return it.
+    async def issue_code(self, record: JsonDict, ttl: float) -> str:
+        """Store a one-time authorization code (SET NX PX) and return it.
 
         Args:
             record: what the code is bound to (client, redirect URI, scopes, ...).
-            ttl: lifetime in seconds.
+            ttl: lifetime in seconds (fractions allowed, so tests can watch a code expire).
 
         Returns:
             The code to put in the redirect.
         """
         for _ in range(ISSUE_ATTEMPTS):
             code = secrets.token_urlsafe(24)
-            if await self._redis.set(self._key("code", code), json.dumps(record), nx=True, ex=ttl):
+            expiry = max(1, round(ttl * 1000))
+            if await self._redis.set(self._key("code", code), json.dumps(record), nx=True, px=expiry):
                 return code
         raise RuntimeError("could not allocate a unique authorization code")
 

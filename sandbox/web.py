@@ -1,8 +1,7 @@
-"""HTTP helpers shared by the sandbox providers: strict parsing, client credentials, redirects."""
+"""HTTP helpers shared by the sandbox providers: strict parsing, guards, redirects."""
 
 from __future__ import annotations
 
-import base64
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ParamSpec
@@ -77,23 +76,6 @@ async def read_json(request: Request) -> Any:
         return await request.json()
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
-
-
-def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
-    """Client id and secret from HTTP Basic (preferred) or the form body.
-
-    Returns:
-        `(client_id, client_secret)`; empty strings for whatever is missing or malformed.
-    """
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return form.get("client_id", ""), form.get("client_secret", "")
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
-        return "", ""
-    client_id, _, secret = decoded.partition(":")
-    return client_id, secret
 
 
 def auth_token(request: Request, scheme: str) -> str | None:

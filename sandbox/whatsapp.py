@@ -15,8 +15,9 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Mapping
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -24,16 +25,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from sandbox import faults, pages, whatsapp_graph
 from sandbox import whatsapp_fixtures as fx
+from sandbox.oauth_quirks import ErrorFactory, Failure, OAuthHooks, OAuthQuirks, PageError
+from sandbox.oauth_server import AuthorizationServer
 from sandbox.pages import Consent, Option, Picker, consent_page, error_page
 from sandbox.store import JsonDict, SandboxStore
-from sandbox.web import (
-    Rejected,
-    auth_token,
-    guarded,
-    json_response,
-    query_values,
-    read_form,
-)
+from sandbox.web import Rejected, auth_token, guarded, json_response, query_values, read_form
 from sandbox.whatsapp_graph import check_version, graph_error
 
 if TYPE_CHECKING:
@@ -48,13 +44,70 @@ CANCEL_STEP = "WABA_PHONE_PROFILE_PICKER"
 OPENER_POLICY = {"Cross-Origin-Opener-Policy": "unsafe-none"}
 
 
+NOT_IDENTICAL = (
+    "Error validating verification code. Please make sure your redirect_uri is identical to the one you "
+    "used in the OAuth dialog request"
+)
+
+
+def _graph(message: str, code: int) -> ErrorFactory:
+    return lambda _context: graph_error(400, message, code)
+
+
+def _code(message: str, subcode: int) -> ErrorFactory:
+    return lambda _context: graph_error(400, message, 100, subcode=subcode, challenge="invalid_code")
+
+
+# Facebook Login's code exchange: a GET with the app id and secret as query parameters (§6.3).
+QUIRKS = OAuthQuirks(
+    code_ttl=CODE_TTL,
+    used_code_memory=USED_MEMORY,
+    malformed=PageError("Invalid request", "The request is malformed."),
+    unknown_client=PageError("Invalid App ID", "The provided app ID does not look like a valid app ID."),
+    redirect_mismatch=PageError(
+        "URL Blocked", "The redirect URI is not whitelisted in the app's Client OAuth Settings."
+    ),
+    client_auth=frozenset({"body"}),
+    params_from="query",
+    default_grant="authorization_code",
+    grants=frozenset({"authorization_code"}),
+    errors={
+        Failure.MALFORMED: _graph("(#100) Invalid parameter", 100),
+        Failure.UNSUPPORTED_GRANT_TYPE: _graph("(#100) Unsupported grant_type", 100),  # (sandbox text)
+        Failure.MISSING_CLIENT_ID: _graph("Missing client_id parameter.", 101),
+        Failure.UNKNOWN_CLIENT: _graph("Error validating application. Invalid application ID.", 101),
+        Failure.MISSING_SECRET: _graph("Missing client_secret parameter.", 1),
+        Failure.BAD_SECRET: _graph("Error validating client secret.", 1),
+        Failure.MISSING_CODE: _graph("Missing authorization code", 1),
+        Failure.BAD_CODE: _code("Invalid verification code format.", 36007),
+        Failure.USED_CODE: _code("This authorization code has been used.", 36009),
+        Failure.REDIRECT_MISMATCH: _code(NOT_IDENTICAL, 36008),
+    },
+)
+
+
+class WhatsAppHooks(OAuthHooks[None]):
+    """The token endpoint's versioned path and its business token (no refresh, no revoke)."""
+
+    def check_path(self, path: Mapping[str, Any], endpoint: Literal["authorize", "token"]) -> None:
+        """Graph paths start with a version like `v22.0`."""
+        if endpoint == "token":
+            check_version(str(path.get("version", "")), "oauth/access_token")
+
+    async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
+        """A long-lived business token (`expires_in` absent, as for system-user tokens)."""
+        token = f"EAAG{self.canary}{secrets.token_hex(40)}"
+        await self.store.put_secret("token", token, record | {"issued_at": int(time.time())})
+        return {"access_token": token, "token_type": "bearer"}
+
+
 class WhatsAppSignup:
     """Handlers of the signup dialog and the token endpoints for one registered Meta app."""
 
-    def __init__(self, app: SandboxApp, store: SandboxStore, canary: str) -> None:
-        self.app = app
-        self.store = store
-        self.canary = canary
+    def __init__(self, server: AuthorizationServer[None]) -> None:
+        self.server = server
+        self.app = server.app
+        self.store = server.store
 
     @guarded
     async def show_dialog(self, request: Request) -> Response:
@@ -79,7 +132,7 @@ class WhatsAppSignup:
         ids = _chosen_ids(form)
         record: JsonDict = {"client_id": self.app.client_id, "redirect_uri": ""}  # an SDK code
         record |= ids | {"scopes": list(fx.CONFIG_SCOPES)}
-        code = await self.store.issue_code(record, CODE_TTL)
+        code = await self.server.issue_code(record)
         if wants_json:
             return json_response({"code": code} | ids, no_store=True)
         data = {key: ids[key] for key in ("phone_number_id", "waba_id", "business_id")}
@@ -88,14 +141,7 @@ class WhatsAppSignup:
 
     def _validated(self, params: dict[str, str] | None) -> dict[str, str]:
         # Nothing is ever redirected: the dialog's only channel back is postMessage.
-        if params is None:
-            raise Rejected(error_page("Invalid request", "The request is malformed."))
-        if params.get("client_id") != self.app.client_id:
-            message = "The provided app ID does not look like a valid app ID."
-            raise Rejected(error_page("Invalid App ID", message))
-        if params.get("redirect_uri") != self.app.redirect_uri:
-            message = "The redirect URI is not whitelisted in the app's Client OAuth Settings."
-            raise Rejected(error_page("URL Blocked", message))
+        params = self.server.trusted(params, {})
         if params.get("response_type", "code") != "code":
             raise Rejected(error_page("Invalid request", "Only response_type=code is supported."))
         if params.get("config_id") != fx.CONFIG_ID:
@@ -129,49 +175,6 @@ class WhatsAppSignup:
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
         return HTMLResponse(document, headers=headers)
-
-    @guarded
-    async def access_token(self, request: Request, version: str) -> Response:
-        """GET /graph/v{ver}/oauth/access_token: query-string credentials, single-use codes."""
-        await self.store.incr("token_exchanges")
-        check_version(version, "oauth/access_token")
-        params = query_values(request)
-        if params is None:
-            raise Rejected(graph_error(400, "(#100) Invalid parameter", 100))
-        self._authenticate(params)
-        record = await self._redeem(params.get("code"))
-        if params.get("redirect_uri", "") != record["redirect_uri"]:
-            message = (
-                "Error validating verification code. Please make sure your redirect_uri is "
-                "identical to the one you used in the OAuth dialog request"
-            )
-            raise Rejected(_code_error(message, 36008))
-        token = f"EAAG{self.canary}{secrets.token_hex(40)}"
-        await self.store.put_secret("token", token, record | {"issued_at": int(time.time())})
-        return json_response({"access_token": token, "token_type": "bearer"}, no_store=True)
-
-    def _authenticate(self, params: dict[str, str]) -> None:
-        client_id, secret = params.get("client_id"), params.get("client_secret")
-        if not client_id:
-            raise Rejected(graph_error(400, "Missing client_id parameter.", 101))
-        if client_id != self.app.client_id:
-            message = "Error validating application. Invalid application ID."
-            raise Rejected(graph_error(400, message, 101))
-        if not secret:
-            raise Rejected(graph_error(400, "Missing client_secret parameter.", 1))
-        if not hmac.compare_digest(secret.encode(), self.app.client_secret.encode()):
-            raise Rejected(graph_error(400, "Error validating client secret.", 1))
-
-    async def _redeem(self, code: str | None) -> JsonDict:
-        if not code:
-            raise Rejected(graph_error(400, "Missing authorization code", 1))
-        record = await self.store.take_code(code)
-        if record is not None and record["client_id"] == self.app.client_id:
-            await self.store.put_secret("used_code", code, {}, USED_MEMORY)
-            return record
-        if await self.store.get_secret("used_code", code) is not None:
-            raise Rejected(_code_error("This authorization code has been used.", 36009))
-        raise Rejected(_code_error("Invalid verification code format.", 36007))
 
     @guarded
     async def debug_token(self, request: Request, version: str) -> Response:
@@ -277,18 +280,15 @@ def _pickers() -> tuple[Picker, ...]:
     )
 
 
-def _code_error(message: str, subcode: int) -> Response:
-    return graph_error(400, message, 100, subcode=subcode, challenge="invalid_code")
-
-
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All WhatsApp sandbox routes under `/sandbox/whatsapp`."""
-    signup = WhatsAppSignup(app, store, canary)
+    server = AuthorizationServer(QUIRKS, WhatsAppHooks(app, store, canary), app, store)
+    signup = WhatsAppSignup(server)
     graph = whatsapp_graph.GraphApi(app, store)
     router = APIRouter(prefix="/sandbox/whatsapp", include_in_schema=False)
     router.add_api_route("/dialog", signup.show_dialog, methods=["GET"])
     router.add_api_route("/dialog", signup.decide, methods=["POST"])
-    token = faults.with_faults(store, "whatsapp", "token", signup.access_token)
+    token = faults.with_faults(store, "whatsapp", "token", server.token)
     router.add_api_route("/graph/{version}/oauth/access_token", token, methods=["GET"])
     debug = faults.with_faults(store, "whatsapp", "api", signup.debug_token)
     router.add_api_route("/graph/{version}/debug_token", debug, methods=["GET"])

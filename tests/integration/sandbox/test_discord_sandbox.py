@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -11,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import SandboxApp, create_sandbox_router, sandbox_bot_token
+from sandbox import SandboxApp, create_sandbox_router, discord, sandbox_bot_token
 from tests.utils.forms import FormFields
 
 CANARY = "CANARYdiscord7f3a"
@@ -26,12 +28,17 @@ ACME_ALERTS, GLOBEX_OPS = "1180000000000000113", "1180000000000000212"
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"157730590492196864:discord-sandbox-secret").decode()}
 
 
-@pytest.fixture(scope="module")
-async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def make_client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.include_router(create_sandbox_router(redis_url=redis_url, apps={"discord": APP}, canary=CANARY))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async for http in make_client(redis_url):
         yield http
 
 
@@ -208,6 +215,18 @@ async def test_code_is_single_use(client: httpx.AsyncClient) -> None:
     replay = await client.post(TOKEN, data=form, headers=BASIC)
     assert replay.status_code == 400
     assert replay.json() == {"error": "invalid_grant", "error_description": 'Invalid "code" in request.'}
+
+
+async def test_codes_expire(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord, "QUIRKS", replace(discord.QUIRKS, code_ttl=1.0))  # Discord's is 100 s
+    async for http in make_client(redis_url):
+        stale = callback_query(await submit(http, "approve"))["code"]
+        await asyncio.sleep(1.2)
+        fresh = callback_query(await submit(http, "approve"))["code"]
+        form = {"grant_type": "authorization_code", "redirect_uri": REDIRECT}
+        assert (await http.post(TOKEN, data=form | {"code": fresh}, headers=BASIC)).status_code == 200
+        expired = await http.post(TOKEN, data=form | {"code": stale}, headers=BASIC)
+        assert expired.json() == {"error": "invalid_grant", "error_description": 'Invalid "code" in request.'}
 
 
 async def test_redirect_uri_must_match_authorize(client: httpx.AsyncClient) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import SandboxApp, create_sandbox_router
+from sandbox import SandboxApp, create_sandbox_router, google_chat
 from tests.utils.forms import FormFields
 
 CANARY = "CANARYgchat5e1d"
@@ -246,6 +248,17 @@ async def test_code_is_single_use_and_counted(client: httpx.AsyncClient) -> None
     assert replay.status_code == 400
     assert replay.json() == {"error": "invalid_grant", "error_description": "Bad Request"}
     assert (await inspect(client))["token_exchanges"] == before + 2
+
+
+async def test_codes_expire(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(google_chat, "QUIRKS", replace(google_chat.QUIRKS, code_ttl=1.0))
+    async for http in make_client(redis_url, APP):
+        stale = callback_query(await submit(http, "approve"))["code"]
+        await asyncio.sleep(1.2)
+        fresh = callback_query(await submit(http, "approve"))["code"]
+        assert (await http.post(TOKEN, data=token_form(http, code=fresh))).status_code == 200
+        expired = await http.post(TOKEN, data=token_form(http, code=stale))
+        assert expired.json() == {"error": "invalid_grant", "error_description": "Bad Request"}
 
 
 async def test_pkce_verifier_is_enforced_and_a_failed_attempt_burns_the_code(

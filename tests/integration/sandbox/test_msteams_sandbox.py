@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -15,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from sandbox import SandboxApp, create_sandbox_router
+from sandbox import SandboxApp, create_sandbox_router, msteams
 from sandbox import msteams_fixtures as world
 from tests.utils.forms import click
 
@@ -38,8 +40,7 @@ ERROR_KEYS = {"error", "error_description", "error_codes", "timestamp", "trace_i
 SUPPORT = world.CONTOSO.teams[0]
 
 
-@pytest.fixture(scope="module")
-async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def make_client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.include_router(create_sandbox_router(redis_url=redis_url, apps={"msteams": APP}, canary=CANARY))
     transport = httpx.ASGITransport(app=app)
@@ -47,8 +48,14 @@ async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
+@pytest.fixture(scope="module")
+async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async for http in make_client(redis_url):
+        yield http
+
+
+def pkce(verifier: str | None = None) -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48) if verifier is None else verifier
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -277,6 +284,36 @@ async def test_pkce_is_enforced(client: httpx.AsyncClient) -> None:
     # The failed attempt spent the code: the right verifier is too late now.
     late = await client.post(TOKEN, data=code_form(callback["code"], verifier))
     assert_aad_error(late, 400, "invalid_grant", 54005)
+
+
+async def test_verifier_length_and_charset_are_checked(client: httpx.AsyncClient) -> None:
+    # Each verifier matches its own challenge, so only RFC 7636 §4.1's format rule can refuse it.
+    for bad in ("a" * 42, "a" * 129, "a" * 42 + "!", "a" * 42 + " ", "a" * 42 + "é"):
+        verifier, challenge = pkce(bad)
+        response = await submit(
+            client, "approve", AUTHORIZE, authorize_query(challenge), tenant_id=world.CONTOSO.id
+        )
+        code = callback_query(response)["code"]
+        refused = await client.post(TOKEN, data=code_form(code, verifier))
+        assert_aad_error(refused, 400, "invalid_grant", 50148)
+    for good in ("a" * 43, "A-._~" * 25 + "z0Z"):  # both ends of the allowed length and charset
+        verifier, challenge = pkce(good)
+        response = await submit(
+            client, "approve", AUTHORIZE, authorize_query(challenge), tenant_id=world.CONTOSO.id
+        )
+        code = callback_query(response)["code"]
+        assert (await client.post(TOKEN, data=code_form(code, verifier))).status_code == 200
+
+
+async def test_codes_expire(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(msteams, "QUIRKS", replace(msteams.QUIRKS, code_ttl=1.0))  # Entra's is ~10 min
+    async for http in make_client(redis_url):
+        stale, stale_verifier = await authorize(http)
+        await asyncio.sleep(1.2)
+        fresh, fresh_verifier = await authorize(http)
+        assert (await http.post(TOKEN, data=code_form(fresh["code"], fresh_verifier))).status_code == 200
+        expired = await http.post(TOKEN, data=code_form(stale["code"], stale_verifier))
+        assert_aad_error(expired, 400, "invalid_grant", 70000)
 
 
 async def test_code_is_single_use_and_must_exist(client: httpx.AsyncClient) -> None:

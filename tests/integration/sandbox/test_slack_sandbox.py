@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import SandboxApp, create_sandbox_router
+from sandbox import SandboxApp, create_sandbox_router, slack
 from tests.utils.forms import FormFields
 
 CANARY = "CANARYslack91c2"
@@ -158,6 +160,18 @@ async def test_code_is_single_use_and_counted(client: httpx.AsyncClient) -> None
     replay = await client.post(ACCESS, data=form, headers=basic())
     assert replay.status_code == 200 and replay.json() == {"ok": False, "error": "invalid_code"}
     assert (await client.get(INSPECT)).json()["token_exchanges"] == before + 2
+
+
+async def test_codes_expire(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slack, "QUIRKS", replace(slack.QUIRKS, code_ttl=1.0))  # Slack's is 600 s
+    async for http in make_client(redis_url, APP):
+        stale = await new_code(http)
+        await asyncio.sleep(1.2)
+        fresh = await new_code(http)
+        form = {"redirect_uri": REDIRECT}
+        assert (await http.post(ACCESS, data=form | {"code": fresh}, headers=basic())).json()["ok"] is True
+        expired = await http.post(ACCESS, data=form | {"code": stale}, headers=basic())
+        assert expired.json() == {"ok": False, "error": "invalid_code"}
 
 
 async def test_exchange_errors_are_200_with_ok_false(client: httpx.AsyncClient) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sandbox import SandboxApp, create_sandbox_router
+from sandbox import SandboxApp, create_sandbox_router, whatsapp
 from sandbox.whatsapp import finish_script, origin_of
 from tests.utils.forms import FormFields
 
@@ -34,12 +36,17 @@ SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 JS_STRING = r'"(?:[^"\\]|\\.)*"'
 
 
-@pytest.fixture(scope="module")
-async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def make_client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.include_router(create_sandbox_router(redis_url=redis_url, apps={"whatsapp": APP}, canary=CANARY))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async for http in make_client(redis_url):
         yield http
 
 
@@ -228,6 +235,18 @@ async def test_code_is_single_use(client: httpx.AsyncClient) -> None:
     unknown = graph_error(await client.get(url, params=exchange_query("nope")), 400, 100)
     assert unknown["error_subcode"] == 36007
     assert (await counters(client))["token_exchanges"] == before["token_exchanges"] + 3
+
+
+async def test_codes_expire(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(whatsapp, "QUIRKS", replace(whatsapp.QUIRKS, code_ttl=1.0))  # Meta's is ~10 min
+    async for http in make_client(redis_url):
+        stale = (await signup(http))["code"]
+        await asyncio.sleep(1.2)
+        fresh = (await signup(http))["code"]
+        url = f"{GRAPH}/oauth/access_token"
+        assert (await http.get(url, params=exchange_query(fresh))).status_code == 200
+        expired = graph_error(await http.get(url, params=exchange_query(stale)), 400, 100)
+        assert expired["error_subcode"] == 36007
 
 
 async def test_exchange_client_and_parameter_errors(client: httpx.AsyncClient) -> None:
