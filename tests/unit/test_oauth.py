@@ -1,3 +1,5 @@
+import base64
+import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -63,6 +65,27 @@ async def test_exchange_is_form_encoded_with_basic_auth() -> None:
         "redirect_uri": ["https://tms.example/cb"],
     }
     assert status == 200 and body["access_token"] == "a"
+
+
+@respx.mock
+async def test_basic_credentials_are_form_encoded_first() -> None:
+    """RFC 6749 §2.3.1; the sandboxes refuse raw ':' '+' '%' in Basic credentials, as real servers may."""
+    route = respx.post("https://discord.com/api/oauth2/token").mock(
+        return_value=httpx.Response(200, json={"access_token": "a", "token_type": "Bearer"})
+    )
+    odd = ResolvedProvider(
+        DISCORD,
+        "id:1",
+        SecretStr("s+e/c%r:t"),
+        "https://tms.example/cb",
+        "",
+        DISCORD.api_base,
+        stand_in=False,
+    )
+    await oauth2.exchange_code(odd, code="c1", code_verifier=None)
+    await close_http_client()
+    sent = route.calls.last.request.headers["authorization"].removeprefix("Basic ")
+    assert base64.b64decode(sent).decode() == "id%3A1:s%2Be%2Fc%25r%3At"
 
 
 @pytest.mark.parametrize(

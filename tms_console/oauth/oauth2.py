@@ -6,7 +6,7 @@ import base64
 import hashlib
 import secrets
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.hooks import ProviderHooks
@@ -87,7 +87,8 @@ def _client_auth(provider: ResolvedProvider, form: dict[str, str]) -> dict[str, 
     assert provider.client_id is not None and provider.client_secret is not None
     secret = provider.client_secret.get_secret_value()
     if provider.spec.client_auth == "basic":
-        return {"auth": (provider.client_id, secret), "data": form}
+        # RFC 6749 §2.3.1: both parts are form-encoded before Basic (a secret may hold ':' or '+').
+        return {"auth": (quote_plus(provider.client_id), quote_plus(secret)), "data": form}
     return {"data": form | {"client_id": provider.client_id, "client_secret": secret}}
 
 
