@@ -1,5 +1,4 @@
 import base64
-import dataclasses
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
