@@ -1,32 +1,56 @@
-"""Cross-tenant over HTTP, for every endpoint in /openapi.json (SECURITY.md "Identity and tenancy").
+"""Cross-tenant over HTTP, for every route the app serves (SECURITY.md "Identity and tenancy").
 
-Another tenant's tenant/project ids answer exactly what random, non-existent ids answer, and
-nothing is written. The schema is iterated, so a new endpoint is covered without editing this file.
+The routes come from the app's own route table: the FastAPI app of `create_api()` (console-only
+routes hidden from /openapi.json included) plus the routes Reflex adds. Each is either a public route
+listed below with the reason it needs no tenant check, or takes a tenant or project id; for those,
+another tenant's ids answer exactly what random, non-existent ids answer, and nothing is written.
+A new route that is neither fails the sweep until someone classifies it.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+import redis
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, Mount
 
 from tests.utils.forms import click
 from tests.utils.identities import identity, project_id, token_for
 
 TENANT_PARAMS = {"tenant_id", "project_id"}
-# Endpoints that take no tenant or project id at all; a new one must be looked at and added here.
-TENANTLESS = {
-    ("GET", "/api/public/integrations/{integration_type}/callback"),
-    ("POST", "/api/session"),
-    ("DELETE", "/api/session"),
-    ("GET", "/api/health"),
-    # Providers call in with only a random endpoint id; authenticated by the provider's secret
-    # (see test_connect_flows.py: test_telegram_inbound_rejects_a_wrong_secret_and_unknown_endpoints).
-    ("POST", "/api/public/integrations/{integration_type}/inbound/{endpoint_id}"),
+# Routes that take no tenant or project id, each with why it needs no tenant check. A new route must
+# be looked at and added here, or take the ids it serves (and then the sweep attacks it).
+PUBLIC = {
+    ("GET", "/openapi.json"): "the published API schema; no tenant data",
+    ("GET", "/api/public/integrations/{integration_type}/callback"): (
+        "providers send the browser back here; tenant, project and user come only from the one-time "
+        "state (test_oauth_state.py, test_callback_paths.py)"
+    ),
+    ("POST", "/api/public/integrations/{integration_type}/inbound/{endpoint_id}"): (
+        "providers call in with a random endpoint id, authenticated by the provider's secret "
+        "(test_connect_flows.py::test_telegram_inbound_rejects_a_wrong_secret_and_unknown_endpoints)"
+    ),
+    ("POST", "/api/session"): "turns the caller's own verified JWT into a cookie; takes no ids",
+    ("DELETE", "/api/session"): "signs out; takes no ids",
+    ("POST", "/api/session/demo"): (
+        "the demo login (dev and test only, 404 in prod): signs in as a seeded user, who is then "
+        "served their own tenant only"
+    ),
+    ("GET", "/api/health"): "dependency status only",
+    ("GET", "/ping"): "Reflex's liveness probe",
+    ("GET", "/_health"): "Reflex's health check; dependency status only",
+    ("WEBSOCKET", "/_event"): (
+        "the Reflex websocket: every handler re-checks the session (test_reflex_handlers.py)"
+    ),
 }
+OTHER_TENANT, OTHER_PROJECT = "other tenant and project", "own tenant, other's project"
 PEOPLE = {"Acme": "alice@acme.example", "Globex": "gary@globex.example"}
 PROJECTS = {"Acme": "Customer Support", "Globex": "Helpdesk"}
 
@@ -54,9 +78,74 @@ def planted(live_url: str) -> None:
             install(live_url, tenant, kind)
 
 
-def operations(live_url: str) -> list[tuple[str, str, dict[str, Any]]]:
-    spec = httpx.get(live_url + "/openapi.json").json()
-    return [(method.upper(), path, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
+@dataclass(frozen=True)
+class Route:
+    """One method of one route, with the parameter names it takes from its path and query."""
+
+    method: str
+    path: str
+    path_params: frozenset[str]
+    query_params: frozenset[str] = frozenset()
+    body: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+    @property
+    def tenant_params(self) -> set[str]:
+        return set(self.path_params | self.query_params) & TENANT_PARAMS
+
+
+def _routes_of(table: Iterable[BaseRoute]) -> list[Route]:
+    found = []
+    for context in iter_route_contexts(list(table)):
+        original = context.original_route
+        if isinstance(original, Mount):  # Reflex mounts its websocket (socket.io) app
+            found.append(Route("WEBSOCKET", original.path, frozenset()))
+            continue
+        dependant = getattr(original, "dependant", None)
+        query = frozenset(p.name for p in dependant.query_params) if dependant else frozenset()
+        body = getattr(original, "body_field", None) is not None
+        path_params = frozenset(getattr(original, "param_convertors", {}))
+        for method in sorted(set(context.methods or ()) - {"HEAD"}):
+            found.append(Route(method, str(context.path), path_params, query, body))
+    return found
+
+
+def served_routes() -> list[Route]:
+    """Every route of the console's FastAPI app and every route Reflex adds around it."""
+    from tms_console import tms_console  # the Reflex app, with the routes it adds itself
+    from tms_console.api import create_api
+
+    reflex_api = tms_console.app._api
+    assert reflex_api is not None
+    return _routes_of(create_api().routes) + _routes_of(reflex_api.routes)
+
+
+def console_routes() -> list[Route]:
+    routes = served_routes()
+    assert not [route for route in routes if route.path.startswith("/sandbox")]  # its own app, elsewhere
+    return routes
+
+
+def test_every_route_is_public_for_a_reason_or_takes_the_ids_it_serves(live_url: str) -> None:
+    routes = console_routes()
+    keys = {route.key for route in routes}
+    assert not set(PUBLIC) - keys, f"listed as public but no longer served: {set(PUBLIC) - keys}"
+    for route in routes:
+        if route.key in PUBLIC:
+            assert not route.tenant_params, f"a public route takes tenant ids: {route.key}"
+        else:
+            assert route.tenant_params, f"unclassified route (neither public nor tenant-scoped): {route.key}"
+    schema = httpx.get(live_url + "/openapi.json").json()["paths"]
+    documented = {(method.upper(), path) for path, ops in schema.items() for method in ops}
+    assert documented <= keys, f"in /openapi.json but not in the route table: {documented - keys}"
+    hidden = keys - documented - set(PUBLIC)
+    assert {path for _, path in hidden} >= {
+        "/api/console/integrations/{integration_type}/install",
+        "/api/console/integrations/{integration_type}/admin-consent",
+    }, "the console-only routes (not in /openapi.json) must be swept too"
 
 
 def table_state(db: psycopg.Connection) -> dict[str, Any]:
@@ -75,73 +164,96 @@ def table_state(db: psycopg.Connection) -> dict[str, Any]:
     return state
 
 
-def call(
-    client: httpx.Client, method: str, path: str, op: dict[str, Any], ids: dict[str, str], caller: str
-) -> tuple[int, Any]:
-    values = {"integration_type": "discord", "code": "x", "state": "x", **ids}
-    url = path.format(
-        **{p["name"]: values.get(p["name"], "x") for p in op.get("parameters", []) if p["in"] == "path"}
-    )
-    query = {
-        p["name"]: values[p["name"]]
-        for p in op.get("parameters", [])
-        if p["in"] == "query" and p["name"] in values
-    }
-    # A well-formed body where the operation takes one, so the request reaches the tenant check.
-    body = {"target_id": "x"} if path.endswith("/target") else {} if "requestBody" in op else None
+def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -> tuple[int, str, Any]:
+    """Call `route` as `caller` (Bearer token and session cookie) with these tenant/project ids.
+
+    Returns status, redirect target and body, with the ids replaced by a placeholder: a redirect
+    naming the id it was given is still "the same answer".
+    """
+    # Admin consent exists only for Microsoft Teams; for Discord it would 404 before any tenant check.
+    kind = "msteams" if route.path.endswith("/admin-consent") else "discord"
+    values = {"integration_type": kind, **ids}
+    url = route.path.format(**{name: values.get(name, "x") for name in route.path_params})
+    query = {name: values[name] for name in route.query_params if name in values}
+    # A well-formed body where the route takes one, so the request reaches the tenant check.
+    body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
+    token = token_for(caller, PEOPLE[caller])
     answer = client.request(
-        method,
+        route.method,
         url,
         params=query,
         json=body,
-        headers={"Authorization": f"Bearer {token_for(caller, PEOPLE[caller])}"},
+        headers={"Authorization": f"Bearer {token}", "Cookie": f"tms_session={token}"},
     )
     try:
-        body: Any = answer.json()
+        content: Any = answer.json()
     except ValueError:
-        body = answer.text
-    return answer.status_code, body
+        content = answer.text
+    location = answer.headers.get("location", "")
+    for value in ids.values():
+        location = location.replace(value, "{id}")
+    return answer.status_code, location, content
+
+
+def pending_states(store: redis.Redis) -> int:
+    return sum(1 for _ in store.scan_iter("oauth:state:*"))
+
+
+def check_own_ids_reach_something(
+    client: httpx.Client, route: Route, ids: dict[str, str], caller: str
+) -> None:
+    """Control: the caller's own ids do reach something (GETs only; DELETE would remove it).
+
+    Discord has no targets to list (404 for everyone); the overview is for admins and these callers
+    are agents (roles: test_overview.py).
+    """
+    if route.method != "GET" or route.path.endswith(("/targets", "/overview")):
+        return
+    status, location, content = call(client, route, ids, caller)
+    if route.query_params & TENANT_PARAMS:  # a console route: on to the provider, not back with an error
+        assert status == 303 and "status=error" not in location, (route.key, status, location)
+    else:
+        assert status == 200, (route.key, status, content)
 
 
 @pytest.mark.parametrize(("caller", "victim"), [("Acme", "Globex"), ("Globex", "Acme")])
 def test_other_tenants_ids_look_exactly_like_missing_ones(
-    live_url: str, planted: None, db: psycopg.Connection, caller: str, victim: str
+    live_url: str, redis_url: str, planted: None, db: psycopg.Connection, caller: str, victim: str
 ) -> None:
     own_tenant = str(identity(caller, PEOPLE[caller]).tenant_id)
-    victim_tenant = str(identity(victim, PEOPLE[victim]).tenant_id)
+    own = {"tenant_id": own_tenant, "project_id": str(project_id(caller, PROJECTS[caller]))}
     victim_project = str(project_id(victim, PROJECTS[victim]))
-    own_project = str(project_id(caller, PROJECTS[caller]))
-    scoped = 0
+    cases = {
+        OTHER_TENANT: {
+            "tenant_id": str(identity(victim, PEOPLE[victim]).tenant_id),
+            "project_id": victim_project,
+        },
+        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": victim_project},
+    }
+    missing = {
+        OTHER_TENANT: {"tenant_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4())},
+        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": str(uuid.uuid4())},
+    }
+    store = redis.Redis.from_url(redis_url)
+    swept: set[tuple[str, str]] = set()
     with httpx.Client(base_url=live_url, follow_redirects=False, timeout=20) as client:
-        for method, path, op in operations(live_url):
-            names = {p["name"] for p in op.get("parameters", [])}
-            if not names & TENANT_PARAMS:
-                assert (method, path) in TENANTLESS, f"new endpoint without tenant ids: {method} {path}"
+        for route in console_routes():
+            if route.key in PUBLIC:
                 continue
-            scoped += 1
-            # Control: the caller's own ids do reach something (GETs only; DELETE would remove it;
-            # discord has no targets to list, so that GET answers 404 for everyone).
-            # The overview is for admins and these callers are agents (roles: test_overview.py).
-            if method == "GET" and not path.endswith(("/targets", "/overview")):
-                ok = call(
-                    client, method, path, op, {"tenant_id": own_tenant, "project_id": own_project}, caller
-                )
-                assert ok[0] == 200, (method, path, ok)
-            before = table_state(db)
-            cases = {
-                "other tenant and project": {"tenant_id": victim_tenant, "project_id": victim_project},
-                "own tenant, other's project": {"tenant_id": own_tenant, "project_id": victim_project},
-            }
-            missing = {
-                "other tenant and project": {"tenant_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4())},
-                "own tenant, other's project": {"tenant_id": own_tenant, "project_id": str(uuid.uuid4())},
-            }
-            if "project_id" not in names:  # a tenant-wide endpoint: only another tenant applies
-                del cases["own tenant, other's project"]
+            swept.add(route.key)
+            check_own_ids_reach_something(client, route, own, caller)
+            before, states = table_state(db), pending_states(store)
             for label, ids in cases.items():
-                attack = call(client, method, path, op, ids, caller)
-                control = call(client, method, path, op, missing[label], caller)
-                assert attack == control, (method, path, label, attack, control)
-                assert attack[0] == 404, (method, path, label, attack)
-            assert table_state(db) == before, (method, path)
-    assert scoped >= 3
+                if label == OTHER_PROJECT and "project_id" not in route.tenant_params:
+                    continue  # a tenant-wide route: only another tenant applies
+                attack = call(client, route, ids, caller)
+                control = call(client, route, missing[label], caller)
+                assert attack == control, (route.key, label, attack, control)
+                assert attack[0] == 404 or "reason=not_found" in attack[1], (route.key, label, attack)
+            assert table_state(db) == before, route.key
+            assert pending_states(store) == states, f"{route.key} minted a state for another tenant's ids"
+    assert {path for _, path in swept} >= {
+        "/v1/tenants/{tenant_id}/projects/{project_id}/integrations",
+        "/api/console/integrations/{integration_type}/install",
+        "/api/console/integrations/{integration_type}/admin-consent",
+    }

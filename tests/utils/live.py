@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,9 +70,24 @@ def seed_demo() -> None:
             await seed(session)
         await dispose_engine()
 
-    thread = threading.Thread(target=lambda: asyncio.run(_run()))
+    run_in_thread(lambda: asyncio.run(_run()))
+
+
+def run_in_thread(target: Callable[[], object]) -> None:
+    """Run `target` in a thread of its own and raise what it raised here, in the caller's test."""
+    failures: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            target()
+        except BaseException as exc:  # handed to the caller, so nothing dies silently in the thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=guarded)
     thread.start()
     thread.join()
+    if failures:
+        raise failures[0]
 
 
 @contextmanager

@@ -63,6 +63,13 @@ class StateStore:
             if stored:
                 return state
 
+    async def peek(self, state: str) -> PendingInstall | None:
+        """The pending install under `state`, left in place (None: unknown, used, expired, malformed)."""
+        if not _STATE_SHAPE.match(state):
+            return None
+        raw = await self._redis.get(PREFIX + digest(state))
+        return None if raw is None else PendingInstall(**json.loads(raw))
+
     async def consume(self, state: str) -> PendingInstall | str | None:
         """Atomically take the state: of N concurrent callers exactly one gets it.
 

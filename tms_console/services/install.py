@@ -114,12 +114,15 @@ class CallbackOutcome:
 
 
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
-    """Guards in order: repeated parameters -> consume state -> provider error -> binding -> signed-in
-    account -> type -> code -> exchange -> validate -> enrich -> encrypt + upsert in one transaction ->
-    audit -> redirect."""
+    """Guards in order: repeated parameters -> a cancel from another browser (refused, state kept) ->
+    consume state -> provider error -> binding -> signed-in account -> type -> code -> exchange ->
+    validate -> enrich -> encrypt + upsert in one transaction -> audit -> redirect."""
     if data.duplicated:
         return _finish(None, data, Reason.DUPLICATE_PARAMETER, status_code=400)
     try:
+        if data.error and await _bound_to_another_browser(data):
+            # A cancel from a foreign browser must not end the agent's flow nor be audited as theirs.
+            return _finish(None, data, Reason.INVALID_BROWSER, status_code=400)
         pending = await _state_store().consume(data.state or "")
     except RedisError:
         return _finish(None, data, outage("redis").reason, status_code=503)
@@ -134,6 +137,18 @@ async def complete_callback(data: CallbackInput) -> CallbackOutcome:
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
     return _finish(pending, data, reason)
+
+
+async def _bound_to_another_browser(data: CallbackInput) -> bool:
+    """Whether the state belongs to a flow bound to a browser other than this one (not consumed).
+
+    Only cancels are checked before consuming: a code arriving in the wrong browser may have leaked,
+    so that flow is ended (consumed, `invalid_browser`) by the guards below.
+    """
+    pending = await _state_store().peek(data.state or "")
+    if pending is None or pending.binding_hash is None:
+        return False
+    return not data.binding or digest(data.binding) != pending.binding_hash
 
 
 def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any]:
