@@ -12,7 +12,6 @@ import os
 import platform
 import re
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from devtools.server import stop
 from tests.utils.browser import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -339,7 +339,7 @@ def uvicorn_server(
         _wait_http(url + ready_path, process, WORK / f"{name}.log", timeout=60)
         yield url
     finally:
-        _stop_group(process)
+        stop(process)
         log.close()
 
 
@@ -355,17 +355,6 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
             pass
         time.sleep(0.3)
     raise RuntimeError(f"server not ready at {url}:\n{log.read_text()[-3000:]}")
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
 
 
 @dataclass
@@ -403,7 +392,7 @@ def reflex_console(ctx: Bench) -> Iterator[Console]:
         _wait_http(url + "/login", process, log_path, timeout=60)
         yield Console(url, process.pid, log_path, time.monotonic() - started)
     finally:
-        _stop_group(process)
+        stop(process)
 
 
 @contextmanager

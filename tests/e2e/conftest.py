@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
+from tests.utils.browser import record_frames
 from tests.utils.console import forget_integrations
 
 
@@ -22,14 +23,7 @@ def page(browser: Browser, console: dict[str, str]) -> Iterator[Page]:
     context = browser.new_context(base_url=console["url"], viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
-    frames: list[str] = []
-    page.on(
-        "websocket",
-        lambda ws: (
-            ws.on("framereceived", lambda f: frames.append(str(f))),
-            ws.on("framesent", lambda f: frames.append(str(f))),
-        ),
-    )
+    frames = record_frames(page)
     page.frames_seen = frames  # type: ignore[attr-defined]
     # The console runs under a CSP without 'unsafe-inline' scripts: any violation fails the test.
     blocked: list[str] = []

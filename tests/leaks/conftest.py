@@ -19,6 +19,7 @@ from devtools.seed import demo_id
 from tests.integration.test_install_flow import browser as api_browser
 from tests.integration.test_install_flow import install
 from tests.utils import artifacts
+from tests.utils.browser import record_frames
 from tests.utils.identities import project_id, token_for
 
 ACME = "Acme"
@@ -71,14 +72,7 @@ def install_through_the_console(browser: Browser, console: dict[str, str], db: p
     context = browser.new_context(base_url=console["url"])
     context.set_default_timeout(20_000)
     page = context.new_page()
-    frames: list[str] = []
-    page.on(
-        "websocket",
-        lambda ws: (
-            ws.on("framereceived", lambda f: frames.append(str(f))),
-            ws.on("framesent", lambda f: frames.append(str(f))),
-        ),
-    )
+    frames = record_frames(page)
     try:
         install_in_the_browser(page, console)
         project = page.url.split("/projects/")[1].split("/")[0]

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
 from tests.utils.backends import ScaleOut, scale_out
+from tests.utils.browser import record_frames
 from tests.utils.console import forget_integrations
 
 # Starts with "CANARY" like every sandbox canary of the suite, so the leak sweep looks for it too.
@@ -33,14 +34,7 @@ def page(browser: Browser, scale: ScaleOut) -> Iterator[Page]:
     context = browser.new_context(base_url=scale.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
-    frames: list[str] = []
-    page.on(
-        "websocket",
-        lambda ws: (
-            ws.on("framereceived", lambda f: frames.append(str(f))),
-            ws.on("framesent", lambda f: frames.append(str(f))),
-        ),
-    )
+    frames = record_frames(page)
     yield page
     context.close()
     artifacts.record("ws-frames", "\n".join(frames))

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -33,3 +33,16 @@ def launched_chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def record_frames(page: Page) -> list[str]:
+    """Every websocket frame the page sends or receives from now on (for the leak sweep)."""
+    frames: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: (
+            ws.on("framereceived", lambda f: frames.append(str(f))),
+            ws.on("framesent", lambda f: frames.append(str(f))),
+        ),
+    )
+    return frames
