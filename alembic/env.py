@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 from alembic import context
 from tms_console.persistence import models  # noqa: F401 - registers the tables
 from tms_console.persistence.db import async_url
+from tms_console.persistence.job_queue import include_name
 from tms_console.settings import get_settings
 
 config = context.config
@@ -27,7 +28,9 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=_url(), target_metadata=target_metadata, literal_binds=True, include_name=include_name
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -35,7 +38,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

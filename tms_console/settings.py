@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Per minute, per client IP and per signed-in user.
     callback_rate_limit: int = 30
     install_rate_limit: int = 20
+    # Test only (refused in production): the intake holds its transaction open this long just before
+    # committing, so a fault test can kill the process between storing an event and committing it.
+    intake_commit_pause_seconds: float = 0.0
 
     @field_validator("public_base_url", "stand_in_base_url")
     @classmethod
@@ -116,6 +119,8 @@ def _production_problems(settings: Settings) -> list[str]:
         )
     if settings.demo_login:
         problems.append("DEMO_LOGIN=1 is refused in production (TMS_ENV=prod): it signs in as anyone")
+    if settings.intake_commit_pause_seconds:
+        problems.append("INTAKE_COMMIT_PAUSE_SECONDS is refused in production (TMS_ENV=prod): a test hook")
     for name, url in sorted(_provider_urls().items()):
         reason = _local_address(url)
         if reason:

@@ -21,7 +21,8 @@ logger = logging.getLogger("tms_console.api")
 
 
 def bearer_identity(request: Request) -> Identity:
-    """Identity from `Authorization: Bearer` (API clients) or the session cookie (the console).
+    """A person's identity (agent or admin) from `Authorization: Bearer` (API clients) or the session
+    cookie (the console). A service token is refused here: it may only post events.
 
     A token in the query string is never accepted.
     """
@@ -29,6 +30,22 @@ def bearer_identity(request: Request) -> Identity:
     scheme, _, token = header.partition(" ")
     if not (scheme.lower() == "bearer" and token):
         token = request.cookies.get(SESSION_COOKIE, "")
+    identity = _verified(token)
+    if identity.is_service:
+        raise _not_allowed()
+    return identity
+
+
+def service_identity(request: Request) -> Identity:
+    """The TMS backend's identity (role `service`) from `Authorization: Bearer`; people are refused (403)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    identity = _verified(token if scheme.lower() == "bearer" else "")
+    if not identity.is_service:
+        raise _not_allowed()
+    return identity
+
+
+def _verified(token: str) -> Identity:
     try:
         return verify_token(token.strip(), get_settings())
     except AuthError as exc:
@@ -36,6 +53,11 @@ def bearer_identity(request: Request) -> Identity:
         raise HTTPException(
             status_code=401, detail="not authenticated", headers={"WWW-Authenticate": "Bearer"}
         ) from None
+
+
+def _not_allowed() -> HTTPException:
+    logger.info("auth_rejected reason=role")
+    return HTTPException(status_code=403, detail="not allowed")
 
 
 def client_ip(request: Request) -> str | None:

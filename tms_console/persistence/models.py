@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
 from tms_console.domain.status import IntegrationStatus
+from tms_console.domain.ticket_events import DeliveryStatus
 
 
 def utcnow() -> datetime:
@@ -137,3 +138,52 @@ class IntegrationEvent(SQLModel, table=True):
     ip: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
     user_agent: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
     created_at: datetime = _ts()
+
+
+class TicketEvent(SQLModel, table=True):
+    """A ticket event as the TMS posted it, and the answer it was given (replayed to a repeated id)."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "event_id", name="ticket_events_tenant_event_key"),
+        sa.Index("idx_ticket_events_project", "tenant_id", "project_id", "received_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(nullable=False)
+    project_id: uuid.UUID = Field(nullable=False)
+    event_id: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    type: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    payload: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB, nullable=False))
+    answer: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB, nullable=False))
+    received_at: datetime = _ts()
+
+
+class Delivery(SQLModel, table=True):
+    """One event to one integration. No secret: the target is read from the integration when sending.
+
+    No foreign key to the integration: the delivery log outlives an uninstall, like the audit trail.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.Index("idx_deliveries_event", "ticket_event_id"),
+        sa.Index("idx_deliveries_project", "tenant_id", "project_id", "created_at"),
+        sa.Index("idx_deliveries_integration", "integration_id", "status"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    ticket_event_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("ticket_events.id", ondelete="CASCADE"), nullable=False)
+    )
+    tenant_id: uuid.UUID = Field(nullable=False)
+    project_id: uuid.UUID = Field(nullable=False)
+    integration_id: uuid.UUID = Field(nullable=False)
+    integration_type: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    status: str = Field(  # a DeliveryStatus value
+        default=DeliveryStatus.PENDING.value,
+        sa_column=sa.Column(sa.String(20), nullable=False, server_default=DeliveryStatus.PENDING.value),
+    )
+    attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

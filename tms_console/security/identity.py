@@ -11,7 +11,8 @@ import jwt
 
 from tms_console.settings import Settings
 
-Role = Literal["agent", "admin"]
+# "service" is the TMS backend itself (it posts ticket events); it is not a person and has no console.
+Role = Literal["agent", "admin", "service"]
 MAX_TOKEN_BYTES = 8192
 _HS = ["HS256"]
 _RS = ["RS256"]
@@ -31,6 +32,10 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_service(self) -> bool:
+        return self.role == "service"
 
 
 def verify_token(token: str, settings: Settings) -> Identity:
@@ -69,7 +74,7 @@ def _identity(claims: dict[str, object]) -> Identity:
     except (KeyError, ValueError):
         raise AuthError("tenant_id missing or malformed") from None
     role = claims.get("role", "agent")
-    if role not in ("agent", "admin"):
+    if role not in ("agent", "admin", "service"):
         raise AuthError("role not recognised")
     sub = str(claims["sub"])
     name = str(claims.get("name") or sub)[:200]

@@ -32,6 +32,7 @@ def identity_from_cookie_header(cookie_header: str) -> Identity | None:
     if not token:
         return None
     try:
-        return verify_token(token, get_settings())
+        identity = verify_token(token, get_settings())
     except AuthError:
         return None
+    return None if identity.is_service else identity  # the TMS backend has no console session

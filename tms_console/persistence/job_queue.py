@@ -1,0 +1,62 @@
+"""The job queue's side of a transaction: deferring procrastinate jobs on the caller's own connection.
+
+Jobs are inserted with procrastinate's supported `connection=` argument (JobManager), on the very
+connection of the SQLAlchemy session, so a job exists exactly when the rows it works on were committed.
+No pool is opened here: deferring on a given connection never touches the connector's pool.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from procrastinate import PsycopgConnector
+from procrastinate.jobs import Job
+from procrastinate.manager import JobManager
+from sqlalchemy.ext.asyncio import AsyncSession
+
+DELIVER_TASK = "deliver"
+DELIVERIES_QUEUE = "deliveries"
+# Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
+JOB_QUEUE_PREFIX = "procrastinate_"
+_jobs = JobManager(PsycopgConnector())
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    delivery_id: uuid.UUID
+    integration_id: uuid.UUID
+    ticket_id: str
+
+    @property
+    def lock(self) -> str:
+        """One ticket's events reach one integration one at a time, in the order they were deferred."""
+        return f"delivery:{self.integration_id}:{self.ticket_id}"
+
+
+async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -> list[int]:
+    """Queue one `deliver` job per delivery inside the session's transaction; their procrastinate ids."""
+    if not jobs:
+        return []
+    connection = await (await session.connection()).get_raw_connection()
+    deferred = await _jobs.batch_defer_jobs_async(
+        [
+            Job(
+                id=None,
+                queue=DELIVERIES_QUEUE,
+                task_name=DELIVER_TASK,
+                lock=job.lock,
+                queueing_lock=None,
+                task_kwargs={"delivery_id": str(job.delivery_id)},
+            )
+            for job in jobs
+        ],
+        connection=connection.driver_connection,
+    )
+    return [job.id for job in deferred if job.id is not None]
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's filter: procrastinate's tables are its schema's business, not our models'."""
+    return not (type_ == "table" and (name or "").startswith(JOB_QUEUE_PREFIX))
