@@ -47,6 +47,7 @@ def test_an_unset_tms_env_is_production(monkeypatch: pytest.MonkeyPatch) -> None
     [
         ("TMS_SANDBOX", "1", "TMS_SANDBOX=1 is refused in production"),
         ("DEMO_LOGIN", "1", "DEMO_LOGIN=1 is refused in production"),
+        ("INTAKE_COMMIT_PAUSE_SECONDS", "5", "INTAKE_COMMIT_PAUSE_SECONDS is refused in production"),
         ("DISCORD_API_BASE", "http://127.0.0.1:9/api", "DISCORD_API_BASE points at a loopback"),
         (
             "SLACK_AUTHORIZE_URL",

@@ -21,6 +21,7 @@ import redis
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
+from tests.utils.events import service_token, ticket_event
 from tests.utils.forms import click
 from tests.utils.identities import identity, project_id, token_for
 
@@ -52,6 +53,8 @@ PUBLIC = {
 }
 OTHER_TENANT, OTHER_PROJECT = "other tenant and project", "own tenant, other's project"
 PEOPLE = {"Acme": "alice@acme.example", "Globex": "gary@globex.example"}
+# Routes for the TMS backend (role `service`), not for people: swept with the tenant's service token.
+SERVICE_ROUTES = {("POST", "/v1/tenants/{tenant_id}/projects/{project_id}/events")}
 PROJECTS = {"Acme": "Customer Support", "Globex": "Helpdesk"}
 
 
@@ -178,6 +181,8 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
     # A well-formed body where the route takes one, so the request reaches the tenant check.
     body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
     token = token_for(caller, PEOPLE[caller])
+    if route.key in SERVICE_ROUTES:
+        body, token = ticket_event(id="sweep-event"), service_token(caller)
     answer = client.request(
         route.method,
         url,
@@ -254,6 +259,7 @@ def test_other_tenants_ids_look_exactly_like_missing_ones(
             assert pending_states(store) == states, f"{route.key} minted a state for another tenant's ids"
     assert {path for _, path in swept} >= {
         "/v1/tenants/{tenant_id}/projects/{project_id}/integrations",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/events",
         "/api/console/integrations/{integration_type}/install",
         "/api/console/integrations/{integration_type}/admin-consent",
     }

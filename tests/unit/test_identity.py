@@ -92,3 +92,16 @@ def test_header_supplied_keys_are_ignored() -> None:
     )
     with pytest.raises(AuthError):
         verify_token(token, settings())
+
+
+def test_the_service_role_is_recognised_and_has_no_console_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tms_console.security import session
+
+    service, agent = sign(claims(role="service")), sign(claims())
+    identity = verify_token(service, settings())
+    assert (identity.role, identity.is_service, identity.is_admin) == ("service", True, False)
+    monkeypatch.setattr(session, "get_settings", settings)
+    assert session.identity_from_cookie_header(f"tms_session={service}") is None
+    assert session.identity_from_cookie_header(f"tms_session={agent}") == Identity(
+        "u1", "Alice", TENANT, "agent"
+    )

@@ -53,12 +53,12 @@ class TicketEventIn(BaseModel):
         default_factory=dict, description='What changed, e.g. {"status": {"from": "open", "to": "pending"}}.'
     )
 
-    @model_validator(mode="after")
-    def _no_nul(self) -> TicketEventIn:
-        # Postgres text and jsonb cannot hold U+0000: refuse it as bad input rather than fail to store it.
-        if _has_nul(self.model_dump(mode="json")):
-            raise ValueError("text must not contain U+0000")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        # Postgres text and jsonb hold neither U+0000 nor lone surrogates; both become U+FFFD, so any
+        # JSON string is accepted as the schema promises and stored as well as it can be.
+        return _storable(data)
 
 
 class EventAccepted(BaseModel):
@@ -90,11 +90,13 @@ async def post_event(
     return EventAccepted(event_id=accepted.event_id, deliveries=accepted.deliveries)
 
 
-def _has_nul(value: object) -> bool:
+def _storable(value: Any) -> Any:
     if isinstance(value, str):
-        return "\x00" in value
+        if value.isascii():
+            return value.replace("\x00", "\ufffd")
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return {_storable(key): _storable(item) for key, item in value.items()}
     if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+        return [_storable(item) for item in value]
+    return value
