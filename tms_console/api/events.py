@@ -67,11 +67,13 @@ class EventAccepted(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON"},
     401: {"description": "Not authenticated"},
     403: {"description": "Not a service token"},
     404: {"description": "Not found"},
     409: {"description": "Event id already used for another project"},
     413: {"description": f"Body over {MAX_EVENT_BYTES} bytes"},
+    503: {"description": "Database unavailable: nothing was stored, post again"},
 }
 
 

@@ -19,8 +19,6 @@ IntakeEventType = Literal[
     "ticket.resolved",
 ]
 INTAKE_EVENT_TYPES: tuple[str, ...] = get_args(IntakeEventType)
-# How long the same event id answers with the first answer (the TMS retries within this window).
-IDEMPOTENCY_HOURS = 24
 MAX_EVENT_BYTES = 64 * 1024
 
 
