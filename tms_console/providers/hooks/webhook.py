@@ -73,12 +73,9 @@ class WebhookHooks(ProviderHooks):
             except templating.TemplateError as exc:
                 raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
         payload = body.encode()
-        headers = signing.sign(
-            str(bundle["signing_secret"]),
-            payload,
-            timestamp=int(time.time()),
-            delivery_id=secrets.token_hex(16),
-        )
+        secret, message_id, now = str(bundle["signing_secret"]), secrets.token_hex(16), int(time.time())
+        headers = signing.sign(secret, payload, timestamp=now, delivery_id=message_id)
+        headers |= signing.standard_headers(secret, payload, message_id=message_id, timestamp=now)
         headers["Content-Type"] = "application/json"
         timeout = get_settings().provider_timeout_seconds
         try:
