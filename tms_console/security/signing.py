@@ -39,7 +39,7 @@ STANDARD_SIGNATURE_HEADER = "webhook-signature"
 
 
 def new_signing_secret() -> str:
-    """A fresh secret: `whsec_` + standard base64 of 32 random bytes (256 bits), the Standard Webhooks form."""
+    """A fresh secret in the Standard Webhooks form: `whsec_` + standard base64 of 32 random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
