@@ -11,6 +11,7 @@ import pytest
 
 from tms_console.security.signing import (
     VERIFY_RECIPE,
+    delivery_headers,
     new_signing_secret,
     sign,
     standard_headers,
@@ -216,3 +217,12 @@ def test_standard_headers_refuse_a_secret_that_is_not_base64_of_enough_bytes(sec
 def test_standard_headers_refuse_an_empty_message_id() -> None:
     with pytest.raises(ValueError, match="message id"):
         standard_headers(SW_SECRET, BODY, message_id="", timestamp=TS)
+
+
+def test_a_delivery_carries_both_schemes_from_one_secret_and_one_id() -> None:
+    secret, now = new_signing_secret(), int(time.time())
+    headers = delivery_headers(secret, BODY, message_id="dlv_7", timestamp=now)
+    assert headers["X-TMS-Delivery"] == headers["webhook-id"] == "dlv_7"
+    assert headers["X-TMS-Timestamp"] == headers["webhook-timestamp"] == str(now)
+    assert verify(secret, BODY, headers, now=now)
+    assert reference_verifies(secret, BODY, headers)

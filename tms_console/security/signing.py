@@ -111,6 +111,17 @@ def sign(secret: str, body: bytes, *, timestamp: int, delivery_id: str) -> dict[
     }
 
 
+def delivery_headers(secret: str, body: bytes, *, message_id: str, timestamp: int) -> dict[str, str]:
+    """Both signatures of one webhook delivery: `X-TMS-Signature` (and its companions) and the
+    Standard Webhooks headers, from the one signing secret, with one id that retries keep.
+
+    Raises:
+        ValueError: as `sign` and `standard_headers` do.
+    """
+    headers = sign(secret, body, timestamp=timestamp, delivery_id=message_id)
+    return headers | standard_headers(secret, body, message_id=message_id, timestamp=timestamp)
+
+
 def verify(
     secret: str,
     body: bytes,

@@ -80,9 +80,10 @@ class WebhookHooks(ProviderHooks):
         except templating.TemplateError as exc:
             raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
         payload = message.body()
-        secret, message_id, now = str(bundle["signing_secret"]), secrets.token_hex(16), int(time.time())
-        headers = signing.sign(secret, payload, timestamp=now, delivery_id=message_id)
-        headers |= signing.standard_headers(secret, payload, message_id=message_id, timestamp=now)
+        secret = str(bundle["signing_secret"])
+        headers = signing.delivery_headers(
+            secret, payload, message_id=secrets.token_hex(16), timestamp=int(time.time())
+        )
         headers["Content-Type"] = "application/json"
         timeout = get_settings().provider_timeout_seconds
         try:

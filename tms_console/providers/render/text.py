@@ -15,8 +15,9 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 # C0/C1 controls except \n, zero-width and bidi formatting characters, the BOM, interlinear annotations.
+# Zero-width (non-)joiners stay: emoji sequences and several scripts need them, and they hide nothing.
 _INVISIBLE = re.compile(
-    "[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f"
+    "[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f"
     "\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
 )
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,30}):(?=/)")
@@ -53,8 +54,9 @@ def fit(
     """`escape(text)` cut so that its measured length is at most `limit` (escaping can lengthen text,
     so the cut is made on the raw text and measured after escaping)."""
     escaped, keep = escape(text), len(text)
-    while measure(escaped) > limit and keep > 0:
-        keep -= max(1, measure(escaped) - limit)
+    while (size := measure(escaped)) > limit and keep > 0:
+        # Shrink in proportion (escaping and UTF-16 both inflate evenly enough), at least by one.
+        keep = min(keep - 1, keep * limit // size)
         escaped = escape(text[: max(keep, 0)] + ELLIPSIS)
     return escaped if measure(escaped) <= limit else ""
 
