@@ -29,7 +29,7 @@ def render(provider: str, event: TicketEvent = COMMENTED, **meta: Any) -> Render
 
 
 def test_every_provider_renders_ticket_events_and_the_default_refuses() -> None:
-    assert set(HOOKS) == set(PROVIDERS)
+    assert set(HOOKS) == set(PROVIDERS) and all(hooks.renders_events for hooks in HOOKS.values())
     with pytest.raises(NotFound):
         NO_HOOKS.render_event(COMMENTED, {})
 

@@ -70,6 +70,7 @@ class ProviderHooks:
     revokes: ClassVar[bool] = False  # revoke replaces RFC 7009 revocation of the access token
     sends_test: ClassVar[bool] = False  # send_test delivers a test message
     receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
+    renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
@@ -110,6 +111,8 @@ class ProviderHooks:
             event: the ticket event.
             meta: the integration's shown settings (e.g. a WhatsApp template name).
             template: the integration's own payload template, where it has one (the webhook's).
+
+        Used only when `renders_events`.
 
         Raises:
             NotFound: the provider cannot carry ticket events.

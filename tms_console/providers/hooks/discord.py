@@ -14,6 +14,8 @@ from tms_console.providers.render.discord import render as render_discord
 
 
 class DiscordHooks(ProviderHooks):
+    renders_events = True
+
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_discord(event)
 

@@ -19,6 +19,8 @@ MAX_PAGES = 20
 
 
 class GoogleChatHooks(ProviderHooks):
+    renders_events = True
+
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_google_chat(event)
 

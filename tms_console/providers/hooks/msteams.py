@@ -44,6 +44,8 @@ def _relative(api: ProviderHttp, link: object) -> str | None:
 
 
 class MicrosoftTeamsHooks(ProviderHooks):
+    renders_events = True
+
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_teams(event)
 

@@ -28,6 +28,7 @@ _ERRORS = {
 class SlackHooks(ProviderHooks):
     judges_token_response = True
     revokes = True
+    renders_events = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_slack(event)

@@ -41,6 +41,7 @@ async def _bot(api: ProviderHttp, token: str, method: str, payload: dict[str, An
 class TelegramHooks(ProviderHooks):
     revokes = True
     receives_inbound = True
+    renders_events = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_telegram(event)

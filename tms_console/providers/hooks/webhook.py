@@ -41,6 +41,7 @@ def _sample() -> TicketEvent:
 class WebhookHooks(ProviderHooks):
     sends_test = True
     ready_made = READY_MADE
+    renders_events = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_webhook(event, template)

@@ -49,6 +49,7 @@ async def _graph(api: ProviderHttp, method: str, path: str, **kwargs: Any) -> di
 
 class WhatsAppHooks(ProviderHooks):
     revokes = True
+    renders_events = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_whatsapp(event, meta)
