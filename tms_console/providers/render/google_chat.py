@@ -18,7 +18,7 @@ from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
 from tms_console.providers.render.summary import summarize
 from tms_console.providers.render.text import cut, fit
 
-TITLE_LIMIT, DETAIL_LIMIT, FACT_LIMIT = 200, 4000, 300
+TITLE_LIMIT, TEXT_LIMIT, DETAIL_LIMIT, FACT_LIMIT = 200, 500, 4000, 300
 REPLY_OPTION = {"messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
 
 
@@ -49,7 +49,8 @@ def render(event: TicketEvent) -> RenderedMessage:
         "subtitle": plain(f"{summary.label} · by {summary.actor}", TITLE_LIMIT),
     }
     payload = {
-        "text": plain(f"{summary.label}: #{summary.number}", TITLE_LIMIT),
+        # Also what Chat shows where cards are not (notifications; user-authenticated posts).
+        "text": plain(f"{summary.label}: #{summary.number} {summary.subject}", TEXT_LIMIT),
         "cardsV2": [{"cardId": "ticket", "card": {"header": header, "sections": [{"widgets": widgets}]}}],
         "thread": {"threadKey": summary.thread_key},
     }
