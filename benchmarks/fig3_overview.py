@@ -64,7 +64,7 @@ def meta_for(kind: str, i: int, rng: random.Random) -> tuple[dict[str, object], 
         }, status
     return {
         "endpoint_id": uuid.uuid4().hex,
-        "events": ["ticket.created", "ticket.updated"],
+        "events": ["ticket.created", "ticket.status_changed"],
         "host": "hooks.example.com",
     }, status
 

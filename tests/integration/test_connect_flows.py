@@ -194,7 +194,7 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
     endpoint = "ep" + secrets.token_hex(4)
     fields = {
         "url": f"{sandbox_origin()}/sandbox/webhook/receive/{endpoint}",
-        "events": ["ticket.created", "ticket.closed"],
+        "events": ["ticket.resolved", "ticket.created"],
         "template": READY_MADE["slack"],
     }
     connected = api.post(f"{base(project)}/webhook", json=fields)
@@ -204,7 +204,7 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
     shown = card(api, project, "webhook")
     assert shown["status"] == "connected" and shown["account"] == "127.0.0.1"
     assert secret not in api.get(base(project)).text and secret not in str(row(db, "webhook", project))
-    assert row(db, "webhook", project)[1]["events"] == ["ticket.closed", "ticket.created"]
+    assert row(db, "webhook", project)[1]["events"] == ["ticket.created", "ticket.resolved"]
 
     tested = api.post(f"{base(project)}/webhook/test")
     assert tested.status_code == 200 and tested.json()["result"] == "Delivered (200)"
@@ -226,7 +226,7 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
         ({"url": "https://169.254.169.254/latest", "events": ["ticket.created"]}, "metadata"),
         ({"url": "ftp://example.com/x", "events": ["ticket.created"]}, ""),
         ({"url": "https://example.com/x", "events": ["nope"]}, "pick from the list"),
-        ({"url": "{live}/sandbox/webhook/receive/x", "events": ["ticket.closed"], "template": "{{"}, "tem"),
+        ({"url": "{live}/sandbox/webhook/receive/x", "events": ["ticket.resolved"], "template": "{{"}, "tem"),
     ],
     ids=["metadata", "ftp", "unknown-event", "bad-template"],
 )

@@ -53,6 +53,7 @@ def test_capability_flags_match_the_hooks_implemented() -> None:
             _overrides(hooks, "verify_inbound") and _overrides(hooks, "on_inbound")
         )
         assert bool(hooks.ready_made) == _overrides(hooks, "preview"), key
+        assert hooks.renders_events == _overrides(hooks, "render_event"), key
 
 
 def test_discord_scopes_fix_from_seed() -> None:

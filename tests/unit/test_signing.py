@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from tms_console.security.signing import VERIFY_RECIPE, new_signing_secret, sign, verify
+from tms_console.security.signing import (
+    VERIFY_RECIPE,
+    delivery_headers,
+    new_signing_secret,
+    sign,
+    standard_headers,
+    standard_key,
+    verify,
+)
 
 SECRET = "whsec_test-secret"
 BODY = b'{"id":"evt_1"}'
@@ -102,12 +110,12 @@ def test_verify_rejects_malformed_headers_without_raising(header: str | None) ->
     assert verify(SECRET, BODY, headers, now=TS) is False
 
 
-def test_new_signing_secret_is_prefixed_random_base64url_of_32_bytes() -> None:
+def test_new_signing_secret_is_prefixed_random_standard_base64_of_32_bytes() -> None:
     secrets_ = {new_signing_secret() for _ in range(50)}
     assert len(secrets_) == 50
     for secret in secrets_:
-        assert re.fullmatch(r"whsec_[A-Za-z0-9_-]{43}", secret)
-        assert len(base64.urlsafe_b64decode(secret.removeprefix("whsec_") + "=")) == 32
+        assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", secret)
+        assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
 
 
 def recipe() -> Any:
@@ -149,3 +157,72 @@ def test_the_recipe_agrees_with_verify() -> None:
         {"X-TMS-Signature": f"t={now},v1={VECTOR}"},
     ):
         assert verify_tms_signature(SECRET, BODY, headers) == verify(SECRET, BODY, headers, now=time.time())
+
+
+# Standard Webhooks: the spec's published example (secret, id, timestamp, payload -> signature).
+SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SW_VECTOR = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_standard_headers_match_the_specs_published_vector() -> None:
+    headers = standard_headers(
+        SW_SECRET, b'{"test": 2432232314}', message_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330
+    )
+    assert headers == {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": SW_VECTOR,
+    }
+
+
+def reference_verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    try:
+        Webhook(secret).verify(body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def test_the_reference_receiver_verifies_what_we_sign_with_the_secret_as_shown() -> None:
+    secret = new_signing_secret()
+    body = '{"type":"ticket.created","ticket":{"subject":"Ünïcode ✓ ok"}}'.encode()
+    headers = standard_headers(secret, body, message_id="dlv_42", timestamp=int(time.time()))
+    assert reference_verifies(secret, body, headers)
+    assert not reference_verifies(secret, body + b" ", headers)
+    assert not reference_verifies(new_signing_secret(), body, headers)
+    stale = standard_headers(secret, body, message_id="dlv_42", timestamp=int(time.time()) - 301)
+    assert not reference_verifies(secret, body, stale)
+
+
+def test_a_secret_issued_before_standard_webhooks_signs_both_schemes() -> None:
+    # The old format: whsec_ + URL-safe base64 without padding; this one has both '-' and '_'.
+    old = "whsec_" + base64.urlsafe_b64encode(bytes(range(200, 232))).decode().rstrip("=")
+    assert "-" in old and "_" in old
+    now = int(time.time())
+    assert verify(old, BODY, sign(old, BODY, timestamp=now, delivery_id="d"), now=now)
+    headers = standard_headers(old, BODY, message_id="dlv_1", timestamp=now)
+    assert standard_key(old) == bytes(range(200, 232))
+    # A receiver's library reads the same key from the secret re-encoded in standard, padded base64.
+    assert reference_verifies("whsec_" + base64.b64encode(bytes(range(200, 232))).decode(), BODY, headers)
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_!!!!", "whsec_c2hvcnQ="])
+def test_standard_headers_refuse_a_secret_that_is_not_base64_of_enough_bytes(secret: str) -> None:
+    with pytest.raises(ValueError, match="secret"):
+        standard_headers(secret, BODY, message_id="m", timestamp=TS)
+
+
+def test_standard_headers_refuse_an_empty_message_id() -> None:
+    with pytest.raises(ValueError, match="message id"):
+        standard_headers(SW_SECRET, BODY, message_id="", timestamp=TS)
+
+
+def test_a_delivery_carries_both_schemes_from_one_secret_and_one_id() -> None:
+    secret, now = new_signing_secret(), int(time.time())
+    headers = delivery_headers(secret, BODY, message_id="dlv_7", timestamp=now)
+    assert headers["X-TMS-Delivery"] == headers["webhook-id"] == "dlv_7"
+    assert headers["X-TMS-Timestamp"] == headers["webhook-timestamp"] == str(now)
+    assert verify(secret, BODY, headers, now=now)
+    assert reference_verifies(secret, BODY, headers)

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
 from tms_console.domain.errors import NotFound
+from tms_console.domain.events import TicketEvent
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
 
@@ -68,6 +70,7 @@ class ProviderHooks:
     revokes: ClassVar[bool] = False  # revoke replaces RFC 7009 revocation of the access token
     sends_test: ClassVar[bool] = False  # send_test delivers a test message
     receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
+    renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
@@ -99,6 +102,22 @@ class ProviderHooks:
     async def send_test(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> str:
         """Send a test message; a short outcome line for the agent."""
         raise NotFound(Reason.NOT_FOUND, "no test message for this integration")
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        """The event as this platform's native message (pure: no HTTP). Ticket text is hostile: the
+        renderer neutralises mentions, markup and links and cuts text at the platform's limits.
+
+        Args:
+            event: the ticket event.
+            meta: the integration's shown settings (e.g. a WhatsApp template name).
+            template: the integration's own payload template, where it has one (the webhook's).
+
+        Used only when `renders_events`.
+
+        Raises:
+            NotFound: the provider cannot carry ticket events.
+        """
+        raise NotFound(Reason.NOT_FOUND, "this integration cannot carry ticket events")
 
     def preview(self, template: str) -> str:
         """A payload template rendered from a sample event (the connect form's live preview)."""

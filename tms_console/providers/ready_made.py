@@ -8,8 +8,9 @@ from __future__ import annotations
 
 _HEADER = """\
 {%- set label = event_labels.get(event.type, event.type) -%}
-{%- set heading = label ~ ": #" ~ ticket.number ~ " " ~ ticket.title -%}
-{%- set detail = comment.body if comment is defined else ticket.description -%}
+{%- set heading = label ~ ": #" ~ ticket.number ~ " " ~ ticket.subject -%}
+{%- set detail = changes.comment.body if changes.comment is defined
+    else "Status: " ~ ticket.status ~ " · Priority: " ~ ticket.priority -%}
 {%- set assignee = ticket.assignee.name if ticket.assignee else "Unassigned" -%}
 """
 
@@ -50,7 +51,7 @@ READY_MADE: dict[str, str] = {
       "body": [
         {"type": "TextBlock", "text": {{ label ~ ": #" ~ ticket.number }},
          "weight": "Bolder", "size": "Medium", "wrap": true},
-        {"type": "TextBlock", "text": {{ ticket.title }}, "wrap": true},
+        {"type": "TextBlock", "text": {{ ticket.subject }}, "wrap": true},
         {"type": "TextBlock", "text": {{ detail | truncate(1000, true, "…", 0) }},
          "wrap": true, "isSubtle": true},
         {"type": "FactSet", "facts": [
@@ -68,7 +69,7 @@ READY_MADE: dict[str, str] = {
     # Google Chat incoming webhook: {"text"} with Chat's *bold* and <url|label> link syntax (§4.6).
     "google_chat": _HEADER
     + """{
-  "text": {{ "*" ~ label ~ "* <" ~ ticket.url ~ "|#" ~ ticket.number ~ ">: " ~ ticket.title
+  "text": {{ "*" ~ label ~ "* <" ~ ticket.url ~ "|#" ~ ticket.number ~ ">: " ~ ticket.subject
              ~ "\\nStatus: " ~ ticket.status ~ " · Priority: " ~ ticket.priority ~ " · Assignee: " ~ assignee
              ~ "\\n" ~ (detail | truncate(1000, true, "…", 0)) }}
 }
@@ -79,7 +80,7 @@ READY_MADE: dict[str, str] = {
 {
   "content": {{ heading | truncate(2000, true, "…", 0) }},
   "embeds": [{
-    "title": {{ ("#" ~ ticket.number ~ " " ~ ticket.title) | truncate(256, true, "…", 0) }},
+    "title": {{ ("#" ~ ticket.number ~ " " ~ ticket.subject) | truncate(256, true, "…", 0) }},
     "url": {{ ticket.url }},
     "description": {{ (detail | truncate(4000, true, "…", 0)) or "-" }},
     "color": {{ colors.get(ticket.priority, 5793266) }},
@@ -88,7 +89,7 @@ READY_MADE: dict[str, str] = {
       {"name": "Priority", "value": {{ ticket.priority }}, "inline": true},
       {"name": "Assignee", "value": {{ assignee }}, "inline": true}
     ],
-    "footer": {"text": {{ project.name ~ " · " ~ label }}},
+    "footer": {"text": {{ label ~ " · by " ~ actor.name }}},
     "timestamp": {{ event.occurred_at }}
   }],
   "allowed_mentions": {"parse": []}

@@ -5,9 +5,9 @@ Templates are untrusted code, so three layers:
 1. Jinja's `ImmutableSandboxedEnvironment`: no Python internals (`{{ ''.__class__ }}` raises
    SecurityError), no mutation of the event, `range()` capped at 100,000 items.
 2. JSON by construction: autoescape is off (it is HTML escaping) and instead every `{{ ... }}` emits a
-   JSON value (`finalize`), so `{{ ticket.title }}` becomes `"Printer on fire"` with quotes and
+   JSON value (`finalize`), so `{{ ticket.subject }}` becomes `"Printer on fire"` with quotes and
    escapes, and a title like `", "admin": true` cannot add keys. `tojson` does the same explicitly.
-   Build strings inside one expression: `{{ "Ticket #" ~ ticket.number ~ ": " ~ ticket.title }}`.
+   Build strings inside one expression: `{{ "Ticket #" ~ ticket.number ~ ": " ~ ticket.subject }}`.
    The rendered text must parse as JSON.
 3. A separate, short-lived process per render. The sandbox bounds what a template can reach, not what
    it can consume: nested loops burn CPU and `{% set s = s ~ s %}` repeated doubles memory, and Jinja
@@ -89,7 +89,7 @@ def render(template: str, event: dict[str, Any]) -> str:
         raise TemplateError(
             f"The rendered payload is not valid JSON (line {getattr(exc, 'lineno', '?')}, column "
             f"{getattr(exc, 'colno', '?')}: {getattr(exc, 'msg', exc)}). Every {{{{ ... }}}} inserts a "
-            'complete JSON value, quotes included: write {{ ticket.title }}, not "{{ ticket.title }}".'
+            'complete JSON value, quotes included: write {{ ticket.subject }}, not "{{ ticket.subject }}".'
         ) from None
     return output
 

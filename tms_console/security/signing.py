@@ -9,10 +9,19 @@ a secret is being rotated); any match is enough.
 
 The HMAC key is the secret string exactly as shown to the user (UTF-8, `whsec_` prefix included), so
 receivers need no decoding step.
+
+The same secret also signs the Standard Webhooks headers (`standard_headers`, DELIVERY.md): `webhook-id`,
+`webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{ts}.{body}">`, keyed with
+the bytes the secret encodes (`whsec_` + base64), so receivers' Standard Webhooks libraries verify
+our deliveries with the secret as shown. Secrets issued before that scheme are `whsec_` + URL-safe
+base64 without padding; they decode to their key the same way (`-`/`_` read as `+`/`/`), and a
+receiver's Standard Webhooks library takes them re-encoded as `whsec_` + standard, padded base64.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -24,11 +33,56 @@ DELIVERY_HEADER = "X-TMS-Delivery"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a label, not a secret
 DEFAULT_TOLERANCE = 300
 MAX_SIGNATURE_HEADER = 1024  # a few v1= values; anything longer is not ours
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 
 
 def new_signing_secret() -> str:
-    """A fresh secret: `whsec_` + 32 random bytes, base64url without padding (256 bits)."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    """A fresh secret in the Standard Webhooks form: `whsec_` + standard base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def standard_key(secret: str) -> bytes:
+    """The HMAC key a Standard Webhooks receiver derives from `secret` (`whsec_` + base64).
+
+    Raises:
+        ValueError: the secret does not encode at least 16 bytes in base64 (either alphabet).
+    """
+    encoded = secret.removeprefix(SECRET_PREFIX).translate(str.maketrans("-_", "+/")).rstrip("=")
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the signing secret is not whsec_ + base64") from None
+    if len(key) < 16:
+        raise ValueError("the signing secret is too short for Standard Webhooks signing")
+    return key
+
+
+def standard_headers(secret: str, body: bytes, *, message_id: str, timestamp: int) -> dict[str, str]:
+    """The Standard Webhooks headers of one message (DELIVERY.md).
+
+    Args:
+        secret: the endpoint's signing secret (`whsec_` + base64).
+        body: the exact bytes that will be sent.
+        message_id: the same on every retry of one message, so receivers can drop duplicates.
+        timestamp: Unix seconds at sending time.
+
+    Returns:
+        `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>`.
+
+    Raises:
+        ValueError: an empty message id, or a secret that is not `whsec_` + base64.
+    """
+    if not message_id:
+        raise ValueError("a message id is required")
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_key(secret), signed, hashlib.sha256).digest()
+    return {
+        STANDARD_ID_HEADER: message_id,
+        STANDARD_TIMESTAMP_HEADER: str(timestamp),
+        STANDARD_SIGNATURE_HEADER: "v1," + base64.b64encode(digest).decode(),
+    }
 
 
 def _digest(secret: str, body: bytes, timestamp: int) -> str:
@@ -55,6 +109,17 @@ def sign(secret: str, body: bytes, *, timestamp: int, delivery_id: str) -> dict[
         TIMESTAMP_HEADER: str(timestamp),
         DELIVERY_HEADER: delivery_id,
     }
+
+
+def delivery_headers(secret: str, body: bytes, *, message_id: str, timestamp: int) -> dict[str, str]:
+    """Both signatures of one webhook delivery: `X-TMS-Signature` (and its companions) and the
+    Standard Webhooks headers, from the one signing secret, with one id that retries keep.
+
+    Raises:
+        ValueError: as `sign` and `standard_headers` do.
+    """
+    headers = sign(secret, body, timestamp=timestamp, delivery_id=message_id)
+    return headers | standard_headers(secret, body, message_id=message_id, timestamp=timestamp)
 
 
 def verify(

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta
+from tms_console.providers.render.discord import render as render_discord
 
 
 class DiscordHooks(ProviderHooks):
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_discord(event)
+
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         """Store the guild's id, name and icon (`GET users/@me/guilds`, the seed's fetchDiscordGuilds).
 

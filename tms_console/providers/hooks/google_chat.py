@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
+from tms_console.providers.render.google_chat import render as render_google_chat
 
 MAX_PAGES = 20
 
 
 class GoogleChatHooks(ProviderHooks):
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_google_chat(event)
+
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         claims = unverified_claims(token.get("id_token"))
         meta["account_name"] = str(claims.get("email") or claims.get("name") or "")

@@ -11,10 +11,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
+from tms_console.providers.render.msteams import render as render_teams
 
 MAX_PAGES = 20
 
@@ -41,6 +44,11 @@ def _relative(api: ProviderHttp, link: object) -> str | None:
 
 
 class MicrosoftTeamsHooks(ProviderHooks):
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_teams(event)
+
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         claims = unverified_claims(token.get("id_token")) or unverified_claims(token.get("access_token"))
         tenant = claims.get("tid")

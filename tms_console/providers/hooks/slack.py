@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets
+from tms_console.providers.render.slack import render as render_slack
 
 _ERRORS = {
     "invalid_client_id": Reason.INVALID_CLIENT,
@@ -25,6 +28,10 @@ _ERRORS = {
 class SlackHooks(ProviderHooks):
     judges_token_response = True
     revokes = True
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_slack(event)
 
     def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("ok") is not True:

@@ -13,9 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
+from tms_console.providers.render.telegram import render as render_telegram
 
 TOKEN_SHAPE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,80}$")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
@@ -38,6 +41,10 @@ async def _bot(api: ProviderHttp, token: str, method: str, payload: dict[str, An
 class TelegramHooks(ProviderHooks):
     revokes = True
     receives_inbound = True
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_telegram(event)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         token = str(fields.get("bot_token", ""))

@@ -13,12 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
 from tms_console.domain.sample_events import SAMPLE_EVENTS
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
 from tms_console.providers import templating
 from tms_console.providers.ready_made import READY_MADE
+from tms_console.providers.render.webhook import render as render_webhook
 from tms_console.security import signing, ssrf
 from tms_console.settings import get_settings
 
@@ -31,9 +34,17 @@ def _allowed_origin() -> str | None:
     return get_settings().dev_origin
 
 
+def _sample() -> TicketEvent:
+    return TicketEvent.from_dict(SAMPLE_EVENTS[TEST_EVENT])
+
+
 class WebhookHooks(ProviderHooks):
     sends_test = True
     ready_made = READY_MADE
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_webhook(event, template)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         try:
@@ -65,19 +76,14 @@ class WebhookHooks(ProviderHooks):
     async def send_test(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> str:
         """Deliver the sample event, signed, to the endpoint; returns a short outcome for the agent."""
         template = str(bundle.get("template") or "")
-        event = SAMPLE_EVENTS[TEST_EVENT]
-        body = json.dumps(event)
-        if template:
-            try:
-                body = await asyncio.to_thread(templating.render, template, event)
-            except templating.TemplateError as exc:
-                raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
-        payload = body.encode()
-        headers = signing.sign(
-            str(bundle["signing_secret"]),
-            payload,
-            timestamp=int(time.time()),
-            delivery_id=secrets.token_hex(16),
+        try:
+            message = await asyncio.to_thread(render_webhook, _sample(), template)
+        except templating.TemplateError as exc:
+            raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
+        payload = message.body()
+        secret = str(bundle["signing_secret"])
+        headers = signing.delivery_headers(
+            secret, payload, message_id=secrets.token_hex(16), timestamp=int(time.time())
         )
         headers["Content-Type"] = "application/json"
         timeout = get_settings().provider_timeout_seconds
@@ -95,10 +101,7 @@ class WebhookHooks(ProviderHooks):
 
     def preview(self, template: str) -> str:
         """The template rendered from a sample event (what the live preview shows)."""
-        event = SAMPLE_EVENTS[TEST_EVENT]
-        if not template.strip():
-            return json.dumps(event, indent=2)
-        return json.dumps(json.loads(templating.render(template, event)), indent=2)
+        return json.dumps(render_webhook(_sample(), template).payload, indent=2, ensure_ascii=False)
 
     def setup_note(self) -> str:
         return signing.VERIFY_RECIPE

@@ -11,9 +11,12 @@ import re
 from typing import Any
 
 from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.messages import RenderedMessage
 from tms_console.domain.reasons import Reason
-from tms_console.domain.values import ConnectContext, Installation, Secrets
+from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
+from tms_console.providers.render.whatsapp import render as render_whatsapp
 
 GRAPH_ID = re.compile(r"^[0-9]{1,30}$")
 MESSAGING = "whatsapp_business_messaging"
@@ -46,6 +49,10 @@ async def _graph(api: ProviderHttp, method: str, path: str, **kwargs: Any) -> di
 
 class WhatsAppHooks(ProviderHooks):
     revokes = True
+    renders_events = True
+
+    def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
+        return render_whatsapp(event, meta)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         waba_id, phone_id = str(fields.get("waba_id", "")), str(fields.get("phone_number_id", ""))
