@@ -14,7 +14,7 @@ import pytest
 
 from tests.utils.events import Place, add_integration, new_place, service_token, ticket_event
 from tests.utils.identities import project_id, token_for
-from tms_console.domain.ticket_events import INTAKE_EVENT_TYPES
+from tms_console.domain.events import EVENT_TYPES
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_an_unknown_type_is_422_naming_the_allowed_types_and_stores_nothing(
     assert answer.status_code == 422
     [error] = answer.json()["detail"]
     assert error["loc"] == ["body", "type"]
-    for allowed in INTAKE_EVENT_TYPES:
+    for allowed in EVENT_TYPES:
         assert allowed in error["msg"]
     assert stored(db, place) == {"events": [], "deliveries": [], "jobs": []}
 
@@ -265,7 +265,7 @@ def test_the_event_body_has_a_json_schema_in_openapi(client: httpx.Client) -> No
     reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     event = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
     assert set(event["required"]) == {"id", "type", "occurred_at", "ticket"}
-    assert event["properties"]["type"]["enum"] == list(INTAKE_EVENT_TYPES)
+    assert event["properties"]["type"]["enum"] == list(EVENT_TYPES)
     ticket = schema["components"]["schemas"]["Ticket"]
     assert set(ticket["properties"]) == {
         "id",

@@ -9,7 +9,8 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from tms_console.api.body_limit import body_limited_route
 from tms_console.api.deps import service_identity
-from tms_console.domain.ticket_events import INTAKE_EVENT_TYPES, MAX_EVENT_BYTES, IntakeEventType
+from tms_console.domain.events import EVENT_TYPES, EventType
+from tms_console.domain.ticket_events import MAX_EVENT_BYTES
 from tms_console.security.identity import Identity
 from tms_console.services import intake
 
@@ -45,7 +46,7 @@ class TicketEventIn(BaseModel):
     """A ticket event. `id` is unique per tenant: the same id again answers the first answer."""
 
     id: Ident
-    type: IntakeEventType = Field(description="One of: " + ", ".join(INTAKE_EVENT_TYPES))
+    type: EventType = Field(description="One of: " + ", ".join(EVENT_TYPES))
     occurred_at: AwareDatetime
     ticket: Ticket
     actor: Person | None = None

@@ -16,16 +16,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
-EVENT_TYPES: tuple[str, ...] = (
+EventType = Literal[
     "ticket.created",
     "ticket.assigned",
     "ticket.status_changed",
     "ticket.priority_changed",
     "ticket.commented",
     "ticket.resolved",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 EVENT_LABELS: dict[str, str] = {
     "ticket.created": "New ticket",
     "ticket.assigned": "Ticket assigned",

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import ServiceError
+from tms_console.domain.events import wants_event
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
-from tms_console.domain.ticket_events import wants_event
 from tms_console.persistence import ticket_events
 from tms_console.persistence.job_queue import DeliveryJob, defer_deliveries
 from tms_console.persistence.models import Delivery, ProjectIntegration
