@@ -4,8 +4,6 @@ The console API runs as a subprocess with the test hook INTAKE_COMMIT_PAUSE_SECO
 intake's transaction open after the event, its deliveries and their jobs were written and before the
 commit. The process is killed there with SIGKILL; then nothing of the event is stored, and a retry of the
 same event id (the TMS retries when it got no answer) is accepted once.
-
-Also here: `python -m tms_console.worker` takes the queued jobs (the task only logs for now).
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 
 from tests.utils.events import Place, add_integration, new_place, ticket_event
 from tests.utils.live import free_port
@@ -143,31 +140,3 @@ def test_kill_9_between_storing_and_commit_loses_and_duplicates_nothing(
             answer = client.post(place.path, json=body)
             assert (answer.status_code, answer.json()) == (202, {"event_id": body["id"], "deliveries": 3})
     assert kept(db, place, body["id"]) == (1, 3, 3) and all_jobs(db) == jobs_before + 3
-
-
-@pytest.mark.timeout(120)
-def test_the_worker_takes_queued_deliveries(live_url: str, db: psycopg.Connection) -> None:
-    place = new_place(db)
-    add_integration(db, place, "slack")
-    body = ticket_event("ticket.assigned")
-    with httpx.Client(base_url=live_url, timeout=20) as client:
-        answer = client.post(place.path, json=body, headers={"Authorization": f"Bearer {place.token()}"})
-    assert answer.status_code == 202
-    [(delivery_id,)] = db.execute(
-        "SELECT d.id FROM deliveries d JOIN ticket_events e ON e.id = d.ticket_event_id "
-        "WHERE e.tenant_id = %s AND e.event_id = %s",
-        (place.tenant_id, body["id"]),
-    ).fetchall()
-
-    def job_status() -> str:
-        row = db.execute(
-            "SELECT status::text FROM procrastinate_jobs WHERE args->>'delivery_id' = %s", (str(delivery_id),)
-        ).fetchone()
-        assert row is not None
-        return str(row[0])
-
-    assert job_status() == "todo"  # nothing runs without a worker: the job waits in Postgres
-    log = LOGS / "intake-worker.log"
-    with process([sys.executable, "-m", "tms_console.worker"], log) as worker:
-        _wait_for(lambda: worker.poll() is None and job_status() == "succeeded", "the delivery job", log)
-    assert f"deliver_not_implemented delivery_id={delivery_id}" in log.read_text()

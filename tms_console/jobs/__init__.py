@@ -1,1 +1,0 @@
-"""Background jobs: the procrastinate app and its tasks. Thin: tasks call services."""
