@@ -146,9 +146,8 @@ def _serve(env: dict[str, str]) -> int:
     sandbox_note = "Providers without credentials are played by the sandbox (TMS_SANDBOX=0 turns it off).\n"
     if env.get("TMS_SANDBOX") == "1":
         processes.append(_start(sandbox_command(env["SANDBOX_BASE_URL"], env["PUBLIC_BASE_URL"]), env))
-        sandbox_note += (
-            f"  Sandbox providers: {env['SANDBOX_BASE_URL']} (BotFather: /sandbox/telegram/botfather).\n"
-        )
+        botfather = env["SANDBOX_BASE_URL"] + "/sandbox/telegram/botfather"
+        sandbox_note += f"  Sandbox providers: {env['SANDBOX_BASE_URL']} (BotFather: {botfather}).\n"
     print(
         f"\n  TMS Integrations Console: {env['PUBLIC_BASE_URL']}\n"
         "  Sign in on the demo login page as Alice Agent (Acme) or Gary Agent (Globex);\n"
