@@ -195,7 +195,7 @@ class DiscordApi:
         """POST /api/webhooks/{id}/{token}: 204, or 200 + message with `?wait=true`."""
         meta = await self._webhook(webhook_id, webhook_token)
         payload = await read_json(request) if media_type(request) == JSON_TYPE else None
-        discord_messages.check_message(payload)
+        payload = discord_messages.check_message(payload)
         thread_id = await self._thread(meta, request.query_params.get("thread_id"))
         await self.store.record_delivery(payload)
         message_id = str(MESSAGE_ID_BASE + await self.store.incr("message_serial"))
@@ -285,7 +285,7 @@ class DiscordApi:
             "mentions": [],
             "mention_roles": [],
             "pinned": False,
-            "mention_everyone": False,
+            "mention_everyone": bool({"@everyone", "@here"} & set(discord_messages.mentions(payload))),
             "tts": False,
             "timestamp": datetime.now(UTC).isoformat(),
             "edited_timestamp": None,

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox import faults
+from sandbox import faults, google_chat_cards
 from sandbox import google_chat_fixtures as fx
+from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import (
     JSON_TYPE,
@@ -116,7 +117,7 @@ class GoogleChatApi:
         router.add_api_route("/chat/v1/spaces", list_spaces, methods=["GET"])
         get_space = faults.with_faults(self.store, "google_chat", "api", self.get_space)
         router.add_api_route("/chat/v1/spaces/{space_id}", get_space, methods=["GET"])
-        create = faults.with_faults(self.store, "google_chat", "api", self.create_message)
+        create = faults.with_message_faults(self.store, "google_chat", self.create_message)
         router.add_api_route("/chat/v1/spaces/{space_id}/messages", create, methods=["POST"])
         router.add_api_route("/_webhooks", self.create_webhook, methods=["POST"])
 
@@ -162,9 +163,22 @@ class GoogleChatApi:
         await self.store.record_delivery(
             payload | {"parent": space.name, "via": "api" if sender else "webhook"}
         )
+        await self._receive(space, sender, payload, message)
         if replay_key:
             await self.store.put("request", replay_key, message, REQUEST_ID_TTL)
         return json_response(message)
+
+    async def _receive(
+        self, space: fx.ChatSpace, sender: str | None, payload: JsonDict, message: JsonDict
+    ) -> None:
+        text = str(payload.get("text") or "")
+        cards = tuple(google_chat_cards.card(item) for item in payload.get("cardsV2") or [])
+        author, via = (f"users/{sender}", "api") if sender else ("Webhook", "webhook")
+        mentions = google_chat_cards.mentions(text)
+        received = Message(
+            message["name"], text, "google", message["thread"]["name"], author, via, cards, mentions
+        )
+        await Inbox(self.store).receive(space.id, space.display_name or space.name, received)
 
     async def _message(
         self, space: fx.ChatSpace, sender: str | None, payload: JsonDict, params: dict[str, str]
@@ -331,6 +345,11 @@ async def _message_payload(request: Request, webhook: bool) -> JsonDict:
         raise invalid_argument("Invalid JSON payload received. Invalid value at 'message.text'.")
     if (payload.get("cardsV2") or payload.get("cards")) and not webhook:
         raise invalid_argument("Message cannot have cards for requests carrying human credentials.")
+    if payload.get("cardsV2") is not None:
+        try:
+            google_chat_cards.check(payload["cardsV2"])
+        except google_chat_cards.CardsError as exc:
+            raise invalid_argument(str(exc)) from None
     if not text.strip() and not payload.get("cardsV2"):
         raise invalid_argument("Message cannot be empty. Discarding empty message.")
     if len(text.encode()) > MAX_TEXT_BYTES:

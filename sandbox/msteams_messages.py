@@ -21,7 +21,7 @@ from fastapi.responses import Response
 
 from sandbox import faults
 from sandbox import msteams_fixtures as world
-from sandbox.inbox import Card, Inbox, Message
+from sandbox.inbox import Card, Inbox, Message, TextFormat
 from sandbox.msteams_graph import METADATA, SEND_SCOPES, GraphApi, graph_error, joined_team
 from sandbox.store import JsonDict
 from sandbox.web import JSON_TYPE, Rejected, guarded, json_response, media_type, read_json
@@ -169,7 +169,7 @@ def _walk(items: Any) -> list[str]:
     ]
 
 
-def _format(body: JsonDict) -> str:
+def _format(body: JsonDict) -> TextFormat:
     return "teams_html" if body["contentType"] == "html" else "plain"
 
 
