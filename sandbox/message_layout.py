@@ -19,6 +19,7 @@ from sandbox.store import JsonDict
 CONTROL = re.compile(r"<([^<>]*)>")
 DISCORD_TOKEN = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>|\[([^\[\]]+)\]\((\S+?)\)")
 SAFE_LINK = re.compile(r"https?://", re.IGNORECASE)
+LINK_TARGET = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # `<scheme:…|label>` is a link
 
 
 def link(url: str, label: str) -> str:
@@ -126,6 +127,8 @@ def _slack_control(inner: str) -> str:
         return mention("@" + (label or target[1:].split("^")[0]))
     if target.startswith(("@", "#")):
         return mention(label or target)
+    if not LINK_TARGET.match(target):
+        return escape(f"<{inner}>")  # not a control sequence Slack knows: shown as typed
     return link(_slack_unescape(target), _slack_unescape(label or target))
 
 
@@ -137,6 +140,8 @@ def _google_control(inner: str) -> str:
     target, _, label = inner.partition("|")
     if target.startswith("users/"):
         return mention("@all" if target == "users/all" else "@" + target.removeprefix("users/"))
+    if not LINK_TARGET.match(target):
+        return escape(f"<{inner}>")
     return link(target, label or target)
 
 

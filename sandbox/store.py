@@ -192,6 +192,7 @@ class SandboxStore:
         return {
             "token_exchanges": await self.count("token_exchanges"),
             "revocations": await self.count("revocations"),
+            "message_attempts": await self.count("message_attempts"),
             "deliveries": [json.loads(item) for item in raw],
         }
 
