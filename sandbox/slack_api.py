@@ -161,7 +161,7 @@ class SlackApi:
         if channel is None:
             raise Rejected(slack_error("channel_not_found"))
         _check_text(args)
-        blocks = _blocks(args.get("blocks"))
+        blocks = slack_blocks.checked(args.get("blocks"))
         thread_ts = _thread_ts(args.get("thread_ts"))
         public = "chat:write.public" in record["scopes"]
         if record["kind"] == "bot" and not (channel.bot_is_member or public):
@@ -171,7 +171,7 @@ class SlackApi:
         ts = f"{int(time.time())}.{await self.store.incr('message_serial'):06d}"
         thread_ts = await self._thread_root(channel.id, thread_ts)
         await self.store.put("message", f"{channel.id}:{ts}", {"thread_ts": thread_ts or ts})
-        await self._receive(channel.id, _inbox_message(ts, args, blocks, thread_ts, "api"))
+        await self._receive(channel.id, slack_blocks.inbox_message(ts, args, blocks, thread_ts, "api"))
         message = _message(args, ts) | ({"thread_ts": thread_ts} if thread_ts else {})
         return json_response({"ok": True, "channel": channel.id, "ts": ts, "message": message})
 
@@ -201,7 +201,9 @@ class SlackApi:
             raise Rejected(PlainTextResponse("invalid_blocks", status_code=400)) from None
         await self.store.record_delivery(payload)
         ts = f"{int(time.time())}.{await self.store.incr('message_serial'):06d}"
-        await self._receive(meta["channel_id"], _inbox_message(ts, payload, blocks, None, "webhook"))
+        await self._receive(
+            meta["channel_id"], slack_blocks.inbox_message(ts, payload, blocks, None, "webhook")
+        )
         return PlainTextResponse("ok")
 
     async def _authed(self, request: Request, args: dict[str, Any]) -> JsonDict:
@@ -287,31 +289,9 @@ def _message(args: dict[str, Any], ts: str) -> JsonDict:
     }
 
 
-def _blocks(raw: Any) -> list[dict[str, Any]]:
-    if raw in (None, ""):
-        return []
-    try:
-        return slack_blocks.parse(raw)
-    except slack_blocks.BlocksError as exc:
-        extra = (
-            {"errors": exc.messages, "response_metadata": {"messages": exc.messages}} if exc.messages else {}
-        )
-        raise Rejected(json_response({"ok": False, "error": exc.error} | extra)) from None
-
-
 def _thread_ts(raw: Any) -> str | None:
     if raw in (None, ""):
         return None
     if not isinstance(raw, str) or not THREAD_TS.fullmatch(raw):
         raise Rejected(slack_error("invalid_thread_ts"))
     return raw
-
-
-def _inbox_message(
-    ts: str, args: dict[str, Any], blocks: list[dict[str, Any]], thread_ts: str | None, via: str
-) -> Message:
-    text = str(args.get("text") or "")
-    cards = (slack_blocks.card(blocks),) if blocks else ()
-    mentions = slack_blocks.mentions(text, blocks)
-    author = str(args.get("username") or fixtures.SLACK_BOT_NAME)
-    return Message(ts, text, "slack", thread_ts, author, via, cards, mentions)

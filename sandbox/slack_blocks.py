@@ -12,7 +12,9 @@ import json
 import re
 from typing import Any
 
-from sandbox.inbox import Card
+from sandbox import fixtures
+from sandbox.inbox import Card, Message
+from sandbox.web import Rejected, json_response
 
 MAX_BLOCKS = 50
 TEXT_TYPES = ("plain_text", "mrkdwn")
@@ -142,3 +144,26 @@ def _field(text: str) -> tuple[str, str]:
     # The usual field layout is "*Name*\nvalue": shown as a name/value pair.
     name, newline, value = text.partition("\n")
     return (name.strip("* "), value) if newline else ("", text)
+
+
+def checked(raw: Any) -> list[dict[str, Any]]:
+    """`blocks` of a chat.postMessage call (absent: none), or Slack's `ok: false` answer."""
+    if raw in (None, ""):
+        return []
+    try:
+        return parse(raw)
+    except BlocksError as exc:
+        extra = (
+            {"errors": exc.messages, "response_metadata": {"messages": exc.messages}} if exc.messages else {}
+        )
+        raise Rejected(json_response({"ok": False, "error": exc.error} | extra)) from None
+
+
+def inbox_message(
+    ts: str, args: dict[str, Any], blocks: list[dict[str, Any]], thread_ts: str | None, via: str
+) -> Message:
+    """The message as the channel shows it."""
+    text = str(args.get("text") or "")
+    cards = (card(blocks),) if blocks else ()
+    author = str(args.get("username") or fixtures.SLACK_BOT_NAME)
+    return Message(ts, text, "slack", thread_ts, author, via, cards, mentions(text, blocks))

@@ -312,6 +312,10 @@ def _content(kind: Any, args: dict[str, Any]) -> tuple[str, tuple[Card, ...]]:
     content = args.get(kind)
     if not isinstance(content, dict):
         raise bad_param(f"The parameter {kind} is required.")
-    if kind == "text":
-        return whatsapp_templates.check_text(content), ()
-    return "", (whatsapp_templates.check_template(content),)
+    try:
+        if kind == "text":
+            return whatsapp_templates.check_text(content), ()
+        return "", (whatsapp_templates.check_template(content),)
+    except whatsapp_templates.ContentError as exc:
+        data = None if exc.details is None else {"messaging_product": "whatsapp", "details": exc.details}
+        raise Rejected(graph_error(400, str(exc), exc.code, error_data=data)) from None

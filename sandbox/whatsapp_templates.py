@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.inbox import Card
-from sandbox.store import JsonDict
-from sandbox.web import Rejected
 
 MAX_BODY = 4096
 MAX_PARAM = 1024  # (recalled) longest text parameter
@@ -129,8 +127,14 @@ def _fill(text: str, values: list[str]) -> str:
     return re.sub(r"\{\{(\d+)\}\}", lambda m: values[int(m.group(1)) - 1], text)
 
 
-def _error(message: str, code: int, details: str | None = None) -> Rejected:
-    from sandbox.whatsapp_graph import graph_error  # the Graph module owns the error envelope
+class ContentError(ValueError):
+    """Content Meta refuses: the Graph error's message, code and `error_data.details`."""
 
-    data: JsonDict | None = None if details is None else {"messaging_product": "whatsapp", "details": details}
-    return Rejected(graph_error(400, message, code, error_data=data))
+    def __init__(self, message: str, code: int, details: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+def _error(message: str, code: int, details: str | None = None) -> ContentError:
+    return ContentError(message, code, details)
