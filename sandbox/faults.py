@@ -5,6 +5,12 @@ and clears it with `DELETE`. The fault lives in Redis (`sandbox:<provider>:fault
 worker process applies it. The real handler always runs first and the fault then replaces or mangles
 its response: counters (`token_exchanges`) and codes behave exactly as without the fault, which is
 what lets a test prove "one exchange per attempt, no retry storm".
+
+Message endpoints (chat.postMessage, execute webhook, Graph channel messages, spaces.messages.create,
+sendMessage, Cloud API messages, incoming webhooks) are wrapped by `with_message_faults` instead: target
+`messages` hits only them (`api` hits them too), every request counts in `message_attempts`, and a fault
+that means "not accepted" answers before the handler, so nothing reaches the channel. `auth_error` answers
+what each provider says once the install's credential is revoked or its bot/webhook removed.
 """
 
 from __future__ import annotations

@@ -69,8 +69,7 @@ class ChannelMessages:
         channel = team.channel(channel_id)
         if channel is None:
             raise Rejected(graph_error(404, "NotFound", f"Channel '{channel_id}' was not found."))
-        if parent is not None and await self.store.get("message", f"{channel.id}:{parent}") is None:
-            raise Rejected(graph_error(404, "NotFound", f"Message '{parent}' was not found."))
+        parent = await self._root(channel, parent)
         payload = await read_json(request) if media_type(request) == JSON_TYPE else None
         payload, body, cards = message_body(payload)
         identity = {"teamId": team.id, "channelId": channel.id}
@@ -94,6 +93,15 @@ class ChannelMessages:
         )
         message = chat_message(tenant, team, channel, message_id, payload, body)
         return json_response(message | {"replyToId": parent}, 201)
+
+    async def _root(self, channel: world.Channel, parent: str | None) -> str | None:
+        """The thread a reply joins: its parent's, as Teams shows replies under the first message."""
+        if parent is None:
+            return None
+        record = await self.store.get("message", f"{channel.id}:{parent}")
+        if record is None:
+            raise Rejected(graph_error(404, "NotFound", f"Message '{parent}' was not found."))
+        return record["replyToId"] or parent
 
     async def _receive(self, team: world.Team, channel: world.Channel, message: Message) -> None:
         name = f"{team.display_name} / {channel.display_name}"

@@ -70,8 +70,13 @@ async def test_card_message_and_replies(client: httpx.AsyncClient, token: str) -
     replies = f"{MESSAGES}/{root['id']}/replies"
     reply = await client.post(replies, json={"body": {"content": f"{marker} reply"}}, headers=bearer(token))
     assert reply.status_code == 201 and reply.json()["replyToId"] == root["id"]
-    kept = [m for m in await received(client) if m["id"] in (root["id"], reply.json()["id"])]
-    assert [m["thread"] for m in kept] == [None, root["id"]]
+    deeper = f"{MESSAGES}/{reply.json()['id']}/replies"
+    nested = await client.post(deeper, json={"body": {"content": f"{marker} nested"}}, headers=bearer(token))
+    assert nested.status_code == 201 and nested.json()["replyToId"] == root["id"]  # replies join the thread
+    kept = [
+        m for m in await received(client) if m["id"] in (root["id"], reply.json()["id"], nested.json()["id"])
+    ]
+    assert [m["thread"] for m in kept] == [None, root["id"], root["id"]]
     assert kept[0]["cards"] == [
         {"title": marker, "subtitle": "", "texts": ["Printer on fire"], "fields": [["Status", "open"]],
          "links": [["Open ticket", "https://tms.test/t/7"]]}
