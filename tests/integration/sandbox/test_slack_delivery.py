@@ -183,3 +183,17 @@ async def test_channel_page_shows_the_thread_escaped(
     index = await client.get("/sandbox/slack/channels")
     assert 'href="/sandbox/slack/channels/C0SBX0001"' in index.text and "#support-alerts" in index.text
     assert (await client.get("/sandbox/slack/channels/C0NOPE")).status_code == 404
+
+
+async def test_hang_on_messages_is_bounded_and_receives_nothing(
+    client: httpx.AsyncClient, installed: dict[str, Any]
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    await client.put("/sandbox/slack/_fault", json={"mode": "hang", "seconds": 0.3, "target": "messages"})
+    try:
+        body = {"channel": ALERTS, "text": marker}
+        hung = await client.post(POST, json=body, headers=bearer(installed["access_token"]), timeout=5)
+        assert hung.status_code == 504  # the sandbox gave up after `seconds`; a console times out first
+    finally:
+        await client.delete("/sandbox/slack/_fault")
+    assert not [m for m in (await channel(client, ALERTS))["messages"] if m["text"] == marker]
