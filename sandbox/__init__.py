@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
-from sandbox import discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
+from sandbox import channel_pages, discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
 from sandbox.discord_api import sandbox_bot_token
+from sandbox.inbox import Inbox
 from sandbox.store import RedisConnector, SandboxStore
 from sandbox.web import json_response
 from sandbox.whatsapp_fixtures import CONFIG_ID as WHATSAPP_CONFIG_ID
@@ -134,19 +135,22 @@ def create_sandbox_router(*, redis_url: str, apps: dict[str, SandboxApp], canary
     builders["msteams"] = msteams.build_router
     connector = RedisConnector(redis_url)
     router = APIRouter(include_in_schema=False)
+    inboxes: dict[str, Inbox] = {}
     for key, app in apps.items():
         if key not in builders:
             continue  # no sandbox for this provider yet
         store = SandboxStore(connector, key)
+        inboxes[key] = Inbox(store)
         router.include_router(builders[key](app, store, canary))
         router.add_api_route(f"/sandbox/{key}/_inspect", _inspector(store), methods=["GET"])
         faults.add_fault_routes(router, store, key)
+    channel_pages.add_routes(router, inboxes)
     return router
 
 
 def _inspector(store: SandboxStore) -> Callable[[], Awaitable[Response]]:
     async def inspect() -> Response:
-        """Counters and recorded deliveries, for tests; contains no secrets."""
-        return json_response(await store.snapshot())
+        """Counters, recorded deliveries and each channel's messages, for tests; contains no secrets."""
+        return json_response(await store.snapshot() | {"channels": await Inbox(store).snapshot()})
 
     return inspect

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox import faults, fixtures
+from sandbox import discord_messages, faults, fixtures
+from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore, digest
 from sandbox.web import (
     JSON_TYPE,
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 # Snowflake-looking ids for objects the sandbox creates; a Redis serial keeps them unique per cluster.
 WEBHOOK_ID_BASE = 1_190_000_000_000_000_000
 MESSAGE_ID_BASE = 1_195_000_000_000_000_000
-MAX_CONTENT = 2000
-MAX_EMBEDS = 10
+PUBLIC_THREAD = 11
 
 
 def sandbox_bot_token(canary: str) -> str:
@@ -61,7 +61,9 @@ UNKNOWN_GUILD = (404, "Unknown Guild", 10004)
 UNKNOWN_WEBHOOK = (404, "Unknown Webhook", 10015)
 INVALID_WEBHOOK_TOKEN = (401, "Invalid Webhook Token", 50027)
 MISSING_ACCESS = (403, "Missing Access", 50001)
-EMPTY_MESSAGE = (400, "Cannot send an empty message", 50006)
+UNKNOWN_CHANNEL = (404, "Unknown Channel", 10003)
+UNKNOWN_MESSAGE = (404, "Unknown Message", 10008)
+THREAD_EXISTS = (400, "A thread has already been created for this message", 160004)
 
 
 def full_guild(guild: fixtures.DiscordGuild) -> JsonDict:
@@ -117,6 +119,7 @@ class DiscordApi:
         self.store = store
         self.bot_token = sandbox_bot_token(canary)
         self.canary = canary
+        self.inbox = Inbox(store)
 
     def add_routes(self, router: APIRouter) -> None:
         """Register the REST routes on the provider router."""
@@ -127,9 +130,12 @@ class DiscordApi:
         router.add_api_route(guild_path, channels, methods=["GET"])
         leave_path = "/api/v10/users/@me/guilds/{guild_id}"
         router.add_api_route(leave_path, self.leave_guild, methods=["DELETE"])
+        threads = "/api/v10/channels/{channel_id}/messages/{message_id}/threads"
+        router.add_api_route(threads, self.start_thread, methods=["POST"])
+        execute = faults.with_message_faults(self.store, "discord", self.execute_webhook)
         for api_base in ("/api", "/api/v10"):
             path = f"{api_base}/webhooks/{{webhook_id}}/{{webhook_token}}"
-            router.add_api_route(path, self.execute_webhook, methods=["POST"])
+            router.add_api_route(path, execute, methods=["POST"])
             router.add_api_route(path, self.delete_webhook, methods=["DELETE"])
 
     async def create_webhook(self, request: Request, grant: JsonDict) -> JsonDict:
@@ -189,12 +195,67 @@ class DiscordApi:
         """POST /api/webhooks/{id}/{token}: 204, or 200 + message with `?wait=true`."""
         meta = await self._webhook(webhook_id, webhook_token)
         payload = await read_json(request) if media_type(request) == JSON_TYPE else None
-        _check_message(payload)
+        payload = discord_messages.check_message(payload)
+        thread_id = await self._thread(meta, request.query_params.get("thread_id"))
         await self.store.record_delivery(payload)
+        message_id = str(MESSAGE_ID_BASE + await self.store.incr("message_serial"))
+        await self.store.put("message", message_id, {"channel_id": thread_id or meta["channel_id"]})
+        await self._receive(meta, message_id, thread_id, payload)
         if request.query_params.get("wait", "").lower() not in ("true", "1"):
             return Response(status_code=204)
-        message_id = str(MESSAGE_ID_BASE + await self.store.incr("message_serial"))
-        return json_response(self._message(message_id, webhook_id, meta, payload))
+        message = self._message(message_id, webhook_id, meta, payload)
+        return json_response(message | {"channel_id": thread_id or meta["channel_id"]})
+
+    async def _thread(self, meta: JsonDict, thread_id: str | None) -> str | None:
+        """`?thread_id=`: a thread of the webhook's channel, else Discord's Unknown Channel."""
+        if thread_id is None:
+            return None
+        thread = await self.store.get("thread", thread_id) if thread_id.isdigit() else None
+        if thread is None or thread["parent_id"] != meta["channel_id"]:
+            raise Rejected(discord_error(*UNKNOWN_CHANNEL))
+        return thread_id
+
+    async def _receive(
+        self, meta: JsonDict, message_id: str, thread_id: str | None, payload: JsonDict
+    ) -> None:
+        guild = fixtures.discord_guild(meta["guild_id"])
+        channel = guild.channel(meta["channel_id"]) if guild else None
+        name = f"#{channel.name}" if channel else meta["channel_id"]
+        cards = tuple(discord_messages.card(embed) for embed in payload.get("embeds") or [])
+        author = str(payload.get("username") or self.app.name)
+        mentions = discord_messages.mentions(payload)
+        message = Message(
+            message_id,
+            str(payload.get("content") or ""),
+            "discord",
+            thread_id,
+            author,
+            "webhook",
+            cards,
+            mentions,
+        )
+        await self.inbox.receive(meta["channel_id"], name, message)
+
+    @guarded
+    async def start_thread(self, request: Request, channel_id: str, message_id: str) -> Response:
+        """POST /channels/{id}/messages/{id}/threads (Bot): a public thread whose id is the message's."""
+        token = auth_token(request, "Bot")
+        if token is None or not hmac.compare_digest(token.encode(), self.bot_token.encode()):
+            raise Rejected(discord_error(*UNAUTHORIZED))
+        message = await self.store.get("message", message_id)
+        if message is None or message["channel_id"] != channel_id:
+            raise Rejected(discord_error(*UNKNOWN_MESSAGE))
+        if await self.store.get("thread", message_id) is not None:
+            raise Rejected(discord_error(*THREAD_EXISTS))
+        body = await read_json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise discord_messages.field_error(
+                ["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+            )
+        await self.store.put("thread", message_id, {"parent_id": channel_id, "name": name})
+        thread = {"id": message_id, "type": PUBLIC_THREAD, "parent_id": channel_id, "name": name}
+        return json_response(thread | {"owner_id": self.app.client_id, "message_count": 0}, 201)
 
     @guarded
     async def delete_webhook(self, request: Request, webhook_id: str, webhook_token: str) -> Response:
@@ -224,7 +285,7 @@ class DiscordApi:
             "mentions": [],
             "mention_roles": [],
             "pinned": False,
-            "mention_everyone": False,
+            "mention_everyone": bool({"@everyone", "@here"} & set(discord_messages.mentions(payload))),
             "tts": False,
             "timestamp": datetime.now(UTC).isoformat(),
             "edited_timestamp": None,
@@ -232,24 +293,3 @@ class DiscordApi:
             "components": [],
             "webhook_id": webhook_id,
         }
-
-
-def _check_message(payload: Any) -> None:
-    if not isinstance(payload, dict):
-        raise Rejected(discord_error(*EMPTY_MESSAGE))
-    content, embeds = payload.get("content"), payload.get("embeds")
-    if content is not None and not isinstance(content, str):
-        raise Rejected(_form_error("content", "BASE_TYPE_STRING", "Must be a string."))
-    if content is not None and len(content) > MAX_CONTENT:
-        raise Rejected(_form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer."))
-    if embeds is not None and (not isinstance(embeds, list) or len(embeds) > MAX_EMBEDS):
-        raise Rejected(_form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer."))
-    if not content and not embeds:
-        raise Rejected(discord_error(*EMPTY_MESSAGE))
-
-
-def _form_error(field: str, code: str, message: str) -> Response:
-    # Discord's 50035 "Invalid Form Body" nests per-field errors (PROVIDERS.md §1.10).
-    errors = {field: {"_errors": [{"code": code, "message": message}]}}
-    body = {"message": "Invalid Form Body", "code": 50035, "errors": errors}
-    return json_response(body, 400)

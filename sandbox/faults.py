@@ -5,6 +5,12 @@ and clears it with `DELETE`. The fault lives in Redis (`sandbox:<provider>:fault
 worker process applies it. The real handler always runs first and the fault then replaces or mangles
 its response: counters (`token_exchanges`) and codes behave exactly as without the fault, which is
 what lets a test prove "one exchange per attempt, no retry storm".
+
+Message endpoints (chat.postMessage, execute webhook, Graph channel messages, spaces.messages.create,
+sendMessage, Cloud API messages, incoming webhooks) are wrapped by `with_message_faults` instead: target
+`messages` hits only them (`api` hits them too), every request counts in `message_attempts`, and a fault
+that means "not accepted" answers before the handler, so nothing reaches the channel. `auth_error` answers
+what each provider says once the install's credential is revoked or its bot/webhook removed.
 """
 
 from __future__ import annotations
@@ -25,7 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.store import SandboxStore
 
-Target = Literal["token", "api"]
+Target = Literal["token", "api", "messages"]
+# Faults that mean "the provider did not take the message": on message endpoints they answer before the
+# handler runs, so nothing is recorded as received (the other modes mangle the answer to a message that
+# did arrive, as a broken proxy would).
+REFUSING = frozenset({"status", "hang", "not_ok", "rate_limited", "auth_error"})
 Handler = Callable[..., Awaitable[Response]]
 
 FAULT_TTL = 3600  # a fault a test forgot to clear dies on its own in a shared dev Redis
@@ -56,8 +66,10 @@ class Fault(BaseModel):
         "oversized",  # 200 with a JSON body of `size` bytes
         "hostile_name",  # the real body with every guild/channel/team/webhook name set to `text`
         "hostile_url",  # the real body with the URL named by `url_field` set to `url`
+        "auth_error",  # the provider's own answer to a revoked credential or a removed bot/webhook
     ]
-    target: Literal["token", "api", "both"] = "token"
+    # "messages" hits only the message endpoints; "api" hits them and every other API endpoint.
+    target: Literal["token", "api", "messages", "both"] = "token"
     status: Literal[500, 502, 503] = 503
     retry_after: Literal["integer", "float", "date", "missing", "garbage"] = "integer"
     error: str = Field("internal_error", max_length=100)
@@ -69,7 +81,7 @@ class Fault(BaseModel):
     seconds: float = Field(30, gt=0, le=120)  # server-side bound of hang and drip
 
     def hits(self, target: Target) -> bool:
-        return self.target in (target, "both")
+        return self.target in (target, "both") or (self.target == "api" and target == "messages")
 
 
 async def load(store: SandboxStore) -> Fault | None:
@@ -88,6 +100,25 @@ def with_faults(store: SandboxStore, provider: str, target: Target, handler: Han
         if fault is None or not fault.hits(target):
             return response
         return await _apply(fault, provider, kwargs["request"], response)
+
+    return run
+
+
+def with_message_faults(store: SandboxStore, provider: str, handler: Handler) -> Handler:
+    """Wrap a message endpoint: refusing faults answer first, so the message is not received.
+
+    Every request is counted (`message_attempts` in `_inspect`), so a test sees how often the console tried.
+    """
+
+    @functools.wraps(handler)
+    async def run(*args: Any, **kwargs: Any) -> Response:
+        await store.incr("message_attempts")
+        fault = await load(store)
+        if fault is None or not fault.hits("messages"):
+            return await handler(*args, **kwargs)
+        if fault.mode in REFUSING:
+            return await _apply(fault, provider, kwargs["request"], Response())
+        return await _apply(fault, provider, kwargs["request"], await handler(*args, **kwargs))
 
     return run
 
@@ -137,6 +168,8 @@ async def _apply(fault: Fault, provider: str, request: Request, response: Respon
         return JSONResponse({"ok": False, "error": fault.error})
     if fault.mode == "rate_limited":
         return _rate_limited(fault, provider)
+    if fault.mode == "auth_error":
+        return auth_error(provider, fault.error)
     if fault.mode == "oversized":
         padding = b'{"padding": "' + b"x" * fault.size + b'"}'
         return Response(padding, 200, media_type="application/json")
@@ -225,3 +258,46 @@ def set_urls(data: Any, paths: tuple[tuple[str, ...], ...], url: str) -> None:
             parent = parent.get(key) if isinstance(parent, dict) else None
         if isinstance(parent, dict) and path[-1] in parent:
             parent[path[-1]] = url
+
+
+AUTH_ERRORS: dict[str, tuple[int, Any]] = {
+    # Each provider's answer once the install's credential is revoked or its bot/webhook removed.
+    "discord": (404, {"message": "Unknown Webhook", "code": 10015}),  # PROVIDERS.md §1.8, §1.10
+    "msteams": (
+        401,
+        {"error": {"code": "InvalidAuthenticationToken", "message": "Access token has expired."}},
+    ),
+    "google_chat": (
+        401,
+        {
+            "error": {
+                "code": 401,
+                "message": "Request had invalid authentication credentials.",
+                "status": "UNAUTHENTICATED",
+            }
+        },
+    ),
+    "telegram": (
+        403,
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was kicked from the group chat"},
+    ),
+    "whatsapp": (
+        401,
+        {
+            "error": {
+                "message": "Invalid OAuth access token - Cannot parse access token",
+                "type": "OAuthException",
+                "code": 190,
+            }
+        },
+    ),
+    "webhook": (410, {"ok": False, "error": "gone"}),
+}
+
+
+def auth_error(provider: str, error: str) -> Response:
+    """The `auth_error` fault: Slack's `ok: false` with `error` (default `invalid_auth`), else the table's."""
+    if provider == "slack":
+        return JSONResponse({"ok": False, "error": "invalid_auth" if error == "internal_error" else error})
+    status, body = AUTH_ERRORS[provider]
+    return JSONResponse(body, status)

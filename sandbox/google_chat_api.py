@@ -8,18 +8,29 @@ real HTTP statuses. Webhook URLs are minted by the sandbox-only `POST /_webhooks
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import re
 import secrets
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
-from sandbox import faults
+from sandbox import faults, google_chat_cards
 from sandbox import google_chat_fixtures as fx
+from sandbox.google_chat_requests import (
+    INVALID_AUTH,
+    MISSING_AUTH,
+    NOT_FOUND,
+    google_error,
+    invalid_argument,
+    page_offset,
+    page_size,
+    page_token,
+    params_of,
+    space_types,
+)
+from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import (
     JSON_TYPE,
@@ -29,7 +40,6 @@ from sandbox.web import (
     guarded,
     json_response,
     media_type,
-    query_values,
     read_json,
 )
 
@@ -38,17 +48,12 @@ READ_SPACES = frozenset({SCOPE + "chat.spaces.readonly", SCOPE + "chat.spaces"})
 CREATE_MESSAGES = frozenset({SCOPE + "chat.messages.create", SCOPE + "chat.messages"})
 # The key in every Chat webhook URL is the same public API key; the `token` is the secret (§4.6).
 WEBHOOK_KEY = "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 MAX_TEXT_BYTES = 32000
 REQUEST_ID_TTL = 86400
 REPLY_OPTIONS = frozenset(
     {"MESSAGE_REPLY_OPTION_UNSPECIFIED", "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD", "REPLY_MESSAGE_OR_FAIL"}
 )
 MESSAGE_ID = re.compile(r"client-[a-z0-9-]{1,56}")
-FILTER_TERM = re.compile(r'\s*spaceType\s*=\s*"([A-Z_]+)"\s*')
-# Standard Google API query parameters accepted on every method.
-SYSTEM_PARAMS = frozenset({"alt", "fields", "prettyPrint", "quotaUser", "key"})
 MESSAGE_FIELDS = frozenset(
     {
         "name", "sender", "createTime", "lastUpdateTime", "deleteTime", "text", "formattedText",
@@ -58,31 +63,6 @@ MESSAGE_FIELDS = frozenset(
         "deletionMetadata", "quotedMessageMetadata", "attachedGifs", "accessoryWidgets",
     }
 )  # fmt: skip
-SEE = "See https://developers.google.com/identity/sign-in/web/devconsole-project."
-CREDENTIAL = "Expected OAuth 2 access token, login cookie or other valid authentication credential."
-MISSING_AUTH = f"Request is missing required authentication credential. {CREDENTIAL} {SEE}"
-INVALID_AUTH = f"Request had invalid authentication credentials. {CREDENTIAL} {SEE}"
-NOT_FOUND = "Requested entity was not found."
-
-
-def google_error(code: int, status: str, message: str, reason: str | None = None) -> Response:
-    """Google's API error envelope; 401s also carry the `WWW-Authenticate` header Google sends."""
-    error: JsonDict = {"code": code, "message": message, "status": status}
-    if reason:
-        info = {"service": "chat.googleapis.com"}
-        error["details"] = [
-            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason}
-            | {"domain": "googleapis.com", "metadata": info}
-        ]
-    headers = None
-    if code == 401:
-        headers = {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'}
-    return JSONResponse({"error": error}, code, headers=headers)
-
-
-def invalid_argument(message: str) -> Rejected:
-    """A 400 INVALID_ARGUMENT, ready to raise."""
-    return Rejected(google_error(400, "INVALID_ARGUMENT", message))
 
 
 def space_object(space: fx.ChatSpace) -> JsonDict:
@@ -116,7 +96,7 @@ class GoogleChatApi:
         router.add_api_route("/chat/v1/spaces", list_spaces, methods=["GET"])
         get_space = faults.with_faults(self.store, "google_chat", "api", self.get_space)
         router.add_api_route("/chat/v1/spaces/{space_id}", get_space, methods=["GET"])
-        create = faults.with_faults(self.store, "google_chat", "api", self.create_message)
+        create = faults.with_message_faults(self.store, "google_chat", self.create_message)
         router.add_api_route("/chat/v1/spaces/{space_id}/messages", create, methods=["POST"])
         router.add_api_route("/_webhooks", self.create_webhook, methods=["POST"])
 
@@ -124,30 +104,30 @@ class GoogleChatApi:
     async def list_spaces(self, request: Request) -> Response:
         """GET /v1/spaces?pageSize=&pageToken=&filter=: the caller's spaces, paginated."""
         record = await self._authed(request, READ_SPACES)
-        params = _params(request, {"pageSize", "pageToken", "filter"})
-        size = _page_size(params.get("pageSize", ""))
-        types = _space_types(params.get("filter", ""))
+        params = params_of(request, {"pageSize", "pageToken", "filter"})
+        size = page_size(params.get("pageSize", ""))
+        types = space_types(params.get("filter", ""))
         spaces = [s for s in fx.spaces_of(record["account"]) if s.space_type in types]
         scope = {"u": record["account"], "f": params.get("filter", "")}
-        start = _page_offset(params.get("pageToken", ""), scope)
+        start = page_offset(params.get("pageToken", ""), scope)
         body: JsonDict = {}
         if spaces[start : start + size]:  # proto3 JSON omits an empty list: the body is then `{}`
             body["spaces"] = [space_object(s) for s in spaces[start : start + size]]
         if start + size < len(spaces):
-            body["nextPageToken"] = _page_token(scope | {"o": start + size})
+            body["nextPageToken"] = page_token(scope | {"o": start + size})
         return json_response(body)
 
     @guarded
     async def get_space(self, request: Request, space_id: str) -> Response:
         """GET /v1/spaces/{space}: a space the caller is a member of."""
         record = await self._authed(request, READ_SPACES)
-        _params(request, set())
+        params_of(request, set())
         return json_response(space_object(_member_space(space_id, record["account"])))
 
     @guarded
     async def create_message(self, request: Request, space_id: str) -> Response:
         """POST /v1/spaces/{space}/messages: user OAuth (Bearer), or a webhook (`key` + `token`)."""
-        params = _params(request, {"requestId", "messageReplyOption", "messageId", "threadKey", "token"})
+        params = params_of(request, {"requestId", "messageReplyOption", "messageId", "threadKey", "token"})
         if auth_token(request, "Bearer") is None and ("key" in params or "token" in params):
             space, sender = await self._webhook(params, space_id), None
         else:
@@ -162,9 +142,22 @@ class GoogleChatApi:
         await self.store.record_delivery(
             payload | {"parent": space.name, "via": "api" if sender else "webhook"}
         )
+        await self._receive(space, sender, payload, message)
         if replay_key:
             await self.store.put("request", replay_key, message, REQUEST_ID_TTL)
         return json_response(message)
+
+    async def _receive(
+        self, space: fx.ChatSpace, sender: str | None, payload: JsonDict, message: JsonDict
+    ) -> None:
+        text = str(payload.get("text") or "")
+        cards = tuple(google_chat_cards.card(item) for item in payload.get("cardsV2") or [])
+        author, via = (f"users/{sender}", "api") if sender else ("Webhook", "webhook")
+        mentions = google_chat_cards.mentions(text)
+        received = Message(
+            message["name"], text, "google", message["thread"]["name"], author, via, cards, mentions
+        )
+        await Inbox(self.store).receive(space.id, space.display_name or space.name, received)
 
     async def _message(
         self, space: fx.ChatSpace, sender: str | None, payload: JsonDict, params: dict[str, str]
@@ -256,65 +249,11 @@ class GoogleChatApi:
         return json_response({"name": display, "space": space.name, "url": base_url(request) + path}, 201)
 
 
-def _params(request: Request, allowed: set[str]) -> dict[str, str]:
-    params = query_values(request)
-    if params is None:
-        raise invalid_argument("Invalid request: a query parameter was repeated.")
-    for name in params:
-        if name not in allowed | SYSTEM_PARAMS:
-            raise invalid_argument(
-                f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
-                f"Field '{name}' could not be found in request message."
-            )
-    return params
-
-
 def _member_space(space_id: str, account: str) -> fx.ChatSpace:
     space = fx.space(space_id)
     if space is None or account not in space.members:
         raise Rejected(google_error(404, "NOT_FOUND", NOT_FOUND))
     return space
-
-
-def _page_size(raw: str) -> int:
-    if raw == "":
-        return DEFAULT_PAGE_SIZE
-    if not re.fullmatch(r"-?\d{1,9}", raw):
-        raise invalid_argument(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"")
-    size = int(raw)
-    if size < 0:
-        raise invalid_argument("Page size must be non-negative.")
-    return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def _space_types(raw: str) -> frozenset[str]:
-    if not raw.strip():
-        return fx.SPACE_TYPES
-    types = set()
-    for term in re.split(r"\s+OR\s+", raw.strip()):
-        match = FILTER_TERM.fullmatch(term)
-        if match is None or match.group(1) not in fx.SPACE_TYPES:
-            raise invalid_argument(f"Invalid filter: {raw}")
-        types.add(match.group(1))
-    return frozenset(types)
-
-
-def _page_token(state: JsonDict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(state, sort_keys=True).encode()).decode()
-
-
-def _page_offset(raw: str, scope: JsonDict) -> int:
-    """Offset encoded in a page token; the token only works with the same caller and filter."""
-    if not raw:
-        return 0
-    try:
-        state = json.loads(base64.urlsafe_b64decode(raw.encode()))
-    except ValueError:  # binascii.Error, UnicodeDecodeError, JSONDecodeError, non-ASCII input
-        raise invalid_argument("The page token is invalid.") from None
-    offset = state.get("o") if isinstance(state, dict) else None
-    if not isinstance(offset, int) or offset < 0 or {k: state.get(k) for k in scope} != scope:
-        raise invalid_argument("The page token is invalid.")
-    return offset
 
 
 async def _message_payload(request: Request, webhook: bool) -> JsonDict:
@@ -331,6 +270,11 @@ async def _message_payload(request: Request, webhook: bool) -> JsonDict:
         raise invalid_argument("Invalid JSON payload received. Invalid value at 'message.text'.")
     if (payload.get("cardsV2") or payload.get("cards")) and not webhook:
         raise invalid_argument("Message cannot have cards for requests carrying human credentials.")
+    if payload.get("cardsV2") is not None:
+        try:
+            google_chat_cards.check(payload["cardsV2"])
+        except google_chat_cards.CardsError as exc:
+            raise invalid_argument(str(exc)) from None
     if not text.strip() and not payload.get("cardsV2"):
         raise invalid_argument("Message cannot be empty. Discarding empty message.")
     if len(text.encode()) > MAX_TEXT_BYTES:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox import faults, msteams_graph
+from sandbox import faults, msteams_graph, msteams_messages
 from sandbox import msteams_fixtures as world
 from sandbox.msteams_quirks import BAD_SCOPE, NOT_CONSENTED, QUIRKS, missing
 from sandbox.msteams_tokens import (
@@ -264,5 +264,7 @@ def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter
     router.add_api_route(admin_consent, admin.decide, methods=["POST"])
     token = faults.with_faults(store, "msteams", "token", login.token)
     router.add_api_route("/login/{tenant}/oauth2/v2.0/token", token, methods=["POST"])
-    msteams_graph.GraphApi(app, store).add_routes(router)
+    graph = msteams_graph.GraphApi(app, store)
+    graph.add_routes(router)
+    msteams_messages.ChannelMessages(graph).add_routes(router)
     return router

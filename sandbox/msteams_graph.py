@@ -1,5 +1,5 @@
-"""Microsoft Teams sandbox, Graph side: /me, joinedTeams, channels, channel messages, revokeSignInSessions
-(PROVIDERS.md §3.6-3.8, §3.10).
+"""Microsoft Teams sandbox, Graph side: /me, joinedTeams, channels, revokeSignInSessions
+(PROVIDERS.md §3.6-3.7, §3.10); channel messages and replies are in `msteams_messages`.
 
 Served under `/sandbox/msteams/graph/v1.0`. Errors use Graph's `{"error": {"code", "message",
 "innerError"}}` body; lists page with an absolute `@odata.nextLink` once they exceed PAGE_SIZE.
@@ -11,7 +11,7 @@ import base64
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -22,15 +22,12 @@ from sandbox import msteams_fixtures as world
 from sandbox.msteams_tokens import session_key
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import (
-    JSON_TYPE,
     Rejected,
     auth_token,
     base_url,
     guarded,
     json_response,
-    media_type,
     query_values,
-    read_json,
 )
 
 if TYPE_CHECKING:
@@ -38,9 +35,7 @@ if TYPE_CHECKING:
 
 METADATA = "https://graph.microsoft.com/v1.0/$metadata"
 PAGE_SIZE = 4  # small on purpose: the Customer Support team's channels span two pages
-MAX_CONTENT = 28_000  # Teams rejects messages over ~28 KB
 CREATED = "2024-01-15T09:00:00Z"  # fixed, so fixture objects look the same on every run
-MESSAGE_ID_BASE = 1_736_400_000_000  # message ids are millisecond timestamps in Graph
 ME_SCOPES = ("User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All")
 TEAM_SCOPES = ("Team.ReadBasic.All", "TeamSettings.Read.All", "Directory.Read.All")
 CHANNEL_SCOPES = ("Channel.ReadBasic.All", "ChannelSettings.Read.All", "Group.Read.All", "Directory.Read.All")
@@ -111,7 +106,6 @@ class GraphApi:
             ("/me", self.me, "GET"),
             ("/me/joinedTeams", self.joined_teams, "GET"),
             ("/teams/{team_id}/channels", self.channels, "GET"),
-            ("/teams/{team_id}/channels/{channel_id}/messages", self.post_message, "POST"),
         )
         for path, handler, method in routes:
             wrapped = faults.with_faults(self.store, "msteams", "api", handler)
@@ -123,7 +117,7 @@ class GraphApi:
     @guarded
     async def me(self, request: Request) -> Response:
         """GET /me: the signed-in user."""
-        tenant, _ = await self._authed(request, ME_SCOPES, directory=True)
+        tenant, _ = await self.authed(request, ME_SCOPES, directory=True)
         user = tenant.user
         return json_response(
             {
@@ -145,44 +139,28 @@ class GraphApi:
     @guarded
     async def joined_teams(self, request: Request) -> Response:
         """GET /me/joinedTeams."""
-        tenant, _ = await self._authed(request, TEAM_SCOPES)
+        tenant, _ = await self.authed(request, TEAM_SCOPES)
         teams = [team_object(tenant, t) for t in tenant.teams if t.joined]
         return _page(request, teams, f"{METADATA}#teams", "team")
 
     @guarded
     async def channels(self, request: Request, team_id: str) -> Response:
         """GET /teams/{team_id}/channels."""
-        tenant, _ = await self._authed(request, CHANNEL_SCOPES)
-        team = _joined_team(tenant, team_id)
+        tenant, _ = await self.authed(request, CHANNEL_SCOPES)
+        team = joined_team(tenant, team_id)
         listed = [channel_object(tenant, team, c) for c in team.channels]
         return _page(request, listed, f"{METADATA}#teams('{team.id}')/channels", "channel")
 
     @guarded
-    async def post_message(self, request: Request, team_id: str, channel_id: str) -> Response:
-        """POST /teams/{team_id}/channels/{channel_id}/messages: 201 and the chatMessage."""
-        tenant, _ = await self._authed(request, SEND_SCOPES)
-        team = _joined_team(tenant, team_id)
-        channel = team.channel(channel_id)
-        if channel is None:
-            raise Rejected(graph_error(404, "NotFound", f"Channel '{channel_id}' was not found."))
-        payload = await read_json(request) if media_type(request) == JSON_TYPE else None
-        payload, body = _message_body(payload)
-        identity = {"teamId": team.id, "channelId": channel.id}
-        await self.store.record_delivery({"channelIdentity": identity, **payload})
-        message_id = str(MESSAGE_ID_BASE + await self.store.incr("message_serial"))
-        message = _chat_message(tenant, team, channel, message_id, payload, body)
-        return json_response(message, 201)
-
-    @guarded
     async def revoke_my_sessions(self, request: Request) -> Response:
         """POST /me/revokeSignInSessions."""
-        tenant, record = await self._authed(request, REVOKE_SCOPES, directory=True)
+        tenant, record = await self.authed(request, REVOKE_SCOPES, directory=True)
         return await self._revoke(tenant, record["oid"])
 
     @guarded
     async def revoke_sessions(self, request: Request, user_id: str) -> Response:
         """POST /users/{id | userPrincipalName}/revokeSignInSessions (§3.7): kills every refresh token."""
-        tenant, _ = await self._authed(request, REVOKE_SCOPES, directory=True)
+        tenant, _ = await self.authed(request, REVOKE_SCOPES, directory=True)
         if user_id.lower() not in (tenant.user.oid, tenant.user.upn):
             message = NO_RESOURCE.format(user_id=user_id)
             raise Rejected(graph_error(404, "Request_ResourceNotFound", message))
@@ -196,7 +174,7 @@ class GraphApi:
         await self.store.incr("revocations")
         return json_response({"@odata.context": f"{METADATA}#Edm.Boolean", "value": True})
 
-    async def _authed(
+    async def authed(
         self, request: Request, scopes: tuple[str, ...], directory: bool = False
     ) -> tuple[world.Tenant, JsonDict]:
         token = auth_token(request, "Bearer")
@@ -227,7 +205,7 @@ def _forbidden(needed: tuple[str, ...], present: list[str], directory: bool) -> 
     return graph_error(403, "Forbidden", message)
 
 
-def _joined_team(tenant: world.Tenant, team_id: str) -> world.Team:
+def joined_team(tenant: world.Tenant, team_id: str) -> world.Team:
     team = tenant.team(team_id.lower())
     if team is None:
         raise Rejected(graph_error(404, "NotFound", f"No team found with Group Id {team_id}"))
@@ -277,57 +255,3 @@ def _select(item: JsonDict, select: str | None, kind: str) -> JsonDict:
         if name not in item:
             raise _bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.{kind}'.")
     return {name: item[name] for name in fields}
-
-
-def _message_body(payload: Any) -> tuple[JsonDict, JsonDict]:
-    """The posted chatMessage and its validated `body`."""
-    body = payload.get("body") if isinstance(payload, dict) else None
-    if not isinstance(body, dict):
-        raise _bad_request("Invalid request body: a chatMessage with a 'body' is required.")
-    content, content_type = body.get("content"), str(body.get("contentType", "text")).lower()
-    if not isinstance(content, str) or not content.strip():
-        raise _bad_request("Message body content cannot be empty.")
-    if content_type not in ("text", "html"):
-        raise _bad_request(f"Invalid contentType '{body.get('contentType')}'; use 'text' or 'html'.")
-    if len(content.encode()) > MAX_CONTENT:
-        raise Rejected(graph_error(413, "RequestEntityTooLarge", "The message exceeds the size limit."))
-    return payload, {"contentType": content_type, "content": content}
-
-
-def _chat_message(
-    tenant: world.Tenant,
-    team: world.Team,
-    channel: world.Channel,
-    message_id: str,
-    payload: JsonDict,
-    body: JsonDict,
-) -> JsonDict:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    user = {"@odata.type": "#microsoft.graph.teamworkUserIdentity", "id": tenant.user.oid}
-    user |= {"displayName": tenant.user.display_name, "userIdentityType": "aadUser", "tenantId": tenant.id}
-    link = f"https://teams.microsoft.com/l/message/{quote(channel.id)}/{message_id}"
-    return {
-        "@odata.context": f"{METADATA}#teams('{team.id}')/channels('{quote(channel.id)}')/messages/$entity",
-        "id": message_id,
-        "replyToId": None,
-        "etag": message_id,
-        "messageType": "message",
-        "createdDateTime": now,
-        "lastModifiedDateTime": now,
-        "lastEditedDateTime": None,
-        "deletedDateTime": None,
-        "subject": payload.get("subject"),
-        "summary": None,
-        "chatId": None,
-        "importance": payload.get("importance", "normal"),
-        "locale": "en-us",
-        "webUrl": f"{link}?groupId={team.id}&tenantId={tenant.id}&parentMessageId={message_id}",
-        "policyViolation": None,
-        "eventDetail": None,
-        "from": {"application": None, "device": None, "user": user},
-        "body": body,
-        "channelIdentity": {"teamId": team.id, "channelId": channel.id},
-        "attachments": payload.get("attachments") or [],
-        "mentions": payload.get("mentions") or [],
-        "reactions": [],
-    }

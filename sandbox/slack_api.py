@@ -7,6 +7,7 @@ Web API failures are HTTP 200 with `{"ok": false, "error": ...}`; webhooks use r
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from sandbox import faults, fixtures
+from sandbox import faults, fixtures, slack_blocks
+from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import (
     FORM_TYPE,
@@ -36,6 +38,7 @@ MAX_LIMIT = 1000
 MAX_TEXT = 40000
 REVOKED_MEMORY = 7 * 86400  # how long a revoked token answers `token_revoked`, not `invalid_auth`
 CONFIGURATION_URL = "https://sandbox-workspace.slack.com/services/{hook_id}"
+THREAD_TS = re.compile(r"[0-9]{1,12}\.[0-9]{6}")
 
 
 def slack_error(error: str, **extra: str) -> Response:
@@ -75,6 +78,7 @@ class SlackApi:
         self.app = app
         self.store = store
         self.canary = canary
+        self.inbox = Inbox(store)
 
     def add_routes(self, router: APIRouter) -> None:
         """Register the Web API and webhook routes on the provider router."""
@@ -83,9 +87,11 @@ class SlackApi:
         router.add_api_route("/api/auth.revoke", self.auth_revoke, methods=["POST"])
         list_path = "/api/conversations.list"
         router.add_api_route(list_path, self.conversations_list, methods=["GET", "POST"])
-        router.add_api_route("/api/chat.postMessage", self.post_message, methods=["POST"])
+        post = faults.with_message_faults(self.store, "slack", self.post_message)
+        router.add_api_route("/api/chat.postMessage", post, methods=["POST"])
         hook_path = "/hooks/services/{team_id}/{hook_id}/{secret}"
-        router.add_api_route(hook_path, self.post_hook, methods=["POST"])
+        hook = faults.with_message_faults(self.store, "slack", self.post_hook)
+        router.add_api_route(hook_path, hook, methods=["POST"])
 
     async def create_hook(self, request: Request, channel_id: str) -> JsonDict:
         """Create the incoming webhook an `incoming-webhook` install returns."""
@@ -155,13 +161,28 @@ class SlackApi:
         if channel is None:
             raise Rejected(slack_error("channel_not_found"))
         _check_text(args)
+        blocks = slack_blocks.checked(args.get("blocks"))
+        thread_ts = _thread_ts(args.get("thread_ts"))
         public = "chat:write.public" in record["scopes"]
         if record["kind"] == "bot" and not (channel.bot_is_member or public):
             raise Rejected(slack_error("not_in_channel"))
         delivery = {key: value for key, value in args.items() if key != "token"}
         await self.store.record_delivery(delivery)
         ts = f"{int(time.time())}.{await self.store.incr('message_serial'):06d}"
-        return json_response({"ok": True, "channel": channel.id, "ts": ts, "message": _message(args, ts)})
+        thread_ts = await self._thread_root(channel.id, thread_ts)
+        await self.store.put("message", f"{channel.id}:{ts}", {"thread_ts": thread_ts or ts})
+        await self._receive(channel.id, slack_blocks.inbox_message(ts, args, blocks, thread_ts, "api"))
+        message = _message(args, ts) | ({"thread_ts": thread_ts} if thread_ts else {})
+        return json_response({"ok": True, "channel": channel.id, "ts": ts, "message": message})
+
+    async def _thread_root(self, channel_id: str, thread_ts: str | None) -> str | None:
+        # A reply to a reply lands in the first message's thread, as in the Slack client.
+        parent = await self.store.get("message", f"{channel_id}:{thread_ts}") if thread_ts else None
+        return parent["thread_ts"] if parent else thread_ts
+
+    async def _receive(self, channel_id: str, message: Message) -> None:
+        channel = fixtures.slack_channel(channel_id)
+        await self.inbox.receive(channel_id, f"#{channel.name}" if channel else channel_id, message)
 
     @guarded
     async def post_hook(self, request: Request, team_id: str, hook_id: str, secret: str) -> Response:
@@ -174,7 +195,15 @@ class SlackApi:
             raise Rejected(PlainTextResponse("invalid_payload", status_code=400))
         if not payload.get("text") and not payload.get("blocks"):
             raise Rejected(PlainTextResponse("no_text", status_code=400))
+        try:
+            blocks = slack_blocks.parse(payload["blocks"]) if payload.get("blocks") else []
+        except slack_blocks.BlocksError:
+            raise Rejected(PlainTextResponse("invalid_blocks", status_code=400)) from None
         await self.store.record_delivery(payload)
+        ts = f"{int(time.time())}.{await self.store.incr('message_serial'):06d}"
+        await self._receive(
+            meta["channel_id"], slack_blocks.inbox_message(ts, payload, blocks, None, "webhook")
+        )
         return PlainTextResponse("ok")
 
     async def _authed(self, request: Request, args: dict[str, Any]) -> JsonDict:
@@ -258,3 +287,11 @@ def _message(args: dict[str, Any], ts: str) -> JsonDict:
         "ts": ts,
         "team": fixtures.SLACK_TEAM_ID,
     }
+
+
+def _thread_ts(raw: Any) -> str | None:
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str) or not THREAD_TS.fullmatch(raw):
+        raise Rejected(slack_error("invalid_thread_ts"))
+    return raw

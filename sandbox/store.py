@@ -164,12 +164,35 @@ class SandboxStore:
             pipe.ltrim(key, -MAX_DELIVERIES, -1)
             await pipe.execute()
 
+    async def append(self, name: str, record: JsonDict, limit: int = MAX_DELIVERIES) -> None:
+        """Append a JSON record to the named list, keeping the newest `limit`."""
+        key = self._key("list", name)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(record))
+            pipe.ltrim(key, -limit, -1)
+            await pipe.execute()
+
+    async def items(self, name: str) -> list[JsonDict]:
+        """The records of a named list, oldest first."""
+        raw = await _async(self._redis.lrange(self._key("list", name), 0, -1))
+        return [json.loads(item) for item in raw]
+
+    async def put_field(self, name: str, field: str, record: JsonDict) -> None:
+        """Set one field of a named hash to a JSON record."""
+        await _async(self._redis.hset(self._key("hash", name), field, json.dumps(record)))
+
+    async def fields(self, name: str) -> dict[str, JsonDict]:
+        """Every field of a named hash."""
+        raw = await _async(self._redis.hgetall(self._key("hash", name)))
+        return {field: json.loads(value) for field, value in raw.items()}
+
     async def snapshot(self) -> JsonDict:
         """What `_inspect` shows: counters and delivered bodies, never secrets."""
         raw = await _async(self._redis.lrange(self._key("deliveries"), 0, -1))
         return {
             "token_exchanges": await self.count("token_exchanges"),
             "revocations": await self.count("revocations"),
+            "message_attempts": await self.count("message_attempts"),
             "deliveries": [json.loads(item) for item in raw],
         }
 

@@ -13,6 +13,7 @@ import re
 import secrets
 import string
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from html import escape
 from typing import TYPE_CHECKING, Literal
@@ -27,6 +28,7 @@ from sandbox import faults
 from sandbox.pages import error_page, html_page
 from sandbox.store import JsonDict, SandboxStore, digest
 from sandbox.telegram_api import TelegramBotApi, bot_user, find_bot, receives
+from sandbox.telegram_messages import MessageSender
 from sandbox.web import JSON_TYPE, Rejected, guarded, json_response, media_type, read_form
 
 if TYPE_CHECKING:
@@ -295,7 +297,7 @@ def console_origin(redirect_uri: str) -> str:
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """All Telegram sandbox routes under `/sandbox/telegram`."""
     sandbox = TelegramSandbox(store, canary)
-    api = TelegramBotApi(store, console_origin(app.redirect_uri))
+    api = TelegramBotApi(store, console_origin(app.redirect_uri), MessageSender(store).send)
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     router.add_api_route("/botfather", sandbox.botfather_page, methods=["GET"])
     router.add_api_route("/botfather", sandbox.create_bot, methods=["POST"])
@@ -303,6 +305,17 @@ def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter
     router.add_api_route("/chats", sandbox.add_from_page, methods=["POST"])
     router.add_api_route("/_add_to_chat", sandbox.add_to_chat, methods=["POST"])
     # Last, so that /botfather is matched first; `path` is "<token>/<method>".
-    call = faults.with_faults(store, "telegram", "api", api.call)
-    router.add_api_route("/bot{path:path}", call, methods=["GET", "POST"])
+    router.add_api_route("/bot{path:path}", _with_faults(store, api), methods=["GET", "POST"])
     return router
+
+
+def _with_faults(store: SandboxStore, api: TelegramBotApi) -> Callable[[Request, str], Awaitable[Response]]:
+    """One route for every method; sendMessage gets the message faults, the rest the API faults."""
+    send = faults.with_message_faults(store, "telegram", api.call)
+    other = faults.with_faults(store, "telegram", "api", api.call)
+
+    async def call(request: Request, path: str) -> Response:
+        is_send = path.partition("/")[2].lower() == "sendmessage"
+        return await (send if is_send else other)(request=request, path=path)
+
+    return call

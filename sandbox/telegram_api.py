@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +22,6 @@ from sandbox.web import FORM_TYPE, JSON_TYPE, Rejected, guarded, json_response, 
 TOKEN_RE = re.compile(r"([0-9]{1,20}):([A-Za-z0-9_-]+)")
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]*")
 MAX_SECRET_TOKEN = 256
-MAX_TEXT = 4096
 WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
 DEFAULT_MAX_CONNECTIONS = 40
 MAX_CONNECTIONS = 100
@@ -53,6 +52,7 @@ def tg_ok(result: Any, description: str | None = None) -> Response:
     return json_response(body)
 
 
+Sender = Callable[[JsonDict, JsonDict, JsonDict], Awaitable[Response]]
 NOT_FOUND = (404, "Not Found")
 UNAUTHORIZED = (401, "Unauthorized")
 
@@ -74,8 +74,9 @@ async def find_bot(store: SandboxStore, token: str) -> JsonDict | None:
 class TelegramBotApi:
     """The Bot API methods the console uses, dispatched like api.telegram.org does."""
 
-    def __init__(self, store: SandboxStore, console_origin: str) -> None:
+    def __init__(self, store: SandboxStore, console_origin: str, sender: Sender) -> None:
         self.store = store
+        self.sender = sender  # sendMessage once the chat is known (`telegram_messages`)
         self.console_origin = console_origin  # webhooks there may use plain http and any port
         self.methods = {
             "getme": self.get_me,
@@ -160,21 +161,7 @@ class TelegramBotApi:
 
     async def send_message(self, bot: JsonDict, params: JsonDict) -> Response:
         chat = await self._chat(bot, params.get("chat_id"))
-        text = as_text(params.get("text"))
-        if not text:
-            raise Rejected(tg_error(400, "Bad Request: message text is empty"))
-        if len(text) > MAX_TEXT:
-            raise Rejected(tg_error(400, "Bad Request: message is too long"))
-        await self.store.record_delivery(params | {"chat_id": chat["id"]})
-        message_id = await self.store.incr(f"message_serial:{bot['id']}")
-        message: JsonDict = {"message_id": message_id, "date": int(time.time()), "chat": chat}
-        if chat["type"] == "channel":
-            message["sender_chat"] = chat
-        else:
-            message["from"] = bot_user(bot)
-        if as_int(params.get("message_thread_id")):
-            message["message_thread_id"] = as_int(params.get("message_thread_id"))
-        return tg_ok(message | {"text": text})
+        return await self.sender(bot, chat, params)
 
     async def get_chat(self, bot: JsonDict, params: JsonDict) -> Response:
         chat = await self._chat(bot, params.get("chat_id"))

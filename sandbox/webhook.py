@@ -2,7 +2,8 @@
 
 `POST /sandbox/webhook/receive/{endpoint}` records each request (method, the X-TMS-* headers, the
 raw body and the arrival time) and answers 200, or the status given as `?status=` so tests can
-make a delivery fail. `GET /sandbox/webhook/_inspect` lists what arrived. The signing secret is never
+make a delivery fail. `GET /sandbox/webhook/_inspect` lists what arrived, and
+`/sandbox/webhook/channels/{endpoint}` shows it. The signing secret is never
 sent, so nothing recorded here is a secret: the signature is an HMAC of the body. Because the body is
 kept exactly (it is JSON, so UTF-8), a test can verify the signature from the record alone.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import Rejected, guarded, json_response
 
@@ -27,7 +29,10 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 256 * 1024
 ENDPOINT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Headers worth recording: ours, plus what tells how the body was sent. Never Authorization/Cookie.
-RECORDED_HEADERS = ("content-type", "content-length", "user-agent")
+# The Standard Webhooks headers are recorded too: a receiver drops duplicates by `webhook-id`.
+RECORDED_HEADERS = (
+    "content-type", "content-length", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature",
+)  # fmt: skip
 
 
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
@@ -46,6 +51,11 @@ def _receiver(store: SandboxStore) -> Callable[[Request, str], Awaitable[Respons
         status = _requested_status(request.query_params.getlist("status"))
         body = await _bounded_body(request)
         await store.record_delivery(_record(request, endpoint, body, status))
+        text = body.decode("utf-8", "replace")
+        message = Message(
+            str(await store.incr("message_serial")), text, "plain", via=f"POST, answered {status}"
+        )
+        await Inbox(store).receive(endpoint, f"/receive/{endpoint}", message)
         if 200 <= status < 300:
             return json_response({"ok": True, "endpoint": endpoint}, status)
         return json_response({"ok": False, "error": f"sandbox answered {status} as asked"}, status)

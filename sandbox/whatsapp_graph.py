@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox import faults
+from sandbox import faults, whatsapp_templates
 from sandbox import whatsapp_fixtures as fx
+from sandbox.inbox import Card, Inbox, Message
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import (
     FORM_TYPE,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 VERSION = re.compile(r"v\d{1,2}\.\d")
 RECIPIENT = re.compile(r"\+?\d{6,15}")
-MAX_BODY = 4096
 DEFAULT_LIMIT = 25
 SENDABLE_TYPES = ("text", "template")  # what the sandbox models; Meta has many more
 SUPPORT_URL = "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
@@ -95,12 +95,13 @@ class GraphApi:
     def add_routes(self, router: APIRouter) -> None:
         """Register the Graph routes (after the oauth/debug_token ones, which they would shadow)."""
         base = "/graph/{version}/{object_id}"
+        send = faults.with_message_faults(self.store, "whatsapp", self.send_message)
+        router.add_api_route(base + "/messages", send, methods=["POST"])
         for path, handler, methods in (
             ("/phone_numbers", self.phone_numbers, ["GET"]),
             ("/subscribed_apps", self.subscribed_apps, ["GET", "POST", "DELETE"]),
             ("/register", self.register, ["POST"]),
             ("/deregister", self.register, ["POST"]),
-            ("/messages", self.send_message, ["POST"]),
             ("", self.node, ["GET"]),
         ):
             wrapped = faults.with_faults(self.store, "whatsapp", "api", handler)
@@ -210,13 +211,30 @@ class GraphApi:
         if not isinstance(to, str) or not RECIPIENT.fullmatch(to):
             raise bad_param("Invalid parameter", "Parameter 'to' is not a valid phone number")
         kind = args.get("type", "text")
-        _check_content(kind, args)
+        text, cards = _content(kind, args)
+        thread = await self._thread(phone, to, args.get("context"))
         await self.store.record_delivery({"phone_number_id": phone.id} | args)
         message: JsonDict = {"id": f"wamid.{secrets.token_urlsafe(30)}"}
         if kind == "template":
             message["message_status"] = "accepted"
+        await self.store.put("message", message["id"], {"to": to, "phone": phone.id, "thread": thread})
+        received = Message(message["id"], text, "plain", thread, phone.verified_name, "cloud api", cards)
+        name = f"+{to.lstrip('+')} (from {phone.display_phone_number})"
+        await Inbox(self.store).receive(f"{phone.id}:{to.lstrip('+')}", name, received)
         contact = {"input": to, "wa_id": to.lstrip("+")}
         return json_response({"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]})
+
+    async def _thread(self, phone: fx.PhoneNumber, to: str, context: Any) -> str | None:
+        """`context.message_id` quotes an earlier message of this conversation (shown as a reply)."""
+        if context is None:
+            return None
+        quoted = context.get("message_id") if isinstance(context, dict) else None
+        record = await self.store.get("message", quoted) if isinstance(quoted, str) else None
+        if record is None or (record["to"], record["phone"]) != (to, phone.id):
+            raise bad_param(
+                "Invalid parameter", "Parameter 'context.message_id' is not a message of this chat"
+            )
+        return record["thread"] or quoted
 
     @guarded
     async def unknown_path(self, request: Request, path: str) -> Response:
@@ -287,21 +305,17 @@ def _require_product(args: dict[str, Any]) -> None:
         raise bad_param(f'Param messaging_product must be one of {{WHATSAPP}} - got "{product}".')
 
 
-def _check_content(kind: Any, args: dict[str, Any]) -> None:
+def _content(kind: Any, args: dict[str, Any]) -> tuple[str, tuple[Card, ...]]:
+    """The text and cards the recipient sees, or Meta's error for the content."""
     if kind not in SENDABLE_TYPES:
         raise bad_param("Invalid parameter", "Parameter 'type' is not supported by the sandbox")
     content = args.get(kind)
     if not isinstance(content, dict):
         raise bad_param(f"The parameter {kind} is required.")
-    if kind == "text":
-        body = content.get("body")
-        if not isinstance(body, str) or not body:
-            raise bad_param("The parameter text['body'] is required.")
-        if len(body) > MAX_BODY:
-            raise bad_param(f"Param text['body'] must be at most {MAX_BODY} characters long.")
-        return
-    language = content.get("language")
-    if not isinstance(content.get("name"), str) or not content["name"]:
-        raise bad_param("The parameter template['name'] is required.")
-    if not isinstance(language, dict) or not isinstance(language.get("code"), str):
-        raise bad_param("The parameter template['language']['code'] is required.")
+    try:
+        if kind == "text":
+            return whatsapp_templates.check_text(content), ()
+        return "", (whatsapp_templates.check_template(content),)
+    except whatsapp_templates.ContentError as exc:
+        data = None if exc.details is None else {"messaging_product": "whatsapp", "details": exc.details}
+        raise Rejected(graph_error(400, str(exc), exc.code, error_data=data)) from None

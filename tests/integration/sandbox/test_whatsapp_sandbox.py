@@ -427,7 +427,9 @@ async def test_send_message_records_the_delivery(client: httpx.AsyncClient) -> N
     assert body["contacts"] == [{"input": "+15551234567", "wa_id": "15551234567"}]
     assert body["messages"][0]["id"].startswith("wamid.") and set(body["messages"][0]) == {"id"}
     template = {"messaging_product": "whatsapp", "to": "15551234567", "type": "template"}
+    params = [{"type": "text", "text": text} for text in ("#123", "Printer on fire", "open")]
     template["template"] = {"name": "ticket_update", "language": {"code": "en_US"}}
+    template["template"]["components"] = [{"type": "body", "parameters": params}]
     sent = (await client.post(url, json=template, headers=bearer(token))).json()
     assert sent["messages"][0]["message_status"] == "accepted"
     inspected = await client.get(INSPECT)
