@@ -48,6 +48,10 @@ TEMPLATES = {
         ),
         Template("ticket_update", ("en", "en_US", "de"), "Ticket {{1}}: {{2}}\nStatus: {{3}}"),
         Template("ticket_notification", ("en", "en_US"), "{{1}} — {{2}}", "Ticket {{1}}"),
+        # The one the console sends (tms_console/providers/render/whatsapp.py documents it for operators).
+        Template(
+            "tms_ticket_update", ("en_US",), "{{1}} #{{2}}: {{3}}\nStatus: {{4}} · Priority: {{5}}\n{{6}}"
+        ),
     )
 }
 
