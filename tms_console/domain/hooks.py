@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 from tms_console.domain.errors import NotFound
 from tms_console.domain.events import TicketEvent
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
 
@@ -116,6 +116,29 @@ class ProviderHooks:
 
         Raises:
             NotFound: the provider cannot carry ticket events.
+        """
+        raise NotFound(Reason.NOT_FOUND, "this integration cannot carry ticket events")
+
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """Post one rendered message to the target chosen at install, once (no retry here), and judge the
+        answer: never raise for a provider's answer or a network failure, return a `SendResult`.
+
+        Args:
+            api: the provider's API hosts (with the deployment's bot token where one is configured).
+            bundle: the integration's decrypted secrets (tokens, webhook URL, signing secret).
+            meta: the integration's shown settings (the picked channel, space, chat or number).
+            message: what `render_event` made of the event.
+            thread_handle: the handle stored from the ticket's first message, "" for the first one.
+
+        Used only when `renders_events`.
         """
         raise NotFound(Reason.NOT_FOUND, "this integration cannot carry ticket events")
 

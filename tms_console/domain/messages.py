@@ -60,3 +60,37 @@ class RenderedMessage:
     def body(self) -> bytes:
         """The payload as the exact bytes to send (and to sign)."""
         return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Outcome(StrEnum):
+    """What one delivery attempt came to, as the retry policy needs it (DELIVERY.md)."""
+
+    DELIVERED = "delivered"  # any 2xx (and `ok: true` where the platform says so)
+    RETRY = "retry"  # worth trying again later: 5xx, timeouts, connection errors, 429 (with retry_after)
+    REJECTED = "rejected"  # cannot succeed as sent: a 4xx meaning bad request; the delivery fails at once
+    AUTH_FAILED = "auth_failed"  # our credentials or target are gone: the integration needs a reconnect
+    GONE = "gone"  # a webhook answered 410: the endpoint asks to be removed
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """One attempt's result, safe to store: never a token, never a URL's secret part.
+
+    Attributes:
+        outcome: what the attempt came to.
+        http_status: the platform's HTTP status, when an answer came.
+        reason: a stable reason code (a `Reason` value, or the platform's own error word such as
+            Slack's `channel_not_found`), shown in the delivery log.
+        retry_after: seconds the platform asked us to wait (429 `Retry-After` or the body's figure).
+        thread_handle: the platform's handle of the message just posted, when it opened a ticket's thread
+            (Slack `ts`, Telegram `message_id`, Teams message id, Discord thread id); stored per
+            integration and ticket so later events go into that thread.
+        detail: a short, secret-free excerpt of the answer (at most 1 KiB) for the delivery log.
+    """
+
+    outcome: Outcome
+    http_status: int | None = None
+    reason: str = ""
+    retry_after: float | None = None
+    thread_handle: str = ""
+    detail: str = ""
