@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Test only (refused in production): the intake holds its transaction open this long just before
     # committing, so a fault test can kill the process between storing an event and committing it.
     intake_commit_pause_seconds: float = 0.0
+    # Every delay of the delivery retry schedule is multiplied by this (tests compress it, e.g. 0.001).
+    retry_schedule_scale: float = Field(default=1.0, gt=0)
+    # A job whose worker sent no heartbeat for this long is run again (its worker died: kill -9, power).
+    worker_stalled_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("public_base_url", "stand_in_base_url")
     @classmethod

@@ -51,11 +51,14 @@ class RenderedMessage:
         threading: how later events of the same ticket join this one.
         query: query parameters the platform expects beside the body (e.g. Google Chat's
             `messageReplyOption`).
+        message_id: the same on every attempt of one delivery (the delivery step sets it to the
+            delivery's id); receivers that drop duplicates key on it (the webhook's `webhook-id`).
     """
 
     payload: Any
     threading: Threading = NO_THREAD
     query: Mapping[str, str] = field(default_factory=dict)
+    message_id: str = ""
 
     def body(self) -> bytes:
         """The payload as the exact bytes to send (and to sign)."""

@@ -44,6 +44,7 @@ class Reason(StrEnum):
     TARGET_SAVED = "target_saved"
     POPUP_BLOCKED = "popup_blocked"
     NOT_ALLOWED = "not_allowed"
+    ENDPOINT_GONE = "endpoint_gone"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -113,6 +114,8 @@ MESSAGES: dict[Reason, str] = {
     ),
     Reason.ADMIN_CONSENT_GRANTED: "An administrator approved the app for the organization. Install it now.",
     Reason.TARGET_SAVED: "Saved: {provider} notifications go there from now on.",
+    Reason.ENDPOINT_GONE: "The {provider} endpoint answered 410 Gone, so deliveries to it stopped. "
+    "Connect a new endpoint to receive events again.",
     Reason.NOT_ALLOWED: "This page is for tenant administrators. Ask an admin of your organisation.",
     Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from procrastinate import PsycopgConnector
 from procrastinate.jobs import Job
@@ -20,6 +21,9 @@ DELIVER_TASK = "deliver"
 DELIVERIES_QUEUE = "deliveries"
 # Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
 JOB_QUEUE_PREFIX = "procrastinate_"
+# A retry outranks the ticket's later events: procrastinate runs no job while a job with the same lock
+# and a higher priority waits, even one scheduled later, so a ticket's events stay in order.
+RETRY_PRIORITY = 1
 _jobs = JobManager(PsycopgConnector())
 
 
@@ -55,6 +59,26 @@ async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -
         connection=connection.driver_connection,
     )
     return [job.id for job in deferred if job.id is not None]
+
+
+async def defer_retry(session: AsyncSession, job: DeliveryJob, *, at: datetime) -> int:
+    """Queue the next attempt of a delivery for `at`, inside the session's transaction; its job id."""
+    connection = await (await session.connection()).get_raw_connection()
+    deferred = await _jobs.defer_job_async(
+        Job(
+            id=None,
+            queue=DELIVERIES_QUEUE,
+            task_name=DELIVER_TASK,
+            lock=job.lock,
+            queueing_lock=None,
+            priority=RETRY_PRIORITY,
+            scheduled_at=at,
+            task_kwargs={"delivery_id": str(job.delivery_id)},
+        ),
+        connection=connection.driver_connection,
+    )
+    assert deferred.id is not None
+    return deferred.id
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -187,3 +187,44 @@ class Delivery(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    next_attempt_at: datetime | None = _ts(nullable=True, default_now=False)
+    last_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+    delivered_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try of one delivery, for the delivery log: outcome, status, latency, reason; never a secret."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        sa.Index("idx_delivery_attempts_delivery", "delivery_id", "attempt"),
+        sa.Index("idx_delivery_attempts_started", "started_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    delivery_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False)
+    )
+    attempt: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    started_at: datetime = _ts()
+    duration_ms: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    outcome: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))  # an Outcome value
+    http_status: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+    retry_after: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    detail: str | None = Field(default=None, sa_column=sa.Column(sa.String(1024)))
+    next_attempt_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
+class TicketThread(SQLModel, table=True):
+    """The platform's handle of a ticket's first message per integration: later events reply into it.
+
+    Keyed on the integration row's id, which a reconnect keeps (the install upserts the same row).
+    """
+
+    __tablename__ = "ticket_threads"
+
+    integration_id: uuid.UUID = Field(primary_key=True)
+    ticket_id: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
+    handle: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    created_at: datetime = _ts()

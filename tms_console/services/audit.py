@@ -19,6 +19,8 @@ ACTIONS = {
     Reason.UNINSTALLED: "uninstalled",
     Reason.INSTALL_STARTED: "install_started",
     Reason.ADMIN_CONSENT_GRANTED: "admin_consent_granted",
+    Reason.NEEDS_RECONNECT: "needs_reconnect",  # a delivery found the credentials refused
+    Reason.ENDPOINT_GONE: "disabled",  # a webhook answered 410 to a delivery
 }
 
 

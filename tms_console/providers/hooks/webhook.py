@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 from tms_console.domain.errors import ProviderError, ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.sample_events import SAMPLE_EVENTS
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
-from tms_console.providers import templating
+from tms_console.providers import http_outcome, templating
 from tms_console.providers.ready_made import READY_MADE
 from tms_console.providers.render.webhook import render as render_webhook
 from tms_console.security import signing, ssrf
@@ -27,6 +27,7 @@ from tms_console.settings import get_settings
 
 TEST_EVENT = "ticket.created"
 MAX_RESPONSE_BYTES = 64 * 1024
+DELIVERY_TIMEOUT_SECONDS = 15.0  # per attempt, the whole exchange (DELIVERY.md, as Svix)
 
 
 def _allowed_origin() -> str | None:
@@ -99,9 +100,53 @@ class WebhookHooks(ProviderHooks):
             raise ProviderError(Reason.PROVIDER_ERROR, f"endpoint answered {response.status_code}")
         return f"Delivered ({response.status_code})"
 
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """POST the exact rendered bytes, signed with both signatures; `webhook-id` is the message id,
+        so every retry of one delivery carries the same one and receivers can drop duplicates."""
+        payload = message.body()
+        headers = signing.delivery_headers(
+            str(bundle["signing_secret"]),
+            payload,
+            message_id=message.message_id or secrets.token_hex(16),
+            timestamp=int(time.time()),
+        )
+        headers["Content-Type"] = "application/json"
+        try:
+            return await _post(str(bundle["url"]), payload, headers)
+        except ssrf.DestinationError:
+            return SendResult(Outcome.REJECTED, reason="destination_refused")
+        except Exception as exc:  # any timeout or transport failure: no answer, worth another try
+            return http_outcome.network_failure(exc)
+
     def preview(self, template: str) -> str:
         """The template rendered from a sample event (what the live preview shows)."""
         return json.dumps(render_webhook(_sample(), template).payload, indent=2, ensure_ascii=False)
 
     def setup_note(self) -> str:
         return signing.VERIFY_RECIPE
+
+
+async def _post(url: str, payload: bytes, headers: dict[str, str]) -> SendResult:
+    """One bounded exchange; only the first KiB of the answer is read (kept for the delivery log)."""
+    timeout = DELIVERY_TIMEOUT_SECONDS
+    async with ssrf.webhook_client(allowed_origin=_allowed_origin(), timeout=timeout) as client:
+        async with asyncio.timeout(timeout):
+            async with client.stream("POST", url, content=payload, headers=headers) as response:
+                head = b""
+                async for chunk in response.aiter_bytes():
+                    head += chunk
+                    if len(head) >= http_outcome.MAX_DETAIL_BYTES:
+                        break
+    return http_outcome.judge_status(
+        response.status_code,
+        retry_after=response.headers.get("Retry-After"),
+        detail=head.decode("utf-8", "replace"),
+    )

@@ -1,0 +1,32 @@
+"""The job queue's app on the console's own Postgres (procrastinate), with its tasks registered.
+
+Built on demand from the settings (`create_app`), so importing this module opens nothing.
+"""
+
+from __future__ import annotations
+
+from procrastinate import App, PsycopgConnector
+
+from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE
+from tms_console.services import delivery
+from tms_console.settings import get_settings
+
+
+def conninfo() -> str:
+    """DATABASE_URL as libpq reads it (without SQLAlchemy's `+psycopg` driver tag)."""
+    url = get_settings().database_url
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set")
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def create_app() -> App:
+    """The app with every task; open it (`async with app.open_async()`) before running a worker."""
+    app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1, max_size=4))
+
+    @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE)
+    async def deliver(delivery_id: str) -> None:
+        """One attempt of one delivery; the service records it and queues the next one if any."""
+        await delivery.deliver(delivery_id)
+
+    return app

@@ -1,0 +1,72 @@
+"""The delivery step's SQL: a delivery with what sending it needs, its attempts, thread handles."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from tms_console.persistence.models import (
+    Delivery,
+    DeliveryAttempt,
+    IntegrationCredential,
+    ProjectIntegration,
+    TicketEvent,
+    TicketThread,
+    utcnow,
+)
+
+
+@dataclass
+class DeliveryRecord:
+    """A delivery, its event, and its integration with credentials (None when uninstalled since)."""
+
+    delivery: Delivery
+    event: TicketEvent
+    integration: ProjectIntegration | None
+    credential: IntegrationCredential | None
+
+
+async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = False) -> DeliveryRecord | None:
+    """The delivery and what sending it needs; `lock` holds the delivery row until the transaction ends."""
+    query = select(Delivery).where(col(Delivery.id) == delivery_id)
+    delivery = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+    if delivery is None:
+        return None
+    event = await session.get(TicketEvent, delivery.ticket_event_id)
+    integration = await session.get(ProjectIntegration, delivery.integration_id)
+    credential = await session.get(IntegrationCredential, delivery.integration_id) if integration else None
+    assert event is not None  # the foreign key cascades: a delivery never outlives its event
+    return DeliveryRecord(delivery, event, integration, credential)
+
+
+async def thread_handle(session: AsyncSession, *, integration_id: uuid.UUID, ticket_id: str) -> str:
+    row = await session.get(TicketThread, (integration_id, ticket_id))
+    return row.handle if row else ""
+
+
+async def keep_thread_handle(
+    session: AsyncSession, *, integration_id: uuid.UUID, ticket_id: str, handle: str
+) -> None:
+    """Store a ticket's first handle; the first one stored wins (a later race keeps the thread)."""
+    statement = insert(TicketThread).values(integration_id=integration_id, ticket_id=ticket_id, handle=handle)
+    await session.execute(statement.on_conflict_do_nothing())
+
+
+async def add_attempt(session: AsyncSession, attempt: DeliveryAttempt) -> None:
+    session.add(attempt)
+    await session.flush()
+
+
+async def set_integration_status(
+    session: AsyncSession, *, integration_id: uuid.UUID, status: str, reason: str
+) -> None:
+    await session.execute(
+        sa.update(ProjectIntegration)
+        .where(col(ProjectIntegration.id) == integration_id)
+        .values(status=status, status_reason=reason[:50], updated_at=utcnow())
+    )

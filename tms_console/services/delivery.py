@@ -1,0 +1,147 @@
+"""Delivering one ticket event to one integration: one attempt, its log row, and what comes next.
+
+`deliver` is what the `deliver` job runs. It reads everything in a first short transaction, sends with
+no transaction open, then records the attempt and its consequence (a retry job, a status, a thread
+handle) in a second one, so the next attempt exists exactly when this attempt's row does. It is
+idempotent: a delivery that is no longer pending is left alone, so a job run again after its worker
+died sends at most once more, with the same message id (the webhook's `webhook-id`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tms_console.domain.errors import ServiceError
+from tms_console.domain.events import TicketEvent
+from tms_console.domain.hooks import ProviderHooks
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
+from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
+from tms_console.domain.ticket_events import DeliveryStatus
+from tms_console.oauth.http import api_for
+from tms_console.persistence import deliveries
+from tms_console.persistence.deliveries import DeliveryRecord
+from tms_console.persistence.models import utcnow
+from tms_console.providers.config import resolve
+from tms_console.providers.registry import get_provider, hooks_for
+from tms_console.providers.templating import TemplateError
+from tms_console.security.keyring import DecryptError
+from tms_console.services import credentials
+from tms_console.services.delivery_outcome import Attempt, settle
+from tms_console.services.unit_of_work import unit_of_work
+
+logger = logging.getLogger("tms_console.delivery")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one attempt needs, read before sending (no transaction stays open while sending)."""
+
+    delivery_id: uuid.UUID
+    hooks: ProviderHooks
+    integration_type: str
+    bundle: dict[str, object]
+    meta: dict[str, object]
+    message: RenderedMessage
+    thread_handle: str
+
+
+class Stop(Exception):
+    """The delivery ends without an attempt: its status and the reason."""
+
+    def __init__(self, status: DeliveryStatus, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def deliver(delivery_id: str) -> Outcome | None:
+    """Make one attempt of a delivery and record it; the attempt's outcome, or None when none was made."""
+    plan = await _prepare(uuid.UUID(delivery_id))
+    if plan is None:
+        return None
+    started, clock = utcnow(), time.monotonic()
+    result = await _send(plan)
+    attempt = Attempt(result, started, int((time.monotonic() - clock) * 1000))
+    await settle(plan.delivery_id, attempt)
+    logger.info(
+        "delivery_attempt type=%s outcome=%s status=%s reason=%s",
+        plan.integration_type,
+        result.outcome.value,
+        result.http_status,
+        result.reason,
+    )
+    return result.outcome
+
+
+async def _prepare(delivery_id: uuid.UUID) -> Plan | None:
+    """The plan of the next attempt, or None: nothing to do (finished already), or it ended here."""
+    async with unit_of_work() as session:
+        record = await deliveries.load(session, delivery_id, lock=True)
+        if record is None or record.delivery.status != DeliveryStatus.PENDING.value:
+            return None  # gone, or already settled: a job run again after a crash does nothing
+        try:
+            return await _plan(session, record)
+        except Stop as stop:
+            record.delivery.status, record.delivery.last_reason = stop.status.value, stop.reason
+            record.delivery.updated_at = utcnow()
+            logger.info("delivery_stopped status=%s reason=%s", stop.status.value, stop.reason)
+            return None
+
+
+async def _plan(session: AsyncSession, record: DeliveryRecord) -> Plan:
+    """Check the integration can receive, open its secrets, render the event; raise Stop otherwise."""
+    row = record.integration
+    if row is None:
+        raise Stop(DeliveryStatus.FAILED, "uninstalled")
+    if row.status == IntegrationStatus.NEEDS_RECONNECT.value:
+        raise Stop(DeliveryStatus.PAUSED, row.status_reason or Reason.NEEDS_RECONNECT.value)
+    if row.status == IntegrationStatus.DISABLED.value:
+        raise Stop(DeliveryStatus.FAILED, "disabled")
+    spec = get_provider(row.integration_type)
+    hooks = hooks_for(spec) if spec else None
+    if spec is None or hooks is None or not hooks.renders_events:
+        raise Stop(DeliveryStatus.FAILED, "not_supported")
+    bundle = _open(record)
+    message = _render(hooks, record, bundle)
+    ticket_id = str(record.event.payload["ticket"]["id"])
+    handle = await deliveries.thread_handle(session, integration_id=row.id, ticket_id=ticket_id)
+    meta = dict(row.meta or {})
+    return Plan(record.delivery.id, hooks, row.integration_type, bundle, meta, message, handle)
+
+
+def _open(record: DeliveryRecord) -> dict[str, object]:
+    if record.integration is None or record.credential is None:
+        raise Stop(DeliveryStatus.FAILED, "credentials_missing")
+    try:
+        return credentials.open_bundle(record.integration, record.credential)
+    except DecryptError:
+        raise Stop(DeliveryStatus.FAILED, "credentials_unreadable") from None
+
+
+def _render(hooks: ProviderHooks, record: DeliveryRecord, bundle: dict[str, object]) -> RenderedMessage:
+    """The event as the platform's message, carrying the delivery's id (stable across retries)."""
+    meta = dict(record.integration.meta or {}) if record.integration else {}
+    try:
+        event = TicketEvent.from_dict(record.event.payload)
+        message = hooks.render_event(event, meta, template=str(bundle.get("template") or ""))
+    except (TemplateError, ServiceError, ValueError, KeyError):
+        raise Stop(DeliveryStatus.FAILED, "render_failed") from None
+    return replace(message, message_id=str(record.delivery.id))
+
+
+async def _send(plan: Plan) -> SendResult:
+    """One send; a hook that raises anyway is a failed attempt worth retrying, never a crashed job."""
+    provider = get_provider(plan.integration_type)
+    assert provider is not None
+    try:
+        return await plan.hooks.send_message(
+            api_for(resolve(provider)), plan.bundle, plan.meta, plan.message, thread_handle=plan.thread_handle
+        )
+    except Exception as exc:  # the contract says hooks never raise; a bug must not lose the delivery
+        logger.warning("delivery_hook_raised type=%s error=%s", plan.integration_type, type(exc).__name__)
+        return SendResult(Outcome.RETRY, reason="send_error", detail=type(exc).__name__)

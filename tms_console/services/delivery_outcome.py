@@ -1,0 +1,137 @@
+"""What one delivery attempt leads to, recorded in one transaction (DELIVERY.md's retry policy).
+
+DELIVERED: done. RETRY: the next attempt on the schedule (a new job, same lock), or failed when the
+schedule is exhausted. REJECTED: failed at once. AUTH_FAILED: the integration needs a reconnect and
+the delivery waits (paused). GONE: a webhook asked to be removed: it is disabled, the delivery failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tms_console.domain.messages import Outcome, SendResult
+from tms_console.domain.reasons import Reason
+from tms_console.domain.retry_schedule import next_delay
+from tms_console.domain.status import IntegrationStatus
+from tms_console.domain.ticket_events import DeliveryStatus
+from tms_console.persistence import deliveries
+from tms_console.persistence.deliveries import DeliveryRecord
+from tms_console.persistence.job_queue import DeliveryJob, defer_retry
+from tms_console.persistence.models import DeliveryAttempt, utcnow
+from tms_console.services import audit
+from tms_console.services.unit_of_work import unit_of_work
+from tms_console.settings import get_settings
+
+logger = logging.getLogger("tms_console.delivery")
+WORKER_ACTOR = "delivery-worker"
+# What an outcome makes of the integration: its new status and the audit reason.
+INTEGRATION_CHANGES = {
+    Outcome.AUTH_FAILED: (IntegrationStatus.NEEDS_RECONNECT, Reason.NEEDS_RECONNECT),
+    Outcome.GONE: (IntegrationStatus.DISABLED, Reason.ENDPOINT_GONE),
+}
+FINAL_STATUS = {
+    Outcome.DELIVERED: DeliveryStatus.DELIVERED,
+    Outcome.REJECTED: DeliveryStatus.FAILED,
+    Outcome.GONE: DeliveryStatus.FAILED,
+    Outcome.AUTH_FAILED: DeliveryStatus.PAUSED,
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    result: SendResult
+    started_at: datetime
+    duration_ms: int
+
+
+async def settle(delivery_id: uuid.UUID, attempt: Attempt) -> None:
+    """Record the attempt and its consequence, unless the delivery was settled meanwhile."""
+    async with unit_of_work() as session:
+        record = await deliveries.load(session, delivery_id, lock=True)
+        if record is None or record.delivery.status != DeliveryStatus.PENDING.value:
+            return
+        number = record.delivery.attempts + 1
+        next_at = await _next_attempt(session, record, attempt.result, number)
+        await deliveries.add_attempt(session, _log_row(record, attempt, number, next_at))
+        await _keep_thread(session, record, attempt.result)
+        await _change_integration(session, record, attempt.result)
+
+
+def _log_row(
+    record: DeliveryRecord, attempt: Attempt, number: int, next_at: datetime | None
+) -> DeliveryAttempt:
+    result = attempt.result
+    return DeliveryAttempt(
+        delivery_id=record.delivery.id,
+        attempt=number,
+        started_at=attempt.started_at,
+        duration_ms=attempt.duration_ms,
+        outcome=result.outcome.value,
+        http_status=result.http_status,
+        reason=result.reason[:50] or None,
+        retry_after=result.retry_after,
+        detail=result.detail[:1024] or None,
+        next_attempt_at=next_at,
+    )
+
+
+async def _next_attempt(
+    session: AsyncSession, record: DeliveryRecord, result: SendResult, number: int
+) -> datetime | None:
+    """Update the delivery for this outcome; when it is retried, queue the next job and say when."""
+    delivery, now = record.delivery, utcnow()
+    delivery.attempts, delivery.updated_at = number, now
+    delivery.last_reason = result.reason[:50] or None
+    delivery.next_attempt_at = None
+    if result.outcome is Outcome.DELIVERED:
+        delivery.delivered_at = now
+    if result.outcome is not Outcome.RETRY:
+        delivery.status = FINAL_STATUS[result.outcome].value
+        return None
+    settings = get_settings()
+    delay = next_delay(number, retry_after=result.retry_after, scale=settings.retry_schedule_scale)
+    if delay is None:
+        delivery.status = DeliveryStatus.FAILED.value
+        return None
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    job = DeliveryJob(delivery.id, delivery.integration_id, str(record.event.payload["ticket"]["id"]))
+    await defer_retry(session, job, at=delivery.next_attempt_at)
+    return delivery.next_attempt_at
+
+
+async def _keep_thread(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
+    if result.outcome is Outcome.DELIVERED and result.thread_handle:
+        await deliveries.keep_thread_handle(
+            session,
+            integration_id=record.delivery.integration_id,
+            ticket_id=str(record.event.payload["ticket"]["id"]),
+            handle=result.thread_handle[:200],
+        )
+
+
+async def _change_integration(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
+    """Mark the integration (needs reconnect, disabled) with the platform's reason and an audit event."""
+    change = INTEGRATION_CHANGES.get(result.outcome)
+    row = record.integration
+    if change is None or row is None:
+        return
+    status, reason = change
+    await deliveries.set_integration_status(
+        session, integration_id=row.id, status=status.value, reason=result.reason or reason.value
+    )
+    await audit.record(
+        session,
+        tenant_id=row.tenant_id,
+        project_id=row.project_id,
+        integration_type=row.integration_type,
+        reason=reason,
+        actor_id=WORKER_ACTOR,
+        actor_name="Delivery worker",
+        integration_id=row.id,
+    )
+    logger.warning("integration_marked status=%s reason=%s", status.value, result.reason)
