@@ -168,6 +168,8 @@ def _object(data: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, A
 
 def _text(data: Mapping[str, Any], key: str, path: str = "", *, required: bool = True) -> str:
     value = data.get(key, None if required else "")
+    if value is None and not required:
+        value = ""  # the intake stores absent optional fields as JSON null
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # ids may be numbers in the TMS
     if not isinstance(value, str) or (required and not value):
