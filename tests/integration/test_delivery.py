@@ -132,6 +132,7 @@ def test_a_410_disables_the_webhook_and_fails_the_delivery(
 
     assert (status, tries, reason) == ("failed", 1, "gone")
     assert len(received(sandbox_url, endpoint)) == 1
+    assert [(row[1], row[2], row[3]) for row in attempts(db, delivery_id)] == [("gone", 410, "gone")]
     row = db.execute(
         "SELECT status, status_reason FROM project_integrations WHERE id = %s", (integration,)
     ).fetchone()

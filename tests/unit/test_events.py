@@ -87,6 +87,16 @@ def test_optional_fields_may_be_absent_or_null() -> None:
     assert typed.changes == {} and typed.ticket.url == "" and typed.ticket.requester is None
 
 
+def test_an_optional_text_stored_as_null_reads_as_empty() -> None:
+    # The intake stores the validated body with every optional field present, absent ones as null.
+    event = copy.deepcopy(SAMPLE_EVENTS["ticket.created"])
+    event["ticket"]["requester"]["email"] = None
+    event["ticket"]["url"] = None
+    typed = TicketEvent.from_dict(event)
+    assert typed.ticket.requester is not None and typed.ticket.requester.email == ""
+    assert typed.ticket.url == ""
+
+
 def test_old_event_names_stored_by_webhooks_map_to_the_new_ones() -> None:
     assert current_event_types(["ticket.closed"]) == ("ticket.resolved",)
     assert current_event_types(["comment.created", "ticket.created"]) == (

@@ -33,7 +33,8 @@ def seal_webhook(db: psycopg.Connection, place: Place, row_id: uuid.UUID, url: s
     )
     sealed = configured_keyring().seal({"url": url, "signing_secret": secret, "template": ""}, aad=aad)
     db.execute(
-        "INSERT INTO integration_credentials (integration_id, key_id, nonce, ciphertext) VALUES (%s, %s, %s, %s) "
+        "INSERT INTO integration_credentials (integration_id, key_id, nonce, ciphertext) "
+        "VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (integration_id) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, "
         "ciphertext = excluded.ciphertext",
         (row_id, sealed.key_id, sealed.nonce, sealed.ciphertext),
