@@ -2,8 +2,8 @@
 
 run: start embedded Postgres/Redis when DATABASE_URL/REDIS_URL are unset, create the database,
 migrate, seed the demo, serve the sandbox providers on their own port, point every provider without
-credentials at them, and serve the console (Reflex's prod build) with TMS_ENV=dev and the demo login.
-Ctrl-C stops what it started.
+credentials at them, serve the console (Reflex's prod build) with TMS_ENV=dev and the demo login, and
+run one delivery worker beside it. Ctrl-C stops what it started.
 """
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ def _stop_on_sigterm() -> None:
 
 def _serve(env: dict[str, str]) -> int:
     port = env.get("PORT", "3000")
-    processes = [_start(reflex_command(port), env)]
+    # The job worker beside the console, with the same environment: it delivers ticket events.
+    processes = [_start(reflex_command(port), env), _start(worker_command(), env)]
     sandbox_note = "Providers without credentials are played by the sandbox (TMS_SANDBOX=0 turns it off).\n"
     if env.get("TMS_SANDBOX") == "1":
         processes.append(_start(sandbox_command(env["SANDBOX_BASE_URL"], env["PUBLIC_BASE_URL"]), env))
@@ -153,7 +154,8 @@ def _serve(env: dict[str, str]) -> int:
         "  Sign in on the demo login page as Alice Agent (Acme) or Gary Agent (Globex);\n"
         "  the admins are Ada Admin and Greta Admin.\n"
         f"  {sandbox_note}"
-        "  Ctrl-C stops the console and the services it started.\n",
+        "  A delivery worker (python -m tms_console.worker) runs beside it.\n"
+        "  Ctrl-C stops the console, the worker and the services it started.\n",
         flush=True,
     )
     _stop_on_sigterm()
@@ -164,6 +166,11 @@ def _serve(env: dict[str, str]) -> int:
     finally:
         for process in processes:
             stop(process)
+
+
+def worker_command() -> list[str]:
+    """`python -m tms_console.worker`: delivers ticket events; SIGTERM stops it after the jobs in hand."""
+    return [sys.executable, "-m", "tms_console.worker"]
 
 
 def sandbox_command(sandbox_url: str, console_url: str) -> list[str]:
