@@ -6,6 +6,7 @@ The worker runs as `python -m tms_console.worker` with the retry schedule compre
 from __future__ import annotations
 
 import json
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -172,3 +173,19 @@ def test_an_integration_whose_credentials_do_not_decrypt_fails_with_a_reason(
     _, status, tries, reason = settled(db, integration)
 
     assert (status, tries, reason) == ("failed", 0, "credentials_unreadable")
+
+
+def test_sigterm_stops_the_worker_cleanly(live_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    with running_worker(log) as process:
+        wait_for_log(log, "worker_starting")
+        time.sleep(1)  # let it connect and start polling
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0, log.read_text()[-3000:]
+
+
+def wait_for_log(log: Path, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, f"{text!r} not logged"
+        time.sleep(0.1)
