@@ -5,6 +5,7 @@ The worker runs as `python -m tms_console.worker` with the retry schedule compre
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -20,7 +21,11 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.utils.deliveries import SETTLED, add_webhook, received, running_worker, seal_webhook, wait_for
 from tests.utils.events import Place, new_place, ticket_event
+from tests.utils.live import run_in_thread
+from tms_console.domain.messages import Outcome
+from tms_console.persistence.db import dispose_engine
 from tms_console.security import signing
+from tms_console.services import delivery
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +194,35 @@ def wait_for_log(log: Path, text: str, timeout: float = 20) -> None:
     while text not in (log.read_text() if log.exists() else ""):
         assert time.monotonic() < deadline, f"{text!r} not logged"
         time.sleep(0.1)
+
+
+def run_deliver(delivery_id: uuid.UUID, attempt: int) -> Outcome | None:
+    """The `deliver` job's body, run in this process (as a worker would after a crash)."""
+    outcomes: list[Outcome | None] = []
+
+    async def call() -> None:
+        try:
+            outcomes.append(await delivery.deliver(str(delivery_id), attempt))
+        finally:
+            await dispose_engine()
+
+    run_in_thread(lambda: asyncio.run(call()))
+    return outcomes[0]
+
+
+def test_a_job_run_again_for_an_attempt_already_recorded_sends_nothing(
+    worker: Path, live_url: str, sandbox_url: str, db: psycopg.Connection, place: Place
+) -> None:
+    endpoint = uuid.uuid4().hex
+    integration, _ = add_webhook(db, place, endpoint_url(sandbox_url, endpoint))
+    post_event(live_url, place)
+    delivery_id, status, _, _ = settled(db, integration)
+    assert status == "delivered"
+
+    assert run_deliver(delivery_id, 1) is None  # delivered already
+    db.execute("UPDATE deliveries SET status = 'pending' WHERE id = %s", (delivery_id,))
+    assert run_deliver(delivery_id, 1) is None  # attempt 1 is recorded: a stale job
+    assert len(received(sandbox_url, endpoint)) == 1
+    assert run_deliver(delivery_id, 2) is Outcome.DELIVERED  # the next attempt is due
+    assert len(received(sandbox_url, endpoint)) == 2
+    assert [row[0] for row in attempts(db, delivery_id)] == [1, 2]

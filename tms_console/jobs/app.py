@@ -25,8 +25,9 @@ def create_app() -> App:
     app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1, max_size=4))
 
     @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE)
-    async def deliver(delivery_id: str) -> None:
-        """One attempt of one delivery; the service records it and queues the next one if any."""
-        await delivery.deliver(delivery_id)
+    async def deliver(delivery_id: str, attempt: int = 1) -> None:
+        """One attempt of one delivery (the intake's jobs are attempt 1); the service records it and
+        queues the next one if any."""
+        await delivery.deliver(delivery_id, attempt)
 
     return app

@@ -61,8 +61,11 @@ async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -
     return [job.id for job in deferred if job.id is not None]
 
 
-async def defer_retry(session: AsyncSession, job: DeliveryJob, *, at: datetime) -> int:
-    """Queue the next attempt of a delivery for `at`, inside the session's transaction; its job id."""
+async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, at: datetime) -> int:
+    """Queue attempt number `attempt` of a delivery for `at`, inside the session's transaction; its job id.
+
+    The job names its attempt, so a job run twice (its worker died after recording) does not send twice.
+    """
     connection = await (await session.connection()).get_raw_connection()
     deferred = await _jobs.defer_job_async(
         Job(
@@ -73,7 +76,7 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, at: datetime) 
             queueing_lock=None,
             priority=RETRY_PRIORITY,
             scheduled_at=at,
-            task_kwargs={"delivery_id": str(job.delivery_id)},
+            task_kwargs={"delivery_id": str(job.delivery_id), "attempt": attempt},
         ),
         connection=connection.driver_connection,
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.events import TicketEvent
-from tms_console.domain.hooks import ProviderHooks
+from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
@@ -32,7 +32,7 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.templating import TemplateError
 from tms_console.security.keyring import DecryptError
 from tms_console.services import credentials
-from tms_console.services.delivery_outcome import Attempt, settle
+from tms_console.services.delivery_outcome import Attempt, is_due, settle
 from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.delivery")
@@ -43,7 +43,9 @@ class Plan:
     """Everything one attempt needs, read before sending (no transaction stays open while sending)."""
 
     delivery_id: uuid.UUID
+    number: int
     hooks: ProviderHooks
+    api: ProviderHttp
     integration_type: str
     bundle: dict[str, object]
     meta: dict[str, object]
@@ -59,15 +61,19 @@ class Stop(Exception):
         self.status, self.reason = status, reason
 
 
-async def deliver(delivery_id: str) -> Outcome | None:
-    """Make one attempt of a delivery and record it; the attempt's outcome, or None when none was made."""
-    plan = await _prepare(uuid.UUID(delivery_id))
+async def deliver(delivery_id: str, attempt: int = 1) -> Outcome | None:
+    """Make attempt number `attempt` of a delivery and record it; its outcome, or None when none was made.
+
+    A job names the attempt it is for, so a job run again after its worker died once the attempt was
+    recorded (and its successor queued) does nothing: retries never fork into two chains.
+    """
+    plan = await _prepare(uuid.UUID(delivery_id), attempt)
     if plan is None:
         return None
     started, clock = utcnow(), time.monotonic()
     result = await _send(plan)
-    attempt = Attempt(result, started, int((time.monotonic() - clock) * 1000))
-    await settle(plan.delivery_id, attempt)
+    outcome = Attempt(result, started, int((time.monotonic() - clock) * 1000))
+    await settle(plan.delivery_id, plan.number, outcome)
     logger.info(
         "delivery_attempt type=%s outcome=%s status=%s reason=%s",
         plan.integration_type,
@@ -78,14 +84,15 @@ async def deliver(delivery_id: str) -> Outcome | None:
     return result.outcome
 
 
-async def _prepare(delivery_id: uuid.UUID) -> Plan | None:
-    """The plan of the next attempt, or None: nothing to do (finished already), or it ended here."""
+async def _prepare(delivery_id: uuid.UUID, number: int) -> Plan | None:
+    """The plan of attempt `number`, or None: nothing to do (settled, or that attempt was made), or it
+    ended here."""
     async with unit_of_work() as session:
         record = await deliveries.load(session, delivery_id, lock=True)
-        if record is None or record.delivery.status != DeliveryStatus.PENDING.value:
-            return None  # gone, or already settled: a job run again after a crash does nothing
+        if record is None or not is_due(record, number):
+            return None  # gone, settled, or a job run again after a crash: nothing to do
         try:
-            return await _plan(session, record)
+            return await _plan(session, record, number)
         except Stop as stop:
             record.delivery.status, record.delivery.last_reason = stop.status.value, stop.reason
             record.delivery.updated_at = utcnow()
@@ -93,7 +100,7 @@ async def _prepare(delivery_id: uuid.UUID) -> Plan | None:
             return None
 
 
-async def _plan(session: AsyncSession, record: DeliveryRecord) -> Plan:
+async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> Plan:
     """Check the integration can receive, open its secrets, render the event; raise Stop otherwise."""
     row = record.integration
     if row is None:
@@ -111,7 +118,8 @@ async def _plan(session: AsyncSession, record: DeliveryRecord) -> Plan:
     ticket_id = str(record.event.payload["ticket"]["id"])
     handle = await deliveries.thread_handle(session, integration_id=row.id, ticket_id=ticket_id)
     meta = dict(row.meta or {})
-    return Plan(record.delivery.id, hooks, row.integration_type, bundle, meta, message, handle)
+    api = api_for(resolve(spec))
+    return Plan(record.delivery.id, number, hooks, api, row.integration_type, bundle, meta, message, handle)
 
 
 def _open(record: DeliveryRecord) -> dict[str, object]:
@@ -136,11 +144,9 @@ def _render(hooks: ProviderHooks, record: DeliveryRecord, bundle: dict[str, obje
 
 async def _send(plan: Plan) -> SendResult:
     """One send; a hook that raises anyway is a failed attempt worth retrying, never a crashed job."""
-    provider = get_provider(plan.integration_type)
-    assert provider is not None
     try:
         return await plan.hooks.send_message(
-            api_for(resolve(provider)), plan.bundle, plan.meta, plan.message, thread_handle=plan.thread_handle
+            plan.api, plan.bundle, plan.meta, plan.message, thread_handle=plan.thread_handle
         )
     except Exception as exc:  # the contract says hooks never raise; a bug must not lose the delivery
         logger.warning("delivery_hook_raised type=%s error=%s", plan.integration_type, type(exc).__name__)

@@ -49,13 +49,18 @@ class Attempt:
     duration_ms: int
 
 
-async def settle(delivery_id: uuid.UUID, attempt: Attempt) -> None:
-    """Record the attempt and its consequence, unless the delivery was settled meanwhile."""
+def is_due(record: DeliveryRecord, number: int) -> bool:
+    """Whether attempt `number` is the delivery's next one (pending, and attempts 1..number-1 recorded)."""
+    delivery = record.delivery
+    return delivery.status == DeliveryStatus.PENDING.value and delivery.attempts == number - 1
+
+
+async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
+    """Record attempt `number` and what follows, unless it was recorded or the delivery settled meanwhile."""
     async with unit_of_work() as session:
         record = await deliveries.load(session, delivery_id, lock=True)
-        if record is None or record.delivery.status != DeliveryStatus.PENDING.value:
+        if record is None or not is_due(record, number):
             return
-        number = record.delivery.attempts + 1
         next_at = await _next_attempt(session, record, attempt.result, number)
         await deliveries.add_attempt(session, _log_row(record, attempt, number, next_at))
         await _keep_thread(session, record, attempt.result)
@@ -100,7 +105,7 @@ async def _next_attempt(
         return None
     delivery.next_attempt_at = now + timedelta(seconds=delay)
     job = DeliveryJob(delivery.id, delivery.integration_id, str(record.event.payload["ticket"]["id"]))
-    await defer_retry(session, job, at=delivery.next_attempt_at)
+    await defer_retry(session, job, attempt=number + 1, at=delivery.next_attempt_at)
     return delivery.next_attempt_at
 
 
