@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from psycopg.types.json import Jsonb
 
 from tests.utils.events import Place, add_integration
 from tms_console.security import signing
@@ -89,3 +90,22 @@ def received(sandbox_url: str, endpoint: str) -> list[dict[str, Any]]:
     """What the sandbox webhook receiver recorded for `endpoint`, oldest first."""
     snapshot = httpx.get(f"{sandbox_url}/sandbox/webhook/_inspect", timeout=10).json()
     return [item for item in snapshot["deliveries"] if item["endpoint"] == endpoint]
+
+
+def add_delivery(
+    db: psycopg.Connection, place: Place, integration: uuid.UUID, event: dict[str, Any], *, attempts: int = 0
+) -> uuid.UUID:
+    """An event and its delivery as the intake stores them, but with no job: a test runs it itself."""
+    row = db.execute(
+        "INSERT INTO ticket_events (id, tenant_id, project_id, event_id, type, payload, answer) "
+        "VALUES (%s, %s, %s, %s, %s, %s, '{}') RETURNING id",
+        (uuid.uuid4(), place.tenant_id, place.project_id, event["id"], event["type"], Jsonb(event)),
+    ).fetchone()
+    assert row is not None
+    delivery_id = uuid.uuid4()
+    db.execute(
+        "INSERT INTO deliveries (id, ticket_event_id, tenant_id, project_id, integration_id, "
+        "integration_type, attempts) VALUES (%s, %s, %s, %s, %s, 'webhook', %s)",
+        (delivery_id, row[0], place.tenant_id, place.project_id, integration, attempts),
+    )
+    return delivery_id
