@@ -161,3 +161,28 @@ def test_a_waiting_retry_holds_back_the_ticket_s_later_events_but_not_other_tick
     with db.transaction(force_rollback=True):  # procrastinate's own fetch, undone afterwards
         assert fetch("T-1") is None  # the same ticket's next event waits for the retry
         assert fetch("T-2") == f"delivery:{integration}:T-2"  # another ticket does not
+
+
+def test_a_ticket_s_first_handle_is_kept_and_handed_to_its_later_messages(
+    sandbox_url: str, db: psycopg.Connection, place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[str] = []
+
+    async def threaded(*args: object, thread_handle: str = "", **kwargs: object) -> SendResult:
+        handed.append(thread_handle)  # as a threading platform's hook: its first message opens the thread
+        return SendResult(Outcome.DELIVERED, 200, thread_handle=thread_handle or f"h-{len(handed)}")
+
+    monkeypatch.setattr(WebhookHooks, "send_message", threaded)
+    integration, _ = add_webhook(db, place, receiver(sandbox_url))
+    for ticket in ("T-1", "T-1", "T-2", "T-1"):
+        assert (
+            run_deliver(add_delivery(db, place, integration, ticket_event(ticket_id=ticket)))
+            is Outcome.DELIVERED
+        )
+
+    assert handed == ["", "h-1", "", "h-1"]
+    threads = db.execute(
+        "SELECT ticket_id, handle FROM ticket_threads WHERE integration_id = %s ORDER BY ticket_id",
+        (integration,),
+    ).fetchall()
+    assert [tuple(row) for row in threads] == [("T-1", "h-1"), ("T-2", "h-3")]
