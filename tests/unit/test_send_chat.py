@@ -91,6 +91,7 @@ def test_details_are_bounded_and_masked_and_body_waits_are_read() -> None:
     assert body_wait({"retry_after": 1.5}) == 1.5 and body_wait({"parameters": {"retry_after": 30}}) == 30
     assert body_wait({"retry_after": True}) is None and body_wait({"retry_after": float("inf")}) is None
     assert body_wait("text") is None and body_wait({"retry_after": -1}) is None
+    assert excerpt(None) == "" and excerpt("plain") == "plain"
 
 
 DISCORD_TOKEN = "webhook-secret-token"

@@ -72,7 +72,10 @@ async def test_google_chat_posts_with_the_thread_key_and_reply_option() -> None:
     assert (result.outcome, result.thread_handle) == (Outcome.DELIVERED, "")
     request = route.calls.last.request
     assert dict(request.url.params) == {"messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
-    assert sent_json(route)["thread"]["threadKey"].startswith("tms-ticket-")
+    sent = sent_json(route)
+    assert sent["thread"]["threadKey"].startswith("tms-ticket-")
+    # A user's credentials may not post cards: the renderer's text goes alone.
+    assert "cardsV2" not in sent and sent["text"] == rendered("google_chat").payload["text"]
 
 
 @pytest.mark.parametrize(

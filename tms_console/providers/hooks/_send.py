@@ -68,6 +68,8 @@ def body_wait(body: Any) -> float | None:
 
 def excerpt(body: Any, secrets: tuple[str, ...] = ()) -> str:
     """At most 1 KiB of an answer for the delivery log, with every secret of the call masked."""
+    if body is None:
+        return ""
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
     for secret in secrets:
         if secret:

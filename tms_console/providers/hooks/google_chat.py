@@ -43,9 +43,12 @@ class GoogleChatHooks(ProviderHooks):
         if not SPACE.match(space):
             return missing_target("space")
         token = str(bundle.get("access_token") or "")
+        # Chat refuses cards on requests with a user's credentials (only a Chat app may post them), and
+        # this install posts as the user: the renderer's `text` is what that user's message shows.
+        payload = {key: value for key, value in dict(message.payload).items() if key != "cardsV2"}
         params = dict(message.query)
         answer = await attempt(
-            api, "POST", f"/{space}/messages", bearer=token, json=message.payload, params=params, graph=True
+            api, "POST", f"/{space}/messages", bearer=token, json=payload, params=params, graph=True
         )
         if isinstance(answer, SendResult):
             return answer
