@@ -40,7 +40,7 @@ class Installed:
     inbox: str
 
 
-def sandbox_app() -> FastAPI:
+def sandbox_app(redis_url: str) -> FastAPI:
     """Every chat provider's sandbox, registered for the apps the sandbox tests use."""
     redirect = "http://console.test/api/public/integrations/telegram/callback"
     apps = {
@@ -52,14 +52,8 @@ def sandbox_app() -> FastAPI:
         "whatsapp": whatsapp.APP,
     }
     app = FastAPI()
-    app.include_router(create_sandbox_router(redis_url=_redis_url(), apps=apps, canary=CANARY))
+    app.include_router(create_sandbox_router(redis_url=redis_url, apps=apps, canary=CANARY))
     return app
-
-
-def _redis_url() -> str:
-    import os
-
-    return os.environ["REDIS_URL"]
 
 
 async def install_slack(http: httpx.AsyncClient, origin: str) -> Installed:

@@ -25,7 +25,7 @@ REPLIES = ("slack", "discord", "msteams", "telegram")
 
 @pytest.fixture(scope="module")
 def origin(redis_url: str) -> Iterator[str]:
-    with serve_app(sandbox_app(), free_port()) as url:
+    with serve_app(sandbox_app(redis_url), free_port()) as url:
         yield url
 
 
