@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tms_console.domain.reasons import Reason
 
 
@@ -30,6 +32,24 @@ class ProviderError(ServiceError):
     """The provider refused or failed; `reason` says how."""
 
     status_code = 502
+
+
+class ProviderDown(ProviderError):
+    """The provider answered 5xx; `http_status` says which (the delivery log shows it)."""
+
+    def __init__(self, http_status: int) -> None:
+        super().__init__(Reason.PROVIDER_UNAVAILABLE, f"provider answered {http_status}")
+        self.http_status = http_status
+
+
+class RateLimited(ProviderError):
+    """A 429; `retry_after` is the provider's wait in seconds when it gave a readable one (header),
+    `answer` the parsed body (Discord and Telegram put a more precise figure there)."""
+
+    def __init__(self, retry_after: float | None, answer: Any = None) -> None:
+        super().__init__(Reason.RATE_LIMITED, "provider rate limited the request")
+        self.retry_after = retry_after
+        self.answer = answer
 
 
 class TooManyRequests(ServiceError):

@@ -17,21 +17,13 @@ from typing import Any
 
 import httpx
 
-from tms_console.domain.errors import ProviderError
+from tms_console.domain.errors import ProviderDown, ProviderError, RateLimited
 from tms_console.domain.reasons import Reason
 from tms_console.providers.config import ResolvedProvider
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.provider_http")
 MAX_BODY_BYTES = 1_000_000
-
-
-class RateLimited(ProviderError):
-    """A 429; `retry_after` is the provider's wait in seconds when it gave a readable one."""
-
-    def __init__(self, retry_after: float | None) -> None:
-        super().__init__(Reason.RATE_LIMITED, "provider rate limited the request")
-        self.retry_after = retry_after
 
 
 @functools.cache
@@ -63,9 +55,9 @@ async def request(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
     if response.status_code == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         logger.warning("provider rate limited status=429 retry_after=%s", retry_after)
-        raise RateLimited(retry_after)
+        raise RateLimited(retry_after, _parse_quietly(response, body))
     if response.status_code >= 500:
-        raise ProviderError(Reason.PROVIDER_UNAVAILABLE, f"provider answered {response.status_code}")
+        raise ProviderDown(response.status_code)
     return response.status_code, _parse(response, body)
 
 
@@ -112,6 +104,14 @@ def _parse(response: httpx.Response, body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         raise ProviderError(Reason.BAD_RESPONSE, "provider sent malformed JSON") from None
+
+
+def _parse_quietly(response: httpx.Response, body: bytes) -> Any:
+    """A 429's body for its wait figure; unreadable is None (the header still counts)."""
+    try:
+        return _parse(response, body)
+    except ProviderError:
+        return None
 
 
 def expect_json_object(status: int, body: Any) -> dict[str, Any]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
-from tms_console.domain.values import Meta
+from tms_console.domain.values import Meta, Secrets
+from tms_console.providers.hooks._send import Answer, attempt, by_status, delivered, missing_target, result
 from tms_console.providers.render.discord import render as render_discord
+
+SNOWFLAKE = re.compile(r"^[0-9]{1,25}$")
+UNKNOWN_CHANNEL = 10003  # `?thread_id=` names a thread that no longer exists
+_ESCAPED = re.compile(r"\\(.)")
 
 
 class DiscordHooks(ProviderHooks):
@@ -18,6 +24,34 @@ class DiscordHooks(ProviderHooks):
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_discord(event)
+
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """Execute the install's webhook (`?wait=true`, `thread_id` for later events of a ticket).
+
+        A webhook cannot start a thread: with the app's bot token, the first message of a ticket gets a
+        thread started on it, whose id is the handle; without one, every message stands alone.
+        """
+        webhook_id, token = str(meta.get("webhook_id") or ""), str(bundle.get("webhook_token") or "")
+        if not SNOWFLAKE.match(webhook_id) or not token:
+            return missing_target("webhook")
+        params = {"wait": "true"} | ({"thread_id": thread_handle} if thread_handle else {})
+        path = f"/v10/webhooks/{webhook_id}/{token}"
+        answer = await attempt(api, "POST", path, json=message.payload, params=params, secrets=(token,))
+        if isinstance(answer, SendResult):
+            return answer
+        if answer.status >= 300:
+            return _judge_failure(answer, replying=bool(thread_handle), token=token)
+        if thread_handle or not api.has_bot:
+            return delivered(answer)
+        return delivered(answer, await _start_thread(api, answer.body, message.payload))
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         """Store the guild's id, name and icon (`GET users/@me/guilds`, the seed's fetchDiscordGuilds).
@@ -54,3 +88,32 @@ async def _channel_name(api: ProviderHttp, guild_id: str, channel_id: str) -> st
         return None
     names = [c.get("name") for c in channels if isinstance(c, dict) and c.get("id") == channel_id]
     return str(names[0]) if names and names[0] else None
+
+
+def _judge_failure(answer: Answer, *, replying: bool, token: str) -> SendResult:
+    """401/404 on the webhook: it was deleted or its token reset. A vanished thread is only this message's."""
+    code = answer.body.get("code") if isinstance(answer.body, dict) else None
+    if replying and code == UNKNOWN_CHANNEL:
+        return result(Outcome.REJECTED, answer, "unknown_thread", secrets=(token,))
+    return by_status(answer, frozenset({401, 404}), secrets=(token,))
+
+
+async def _start_thread(api: ProviderHttp, posted: Any, payload: Any) -> str:
+    """Start a thread on the message just posted (bot token); its id, or "" if Discord refused."""
+    message_id = str(posted.get("id") or "") if isinstance(posted, dict) else ""
+    channel_id = str(posted.get("channel_id") or "") if isinstance(posted, dict) else ""
+    if not SNOWFLAKE.match(message_id) or not SNOWFLAKE.match(channel_id):
+        return ""
+    path = f"/v10/channels/{channel_id}/messages/{message_id}/threads"
+    body = {"name": _thread_name(payload), "auto_archive_duration": 10080}
+    answer = await attempt(api, "POST", path, json=body, as_bot=True)
+    if isinstance(answer, SendResult) or answer.status >= 300 or not isinstance(answer.body, dict):
+        return ""
+    return str(answer.body.get("id") or "")
+
+
+def _thread_name(payload: Any) -> str:
+    """The embed's title without the renderer's markdown escapes (thread names show plain text)."""
+    embeds = payload.get("embeds") if isinstance(payload, dict) else None
+    title = str(embeds[0].get("title") or "") if embeds and isinstance(embeds[0], dict) else ""
+    return (_ESCAPED.sub(r"\1", title).strip() or "Ticket")[:100]

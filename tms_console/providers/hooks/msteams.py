@@ -13,10 +13,11 @@ from urllib.parse import quote, urlsplit
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
+from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.msteams import render as render_teams
 
 MAX_PAGES = 20
@@ -49,6 +50,33 @@ class MicrosoftTeamsHooks(ProviderHooks):
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_teams(event)
 
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """Graph channel message (or a reply to the ticket's first) with the delegated token.
+
+        An expired token is refreshed by the caller (services/tokens) before this; a 401 here is final.
+        """
+        team, channel = str(meta.get("team_id") or ""), str(meta.get("channel_id") or "")
+        if not team or not channel:
+            return missing_target("channel")
+        path = f"/teams/{quote(team, safe='')}/channels/{quote(channel, safe='')}/messages"
+        if thread_handle:
+            path += f"/{quote(thread_handle, safe='')}/replies"
+        token = str(bundle.get("access_token") or "")
+        answer = await attempt(api, "POST", path, bearer=token, json=message.payload, graph=True)
+        if isinstance(answer, SendResult):
+            return answer
+        if answer.status < 300 and isinstance(answer.body, dict):
+            return delivered(answer, "" if thread_handle else str(answer.body.get("id") or ""))
+        return _judge_failure(answer, replying=bool(thread_handle))
+
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         claims = unverified_claims(token.get("id_token")) or unverified_claims(token.get("access_token"))
         tenant = claims.get("tid")
@@ -77,3 +105,16 @@ class MicrosoftTeamsHooks(ProviderHooks):
                         )
                     )
         return targets
+
+
+def _judge_failure(answer: Answer, *, replying: bool) -> SendResult:
+    """401 (token rejected), 403 (no longer a member) and 404 (channel gone) need a reconnect; a 404 on
+    a reply only means the ticket's first message was deleted."""
+    error = answer.body.get("error") if isinstance(answer.body, dict) else None
+    code = str(error.get("code") or "") if isinstance(error, dict) else ""
+    reason = code or f"http_{answer.status}"
+    if answer.status in (401, 403) or (answer.status == 404 and not replying):
+        return result(Outcome.AUTH_FAILED, answer, reason)
+    if answer.status < 300:  # 2xx without a message object: not Graph's answer
+        return result(Outcome.RETRY, answer, Reason.BAD_RESPONSE.value)
+    return result(Outcome.REJECTED, answer, reason)

@@ -7,9 +7,10 @@ from typing import Any
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets
+from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.slack import render as render_slack
 
 _ERRORS = {
@@ -24,6 +25,33 @@ _ERRORS = {
     "ratelimited": Reason.RATE_LIMITED,
 }
 
+# chat.postMessage errors that no retry fixes: the token or the channel is gone (DELIVERY.md).
+_RECONNECT = frozenset(
+    {
+        "invalid_auth",
+        "token_revoked",
+        "account_inactive",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+    }
+)
+
+
+def judge_post(answer: Answer, *, first: bool) -> SendResult:
+    """A chat.postMessage answer: Slack reports failures as HTTP 200 with `ok: false` and a word."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status < 300 and body.get("ok") is True:
+        return delivered(answer, str(body.get("ts") or "") if first else "")
+    error = str(body.get("error") or "")
+    if error in _RECONNECT:
+        return result(Outcome.AUTH_FAILED, answer, error)
+    if error == "ratelimited":
+        return result(Outcome.RETRY, answer, error)
+    if not error and answer.status < 300:  # not Slack's answer (an HTML page): maybe a proxy hiccup
+        return result(Outcome.RETRY, answer, Reason.BAD_RESPONSE.value)
+    return result(Outcome.REJECTED, answer, error or f"http_{answer.status}")
+
 
 class SlackHooks(ProviderHooks):
     judges_token_response = True
@@ -32,6 +60,26 @@ class SlackHooks(ProviderHooks):
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_slack(event)
+
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """`chat.postMessage` to the install's channel with the bot token; the first `ts` is the thread."""
+        channel = str(meta.get("target_id") or meta.get("channel_id") or "")
+        if not channel:
+            return missing_target("channel")
+        token = str(bundle.get("access_token") or "")
+        payload = dict(message.payload) | {"channel": channel}
+        if thread_handle:
+            payload["thread_ts"] = thread_handle
+        answer = await attempt(api, "POST", "/chat.postMessage", bearer=token, json=payload, secrets=(token,))
+        return answer if isinstance(answer, SendResult) else judge_post(answer, first=not thread_handle)
 
     def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("ok") is not True:

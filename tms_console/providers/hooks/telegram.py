@@ -15,15 +15,17 @@ from typing import Any
 from tms_console.domain.errors import ProviderError, ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
+from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.telegram import render as render_telegram
 
 TOKEN_SHAPE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,80}$")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
 JOINED = {"member", "administrator", "creator", "restricted"}
 MAX_CHATS = 100
+CHAT_ID = re.compile(r"^-?[0-9]{1,20}$")
 
 
 async def _bot(api: ProviderHttp, token: str, method: str, payload: dict[str, Any] | None = None) -> Any:
@@ -38,6 +40,26 @@ async def _bot(api: ProviderHttp, token: str, method: str, payload: dict[str, An
     raise ProviderError(Reason.PROVIDER_ERROR, f"{method} answered {code}")
 
 
+def judge_send(answer: Answer, *, first: bool, token: str) -> SendResult:
+    """A sendMessage answer. 401/404: the token was revoked; 403: the bot was kicked or blocked;
+    400 "chat not found": the chat is gone; other 400s are final."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status < 300 and body.get("ok") is True:
+        sent = body.get("result")
+        message_id = sent.get("message_id") if isinstance(sent, dict) else None
+        return delivered(answer, str(message_id or "") if first else "")
+    described = str(body.get("description") or "").lower()
+    if answer.status in (401, 404):
+        return result(Outcome.AUTH_FAILED, answer, "invalid_token", secrets=(token,))
+    if answer.status == 403:
+        return result(Outcome.AUTH_FAILED, answer, "bot_removed", secrets=(token,))
+    if "chat not found" in described:
+        return result(Outcome.AUTH_FAILED, answer, "chat_not_found", secrets=(token,))
+    if answer.status < 300:
+        return result(Outcome.RETRY, answer, Reason.BAD_RESPONSE.value, secrets=(token,))
+    return result(Outcome.REJECTED, answer, f"http_{answer.status}", secrets=(token,))
+
+
 class TelegramHooks(ProviderHooks):
     revokes = True
     receives_inbound = True
@@ -45,6 +67,29 @@ class TelegramHooks(ProviderHooks):
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_telegram(event)
+
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """`sendMessage` to the chosen chat; later events reply to the ticket's first message (and are
+        still sent if that message was deleted)."""
+        chat_id, token = str(meta.get("target_id") or ""), str(bundle.get("bot_token") or "")
+        if not CHAT_ID.match(chat_id) or not token:
+            return missing_target("chat")
+        payload = dict(message.payload) | {"chat_id": int(chat_id)}
+        if thread_handle.isdigit():
+            reply = {"message_id": int(thread_handle), "allow_sending_without_reply": True}
+            payload["reply_parameters"] = reply
+        answer = await attempt(api, "POST", f"/bot{token}/sendMessage", json=payload, secrets=(token,))
+        if isinstance(answer, SendResult):
+            return answer
+        return judge_send(answer, first=not thread_handle, token=token)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         token = str(fields.get("bot_token", ""))

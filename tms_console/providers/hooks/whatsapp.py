@@ -13,13 +13,18 @@ from typing import Any
 from tms_console.domain.errors import ProviderError, ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import RenderedMessage
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
+from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.whatsapp import render as render_whatsapp
 
 GRAPH_ID = re.compile(r"^[0-9]{1,30}$")
 MESSAGING = "whatsapp_business_messaging"
+RECIPIENT = re.compile(r"^\+?[0-9]{6,15}$")
+# Cloud API error codes on a send (PROVIDERS.md §6.8): the token or its permission is gone; throttled.
+_SEND_AUTH = frozenset({0, 10, 190, 200})
+_SEND_THROTTLED = frozenset({4, 80007, 130429, 131048, 131056})
 
 # Graph error codes (PROVIDERS.md §6.8) -> our reasons.
 _GRAPH_ERRORS = {
@@ -47,12 +52,48 @@ async def _graph(api: ProviderHttp, method: str, path: str, **kwargs: Any) -> di
     return body
 
 
+def judge_send_error(answer: Answer) -> SendResult:
+    """Meta's Graph error envelope: key on `code` (throttling comes back as 400 with code 80007)."""
+    error = answer.body.get("error") if isinstance(answer.body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    reason = f"graph_{code}" if isinstance(code, int) else f"http_{answer.status}"
+    if answer.status == 401 or code in _SEND_AUTH:
+        return result(Outcome.AUTH_FAILED, answer, reason)
+    if code in _SEND_THROTTLED:
+        return result(Outcome.RETRY, answer, reason)
+    if answer.status < 300:
+        return result(Outcome.RETRY, answer, Reason.BAD_RESPONSE.value)
+    return result(Outcome.REJECTED, answer, reason)  # 132xxx template errors, 131xxx, 100: as sent, never
+
+
 class WhatsAppHooks(ProviderHooks):
     revokes = True
     renders_events = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_whatsapp(event, meta)
+
+    async def send_message(
+        self,
+        api: ProviderHttp,
+        bundle: Secrets,
+        meta: Meta,
+        message: RenderedMessage,
+        *,
+        thread_handle: str = "",
+    ) -> SendResult:
+        """The template message from the install's number to the configured recipient (no threads)."""
+        phone_id, to = str(meta.get("phone_number_id") or ""), str(meta.get("recipient") or "")
+        if not GRAPH_ID.match(phone_id) or not RECIPIENT.match(to):
+            return missing_target("recipient")
+        token = str(bundle.get("access_token") or "")
+        payload = dict(message.payload) | {"to": to.lstrip("+")}
+        answer = await attempt(api, "POST", f"/{phone_id}/messages", bearer=token, json=payload)
+        if isinstance(answer, SendResult):
+            return answer
+        if answer.status < 300 and isinstance(answer.body, dict) and "error" not in answer.body:
+            return delivered(answer)
+        return judge_send_error(answer)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         waba_id, phone_id = str(fields.get("waba_id", "")), str(fields.get("phone_number_id", ""))
