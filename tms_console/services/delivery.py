@@ -26,12 +26,12 @@ from tms_console.domain.ticket_events import DeliveryStatus
 from tms_console.oauth.http import api_for
 from tms_console.persistence import deliveries
 from tms_console.persistence.deliveries import DeliveryRecord
-from tms_console.persistence.models import utcnow
+from tms_console.persistence.models import IntegrationCredential, ProjectIntegration, utcnow
 from tms_console.providers.config import resolve
 from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.templating import TemplateError
 from tms_console.security.keyring import DecryptError
-from tms_console.services import credentials
+from tms_console.services import credentials, tokens
 from tms_console.services.delivery_outcome import Attempt, is_due, settle
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -51,6 +51,9 @@ class Plan:
     meta: dict[str, object]
     message: RenderedMessage
     thread_handle: str
+    # The row and its credentials when the access token must be refreshed before sending (Teams and
+    # Google tokens last an hour); done outside the read transaction, single-flight under the row lock.
+    refresh: tuple[ProjectIntegration, IntegrationCredential] | None = None
 
 
 class Stop(Exception):
@@ -119,7 +122,11 @@ async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> P
     handle = await deliveries.thread_handle(session, integration_id=row.id, ticket_id=ticket_id)
     meta = dict(row.meta or {})
     api = api_for(resolve(spec))
-    return Plan(record.delivery.id, number, hooks, api, row.integration_type, bundle, meta, message, handle)
+    due = record.credential is not None and spec.refresh and tokens.refresh_due(record.credential)
+    refresh = (row, record.credential) if due and record.credential is not None else None
+    return Plan(
+        record.delivery.id, number, hooks, api, row.integration_type, bundle, meta, message, handle, refresh
+    )
 
 
 def _open(record: DeliveryRecord) -> dict[str, object]:
@@ -144,9 +151,17 @@ def _render(hooks: ProviderHooks, record: DeliveryRecord, bundle: dict[str, obje
 
 async def _send(plan: Plan) -> SendResult:
     """One send; a hook that raises anyway is a failed attempt worth retrying, never a crashed job."""
+    bundle = plan.bundle
+    if plan.refresh is not None:
+        try:
+            bundle = await tokens.fresh_bundle(*plan.refresh)
+        except ServiceError as exc:  # refused for good: reconnect; anything else: try again later
+            if exc.reason is Reason.NEEDS_RECONNECT:
+                return SendResult(Outcome.AUTH_FAILED, reason="refresh_refused")
+            return SendResult(Outcome.RETRY, reason=exc.reason.value)
     try:
         return await plan.hooks.send_message(
-            plan.api, plan.bundle, plan.meta, plan.message, thread_handle=plan.thread_handle
+            plan.api, bundle, plan.meta, plan.message, thread_handle=plan.thread_handle
         )
     except Exception as exc:  # the contract says hooks never raise; a bug must not lose the delivery
         logger.warning("delivery_hook_raised type=%s error=%s", plan.integration_type, type(exc).__name__)

@@ -27,7 +27,8 @@ logger = logging.getLogger("tms_console.tokens")
 EARLY = timedelta(seconds=60)  # refresh a little before the provider would refuse the token
 
 
-def _due(credential: IntegrationCredential) -> bool:
+def refresh_due(credential: IntegrationCredential) -> bool:
+    """Whether the access token expires within a minute (or has expired)."""
     expires = credential.expires_at
     if expires is None:
         return False
@@ -40,7 +41,7 @@ async def fresh_bundle(row: ProjectIntegration, credential: IntegrationCredentia
     """The row's secrets, refreshed first when the access token is (nearly) expired."""
     spec = get_provider(row.integration_type)
     bundle = credentials.open_bundle(row, credential)
-    if spec is None or not spec.refresh or not _due(credential) or not bundle.get("refresh_token"):
+    if spec is None or not spec.refresh or not refresh_due(credential) or not bundle.get("refresh_token"):
         return bundle
     async with unit_of_work() as session:
         found = await repository.get_integration(
@@ -54,7 +55,7 @@ async def fresh_bundle(row: ProjectIntegration, credential: IntegrationCredentia
         if locked_row is None or locked is None:
             raise NotFound(Reason.NOT_FOUND, "integration not installed")
         bundle = credentials.open_bundle(locked_row, locked)
-        if not _due(locked):  # another worker refreshed while we waited for the lock
+        if not refresh_due(locked):  # another worker refreshed while we waited for the lock
             return bundle
         provider = resolve(spec)
         status, body = await oauth2.refresh_grant(provider, refresh_token=str(bundle["refresh_token"]))
