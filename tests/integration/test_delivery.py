@@ -5,7 +5,6 @@ The worker runs as `python -m tms_console.worker` with the retry schedule compre
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import time
@@ -19,13 +18,18 @@ import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.utils.deliveries import SETTLED, add_webhook, received, running_worker, seal_webhook, wait_for
+from tests.utils.deliveries import (
+    SETTLED,
+    add_webhook,
+    received,
+    run_deliver,
+    running_worker,
+    seal_webhook,
+    wait_for,
+)
 from tests.utils.events import Place, new_place, ticket_event
-from tests.utils.live import run_in_thread
 from tms_console.domain.messages import Outcome
-from tms_console.persistence.db import dispose_engine
 from tms_console.security import signing
-from tms_console.services import delivery
 
 
 @pytest.fixture(scope="module")
@@ -194,20 +198,6 @@ def wait_for_log(log: Path, text: str, timeout: float = 20) -> None:
     while text not in (log.read_text() if log.exists() else ""):
         assert time.monotonic() < deadline, f"{text!r} not logged"
         time.sleep(0.1)
-
-
-def run_deliver(delivery_id: uuid.UUID, attempt: int) -> Outcome | None:
-    """The `deliver` job's body, run in this process (as a worker would after a crash)."""
-    outcomes: list[Outcome | None] = []
-
-    async def call() -> None:
-        try:
-            outcomes.append(await delivery.deliver(str(delivery_id), attempt))
-        finally:
-            await dispose_engine()
-
-    run_in_thread(lambda: asyncio.run(call()))
-    return outcomes[0]
 
 
 def test_a_job_run_again_for_an_attempt_already_recorded_sends_nothing(

@@ -6,20 +6,16 @@ the job's body (services.delivery.deliver) runs against the real database and th
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.utils.deliveries import add_delivery, add_webhook, received
+from tests.utils.deliveries import add_delivery, add_webhook, received, run_deliver
 from tests.utils.events import Place, add_integration, new_place, ticket_event
-from tests.utils.live import run_in_thread
 from tms_console.domain.messages import Outcome, SendResult
-from tms_console.persistence.db import dispose_engine
 from tms_console.providers.hooks.webhook import WebhookHooks
-from tms_console.services import delivery
 
 
 @pytest.fixture
@@ -30,19 +26,6 @@ def place(db: psycopg.Connection) -> Place:
 def receiver(sandbox_url: str, endpoint: str = "", *, status: int | None = None) -> str:
     query = f"?status={status}" if status else ""
     return f"{sandbox_url}/sandbox/webhook/receive/{endpoint or uuid.uuid4().hex}{query}"
-
-
-def run_deliver(delivery_id: uuid.UUID, attempt: int = 1) -> Outcome | None:
-    outcomes: list[Outcome | None] = []
-
-    async def call() -> None:
-        try:
-            outcomes.append(await delivery.deliver(str(delivery_id), attempt))
-        finally:
-            await dispose_engine()
-
-    run_in_thread(lambda: asyncio.run(call()))
-    return outcomes[0]
 
 
 def state(db: psycopg.Connection, delivery_id: uuid.UUID) -> tuple[Any, ...]:

@@ -3,6 +3,7 @@ process, and waiting for deliveries to settle."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -19,8 +20,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from tests.utils.events import Place, add_integration
+from tests.utils.live import run_in_thread
+from tms_console.domain.messages import Outcome
+from tms_console.persistence.db import dispose_engine
 from tms_console.security import signing
 from tms_console.security.keyring import configured_keyring, row_aad
+from tms_console.services import delivery
 
 # The schedule compressed a thousandfold (5 s -> 5 ms, 5 min -> 0.3 s, 30 min -> 1.8 s, 2 h -> 7.2 s).
 WORKER_ENV = {"RETRY_SCHEDULE_SCALE": "0.001", "WORKER_STALLED_SECONDS": "3"}
@@ -109,3 +114,17 @@ def add_delivery(
         (delivery_id, row[0], place.tenant_id, place.project_id, integration, attempts),
     )
     return delivery_id
+
+
+def run_deliver(delivery_id: uuid.UUID, attempt: int = 1) -> Outcome | None:
+    """The `deliver` job's body run in this process, as a worker would (after a crash, or for a test)."""
+    outcomes: list[Outcome | None] = []
+
+    async def call() -> None:
+        try:
+            outcomes.append(await delivery.deliver(str(delivery_id), attempt))
+        finally:
+            await dispose_engine()
+
+    run_in_thread(lambda: asyncio.run(call()))
+    return outcomes[0]
