@@ -6,6 +6,7 @@ the job's body (services.delivery.deliver) runs against the real database and th
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -14,8 +15,14 @@ import pytest
 
 from tests.utils.deliveries import add_delivery, add_webhook, received, run_deliver
 from tests.utils.events import Place, add_integration, new_place, ticket_event
+from tests.utils.live import run_in_thread
 from tms_console.domain.messages import Outcome, SendResult
+from tms_console.domain.values import Installation
+from tms_console.persistence.db import dispose_engine
 from tms_console.providers.hooks.webhook import WebhookHooks
+from tms_console.security import signing
+from tms_console.services import credentials
+from tms_console.services.credentials import Actor
 
 
 @pytest.fixture
@@ -104,6 +111,34 @@ def test_an_auth_failure_pauses_the_delivery_and_asks_for_a_reconnect(
         "SELECT action, reason FROM integration_events WHERE integration_id = %s", (integration,)
     ).fetchall()
     assert [tuple(row) for row in audit] == [("needs_reconnect", "needs_reconnect")]
+
+    # The agent reconnects (the same row, new credentials): both deliveries go back in the queue, in the
+    # transaction that saved the credentials, each as its next attempt, and then arrive.
+    monkeypatch.undo()
+    endpoint = uuid.uuid4().hex
+    reconnect(place, receiver(sandbox_url, endpoint))
+    assert state(db, first)[:2] == ("pending", 1) and state(db, later)[:2] == ("pending", 0)
+    assert [job[0] for job in jobs_for(db, first)] == ["2"] and [job[0] for job in jobs_for(db, later)] == [
+        "1"
+    ]
+    assert run_deliver(first, 2) is Outcome.DELIVERED and run_deliver(later, 1) is Outcome.DELIVERED
+    assert state(db, first)[0] == state(db, later)[0] == "delivered"
+    assert len(received(sandbox_url, endpoint)) == 2
+
+
+def reconnect(place: Place, url: str) -> None:
+    """What connecting the webhook again does: save new credentials on the same row."""
+
+    async def save() -> None:
+        try:
+            secrets = {"url": url, "signing_secret": signing.new_signing_secret(), "template": ""}
+            install = Installation(meta={"events": []}, secrets=secrets)
+            actor = Actor(str(place.tenant_id), str(place.project_id), "u-1", "Ada")
+            await credentials.save_installation(actor, "webhook", install)
+        finally:
+            await dispose_engine()
+
+    run_in_thread(lambda: asyncio.run(save()))
 
 
 def test_a_delivery_to_an_uninstalled_integration_fails_with_a_reason(

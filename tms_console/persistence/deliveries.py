@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from tms_console.domain.ticket_events import DeliveryStatus
 from tms_console.persistence.models import (
     Delivery,
     DeliveryAttempt,
@@ -70,3 +71,19 @@ async def set_integration_status(
         .where(col(ProjectIntegration.id) == integration_id)
         .values(status=status, status_reason=reason[:50], updated_at=utcnow())
     )
+
+
+async def paused(session: AsyncSession, *, integration_id: uuid.UUID) -> list[tuple[Delivery, str]]:
+    """An integration's paused deliveries, locked, with their tickets' ids; oldest event first."""
+    query = (
+        select(Delivery, TicketEvent.payload)
+        .join(TicketEvent, col(TicketEvent.id) == col(Delivery.ticket_event_id))
+        .where(
+            col(Delivery.integration_id) == integration_id,
+            col(Delivery.status) == DeliveryStatus.PAUSED.value,
+        )
+        .order_by(col(TicketEvent.received_at), col(Delivery.created_at))
+        .with_for_update(of=Delivery)
+    )
+    rows = (await session.execute(query)).all()
+    return [(delivery, str(payload["ticket"]["id"])) for delivery, payload in rows]

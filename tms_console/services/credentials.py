@@ -16,6 +16,7 @@ from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services import audit
+from tms_console.services.delivery_outcome import resume_paused
 from tms_console.services.unit_of_work import unit_of_work
 
 
@@ -44,7 +45,8 @@ def _aad(tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str, row
 
 
 async def save_installation(actor: Actor, integration_type: str, install: Installation) -> uuid.UUID:
-    """Encrypt and upsert the row with its credentials and the "installed" audit event, atomically.
+    """Encrypt and upsert the row with its credentials and the "installed" audit event, atomically; a
+    reconnect (the same row) puts the deliveries its failure paused back in the queue, in that transaction.
 
     Raises:
         Unavailable: the database is down (reason NOT_SAVED); nothing was stored.
@@ -79,4 +81,5 @@ async def save_installation(actor: Actor, integration_type: str, install: Instal
             ip=actor.ip,
             user_agent=actor.user_agent,
         )
+        await resume_paused(session, row_id)
     return row_id

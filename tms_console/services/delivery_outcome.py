@@ -140,3 +140,18 @@ async def _change_integration(session: AsyncSession, record: DeliveryRecord, res
         integration_id=row.id,
     )
     logger.warning("integration_marked status=%s reason=%s", status.value, result.reason)
+
+
+async def resume_paused(session: AsyncSession, integration_id: uuid.UUID) -> int:
+    """A reconnected integration's paused deliveries go back in the queue, each ticket's in order, in the
+    transaction that saved the new credentials; how many."""
+    now = utcnow()
+    waiting = await deliveries.paused(session, integration_id=integration_id)
+    for delivery, ticket_id in waiting:
+        delivery.status, delivery.last_reason, delivery.updated_at = DeliveryStatus.PENDING.value, None, now
+        delivery.next_attempt_at = now
+        job = DeliveryJob(delivery.id, integration_id, ticket_id)
+        await defer_retry(session, job, attempt=delivery.attempts + 1, at=now)
+    if waiting:
+        logger.info("deliveries_resumed count=%d", len(waiting))
+    return len(waiting)
