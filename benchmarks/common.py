@@ -263,8 +263,6 @@ def bench() -> Iterator[Bench]:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "TMS_ENV": "test",
-            "TMS_SANDBOX": "1",
-            "SANDBOX_CANARY": "BENCHCANARY" + secrets.token_hex(4),
             "JWT_SECRET": "bench-" + secrets.token_hex(24),
             "TOKEN_ENCRYPTION_KEYS": generate_key_spec("bench1"),
             "CALLBACK_RATE_LIMIT": "100000000",
@@ -273,6 +271,8 @@ def bench() -> Iterator[Bench]:
             "REFLEX_TELEMETRY_ENABLED": "false",
             "REFLEX_CHECK_LATEST_VERSION": "false",
         }
+        # Every provider is played by the sandbox, on an origin of its own (its servers: sandbox_server()).
+        env |= sandbox_settings(f"http://127.0.0.1:{free_port()}", "BENCHCANARY" + secrets.token_hex(4))
         ctx = Bench(database_url, redis_url, env)
         ctx.use_settings()
         _seed_demo()
@@ -312,6 +312,27 @@ def demo_token(tenant: str = "Acme", email: str = "alice@acme.example", role: st
 
 
 # --- servers -------------------------------------------------------------------------------------
+
+
+def sandbox_settings(sandbox_url: str, canary: str) -> dict[str, str]:
+    """The console's settings that make the sandbox at `sandbox_url` play every provider."""
+    import sandbox
+
+    env = {"TMS_SANDBOX": "1", "SANDBOX_BASE_URL": sandbox_url, "SANDBOX_CANARY": canary}
+    for values in sandbox.provider_env(sandbox_url, canary).values():
+        env |= values
+    return env
+
+
+@contextmanager
+def sandbox_server(ctx: Bench, console_url: str) -> Iterator[str]:
+    """The sandbox providers (one worker) at the bench's SANDBOX_BASE_URL, registered for `console_url`."""
+    port = urlsplit(ctx.env["SANDBOX_BASE_URL"]).port
+    with uvicorn_server(
+        ctx, "sandbox:app_from_env", name="sandbox", ready_path="/sandbox/discord/_inspect", workers=1,
+        PORT=str(port), SANDBOX_CONSOLE_URL=console_url,
+    ) as url:  # fmt: skip
+        yield url
 
 
 @contextmanager
@@ -378,21 +399,22 @@ def reflex_console(ctx: Bench) -> Iterator[Console]:
     env["REFLEX_STATES_WORKDIR"] = str(WORK / "reflex" / ".states")
     log_path = WORK / "console.log"
     started = time.monotonic()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            reflex_command(str(port)),
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_http(url + "/api/health", process, log_path, timeout=300)
-        _wait_http(url + "/login", process, log_path, timeout=60)
-        yield Console(url, process.pid, log_path, time.monotonic() - started)
-    finally:
-        stop(process)
+    with sandbox_server(ctx, url):  # the providers its Install buttons lead to
+        with log_path.open("w") as log:
+            process = subprocess.Popen(  # noqa: S603 - fixed argv
+                reflex_command(str(port)),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            _wait_http(url + "/api/health", process, log_path, timeout=300)
+            _wait_http(url + "/login", process, log_path, timeout=60)
+            yield Console(url, process.pid, log_path, time.monotonic() - started)
+        finally:
+            stop(process)
 
 
 @contextmanager

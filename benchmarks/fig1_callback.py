@@ -1,7 +1,7 @@
 """Figure 1: OAuth callback throughput and p50/p99 under 50 concurrent clients, console vs FLOOR.
 
 Three uvicorn servers, same command and flags (benchmarks.common.uvicorn_server):
-- the sandbox providers (create_api() with TMS_SANDBOX=1), answering the token POSTs of both;
+- the sandbox providers (`sandbox:app_from_env`, on their own origin), answering the token POSTs of both;
 - the console API (create_api()): GET /api/public/integrations/discord/callback;
 - the FLOOR (benchmarks.floor_app): GETDEL + the same token POST + INSERT ... ON CONFLICT.
 
@@ -102,18 +102,14 @@ def main(ctx: Bench) -> dict[str, float]:
     say(f"== Figure 1: callback throughput, {common.CONCURRENCY} clients, {N} callbacks x {ROUNDS} rounds")
     console_port = common.free_port()
     console_url = f"http://127.0.0.1:{console_port}"
-    sandbox_port = common.free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    urls = {"PUBLIC_BASE_URL": console_url, "SANDBOX_BASE_URL": sandbox_url}
+    sandbox_url = ctx.env["SANDBOX_BASE_URL"]
+    urls = {"PUBLIC_BASE_URL": console_url}
     ctx.use_settings(**urls)
     per_round = N + WARMUP
     projects = _create_projects(ctx, 2 * ROUNDS * per_round)
     results: dict[str, list[common.LoadResult]] = {"console": [], "floor": []}
     with (
-        common.uvicorn_server(
-            ctx, "tms_console.api:create_api", name="fig1-sandbox", ready_path="/api/health", workers=1,
-            PORT=str(sandbox_port), **urls,
-        ),
+        common.sandbox_server(ctx, console_url),
         common.uvicorn_server(
             ctx, "tms_console.api:create_api", name="fig1-console", ready_path="/api/health",
             PORT=str(console_port), **urls,

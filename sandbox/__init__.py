@@ -9,6 +9,7 @@ serve one sandbox.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -83,6 +84,15 @@ def provider_env(base_url: str, canary: str) -> dict[str, dict[str, str]]:
     env["discord"]["DISCORD_BOT_TOKEN"] = sandbox_bot_token(canary)
     env["whatsapp"]["WHATSAPP_CONFIG_ID"] = WHATSAPP_CONFIG_ID
     return env
+
+
+def app_from_env() -> FastAPI:
+    """`create_app()` from REDIS_URL, SANDBOX_CONSOLE_URL and SANDBOX_CANARY (for `uvicorn --factory`)."""
+    return create_app(
+        redis_url=os.environ["REDIS_URL"],
+        console_url=os.environ["SANDBOX_CONSOLE_URL"],
+        canary=os.environ.get("SANDBOX_CANARY", "sbx"),
+    )
 
 
 def create_app(*, redis_url: str, console_url: str, canary: str) -> FastAPI:

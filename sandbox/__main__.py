@@ -10,7 +10,7 @@ import os
 
 import uvicorn
 
-from sandbox import create_app
+from sandbox import app_from_env
 
 
 def main() -> None:
@@ -19,12 +19,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3001)
     parser.add_argument("--console-url", required=True, help="the console's PUBLIC_BASE_URL")
     args = parser.parse_args()
-    app = create_app(
-        redis_url=os.environ["REDIS_URL"],
-        console_url=args.console_url,
-        canary=os.environ.get("SANDBOX_CANARY", "sbx"),
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    os.environ["SANDBOX_CONSOLE_URL"] = args.console_url
+    uvicorn.run(app_from_env(), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -77,7 +78,7 @@ def test_production_refuses_to_start(setting: str, value: str, line: str, databa
 
 def test_the_reflex_console_refuses_to_start_too(database_url, redis_url) -> None:
     """The console's own entry point (the Reflex app imports create_api) ends the same way."""
-    reflex = str(sys.executable).removesuffix("python") + "reflex"
+    reflex = str(Path(sys.executable).parent / "reflex")
     done = subprocess.run(
         [reflex, "run", "--env", "prod", "--backend-only", "--backend-port", str(free_port())],
         env=production_env(TMS_SANDBOX="1", REFLEX_TELEMETRY_ENABLED="false"),

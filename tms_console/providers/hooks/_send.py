@@ -16,8 +16,7 @@ from tms_console.domain.errors import ProviderDown, ProviderError, RateLimited
 from tms_console.domain.hooks import ProviderHttp
 from tms_console.domain.messages import Outcome, SendResult
 from tms_console.domain.reasons import Reason
-
-DETAIL_LIMIT = 1024
+from tms_console.providers.http_outcome import truncate
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def excerpt(body: Any, secrets: tuple[str, ...] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return text.encode()[:DETAIL_LIMIT].decode("utf-8", "ignore")
+    return truncate(text)
 
 
 def result(outcome: Outcome, answer: Answer, reason: str, *, secrets: tuple[str, ...] = ()) -> SendResult:
