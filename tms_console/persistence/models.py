@@ -228,3 +228,32 @@ class TicketThread(SQLModel, table=True):
     ticket_id: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
     handle: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     created_at: datetime = _ts()
+
+
+class DeliveryHealth(SQLModel, table=True):
+    """Each integration's last delivery outcome and whether its deliveries are failing.
+
+    Kept current in the transaction that records each outcome, so a card or the admin overview reads one
+    row per integration instead of scanning deliveries. No foreign key (like deliveries); an uninstall
+    deletes the row with the integration. `last_status` is a DeliveryStatus value, or "retrying".
+    """
+
+    __tablename__ = "delivery_health"
+    __table_args__ = (
+        sa.Index(
+            "idx_delivery_health_failing", "tenant_id", "project_id", postgresql_where=sa.text("failing")
+        ),
+    )
+
+    integration_id: uuid.UUID = Field(primary_key=True)
+    tenant_id: uuid.UUID = Field(nullable=False)
+    project_id: uuid.UUID = Field(nullable=False)
+    integration_type: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    last_delivery_at: datetime = _ts()
+    last_status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    last_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+    failing: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    failing_since: datetime | None = _ts(nullable=True, default_now=False)
+    updated_at: datetime = _ts()
