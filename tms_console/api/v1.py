@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
@@ -21,6 +22,15 @@ IntegrationType = Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")]
 CurrentIdentity = Annotated[Identity, Depends(bearer_identity)]
 
 
+class LastDeliveryOut(BaseModel):
+    at: str = Field(description="When the last delivery was tried (ISO 8601, UTC).")
+    status: str = Field(description="delivered, retrying, failed or paused")
+    reason: str = Field(description="Its reason code; empty when delivered.")
+    failing: bool = Field(description="The integration's deliveries are failing (until one is delivered).")
+    failing_since: str = Field(description="Start of the failing run (ISO 8601, UTC); empty if not failing.")
+    summary: str = Field(description='e.g. "Delivered 3 min ago"')
+
+
 class Integration(BaseModel):
     type: str
     name: str
@@ -30,6 +40,9 @@ class Integration(BaseModel):
     channel: str
     installed_by: str
     installed_at: str
+    last_delivery: LastDeliveryOut | None = Field(
+        default=None, description="The last delivery's time and outcome; null when none was made yet."
+    )
 
 
 class IntegrationList(BaseModel):
@@ -69,6 +82,7 @@ async def list_integrations(
                 channel=v.channel,
                 installed_by=v.installed_by,
                 installed_at=v.installed_at,
+                last_delivery=LastDeliveryOut(**asdict(v.last_delivery)) if v.last_delivery else None,
             )
             for v in views
         ],
@@ -239,6 +253,8 @@ class OverviewCell(BaseModel):
     account: str
     channel: str
     updated_at: str
+    failing: bool = Field(description="Its deliveries are failing (until one is delivered).")
+    failing_since: str = Field(description="When they began failing; empty when not failing.")
 
 
 class OverviewProject(BaseModel):
@@ -255,6 +271,7 @@ class OverviewOut(BaseModel):
     page_size: int
     by_status: dict[str, int]
     by_provider: dict[str, dict[str, int]]
+    failing: int = Field(description="How many of the tenant's integrations have failing deliveries.")
     projects: list[OverviewProject]
 
 
@@ -269,18 +286,19 @@ async def integrations_overview(
     status: Annotated[str | None, Query(max_length=20)] = None,
     provider: Annotated[str | None, Query(max_length=50)] = None,
     needs_attention: bool = False,
+    failing: bool = False,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Annotated[str, Query(max_length=10)] = "name",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OverviewOut:
     """Every project of the tenant against every provider (admins only): totals per status and per
-    provider, and one page of projects; filter by status/provider/needs attention, search by project
-    name or by the exact name or id of a connected account or channel."""
+    provider, and one page of projects; filter by status/provider/needs attention/failing deliveries
+    (combined), search by project name or by the exact name or id of a connected account or channel."""
     require_tenant(identity, tenant_id)
     result = await overview.overview(
         identity,
-        overview.Query(status, provider, needs_attention, q, sort, page, page_size),
+        overview.Query(status, provider, needs_attention, q, sort, page, page_size, failing=failing),
     )
     return OverviewOut(
         total_projects=result.total_projects,
@@ -289,6 +307,7 @@ async def integrations_overview(
         page_size=result.page_size,
         by_status=result.by_status,
         by_provider=result.by_provider,
+        failing=result.failing,
         projects=[
             OverviewProject(
                 id=p.id,
@@ -296,7 +315,12 @@ async def integrations_overview(
                 last_change=p.last_change,
                 integrations={
                     key: OverviewCell(
-                        status=c.status, account=c.account, channel=c.channel, updated_at=c.updated_at
+                        status=c.status,
+                        account=c.account,
+                        channel=c.channel,
+                        updated_at=c.updated_at,
+                        failing=c.failing,
+                        failing_since=c.failing_since,
                     )
                     for key, c in p.cells.items()
                 },

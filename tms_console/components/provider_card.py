@@ -25,6 +25,23 @@ def _detail(label: str | rx.Var[str], value: rx.Var[str], element_id: rx.Var[str
     )
 
 
+def _last_delivery(card: rx.Var[CardView]) -> rx.Component:
+    """The last delivery's time and outcome; an icon and words (not colour alone) when failing."""
+    failing = card.delivery_failing
+    return rx.cond(
+        card.last_delivery != "",
+        rx.hstack(
+            rx.cond(failing, rx.icon("triangle-alert", size=14), rx.icon("circle-check", size=14)),
+            rx.text(card.last_delivery, size="1"),
+            spacing="1",
+            align="center",
+            color=rx.cond(failing, "var(--red-11)", "var(--gray-11)"),
+            title=card.last_delivery_at,
+            id="last-delivery-" + card.key,
+        ),
+    )
+
+
 def _install_button(card: rx.Var[CardView], label: str) -> rx.Component:
     """Install (or reconnect) the way the provider works: a redirect, a form, or a popup."""
     href = "/api/console/integrations/" + card.key + "/install?project_id=" + IntegrationsState.project_id
@@ -175,6 +192,7 @@ def provider_card(card: rx.Var[CardView]) -> rx.Component:
             ),
             _detail("Installed by", card.installed_by, "installed-by-" + card.key),
             _detail("Installed", card.installed_at, "installed-at-" + card.key),
+            _last_delivery(card),
             rx.spacer(),
             _target_picker(card),
             _actions(card),

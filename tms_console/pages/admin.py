@@ -46,6 +46,25 @@ def _total(key: str, label: str, color: str) -> rx.Component:
     )
 
 
+def _failing_total() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("triangle-alert", size=14),
+                rx.text("Failing deliveries", size="2"),
+                spacing="1",
+                align="center",
+                color="var(--gray-11)",
+            ),
+            rx.heading(
+                AdminState.failing_total.to_string(), size="6", id="total-failing", color="var(--red-11)"
+            ),
+            spacing="1",
+        ),
+        min_width="10rem",
+    )
+
+
 def _chart() -> rx.Component:
     return rx.recharts.bar_chart(
         *[
@@ -98,6 +117,15 @@ def _filters() -> rx.Component:
             rx.text("Needs attention only", size="2"),
             align="center",
         ),
+        rx.hstack(
+            rx.switch(
+                checked=AdminState.failing_only,
+                on_change=AdminState.toggle_failing,
+                id="overview-failing",
+            ),
+            rx.text("Failing deliveries", size="2"),
+            align="center",
+        ),
         rx.select.root(
             rx.select.trigger(id="overview-sort"),
             rx.select.content(
@@ -115,11 +143,31 @@ def _filters() -> rx.Component:
     )
 
 
+def _failing_mark(row: rx.Var[OverviewRow], cell: rx.Var[OverviewCell]) -> rx.Component:
+    """An icon and words, not colour alone; the label says since when."""
+    return rx.cond(
+        cell.failing,
+        rx.hstack(
+            rx.icon("triangle-alert", size=12),
+            rx.text("Deliveries failing", size="1"),
+            spacing="1",
+            align="center",
+            color="var(--red-11)",
+            role="img",
+            aria_label="Deliveries failing since " + cell.failing_since,
+            title="Deliveries failing since " + cell.failing_since,
+            class_name="failing-mark",
+            id="failing-" + row.id + "-" + cell.key,
+        ),
+    )
+
+
 def _cell(row: rx.Var[OverviewRow], cell: rx.Var[OverviewCell]) -> rx.Component:
     return rx.table.cell(
         rx.vstack(
             _badge(cell.status),
             rx.text(cell.account, size="1", color="var(--gray-11)"),
+            _failing_mark(row, cell),
             spacing="1",
         ),
         on_click=AdminState.open_project(row.id),
@@ -178,6 +226,7 @@ def _body() -> rx.Component:
                 _total("connected", "Connected", "green"),
                 _total("needs_attention", "Needs attention", "amber"),
                 _total("not_connected", "Not connected", "gray"),
+                _failing_total(),
                 spacing="3",
                 wrap="wrap",
             ),

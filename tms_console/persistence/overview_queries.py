@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from tms_console.domain.status import IntegrationStatus, OverviewBucket
-from tms_console.persistence.models import Project, ProjectIntegration
+from tms_console.persistence.models import DeliveryHealth, Project, ProjectIntegration
 
 # Display fields an admin can search by exact value (account, workspace, team, channel; names or ids).
 SEARCHABLE_META = (
@@ -65,6 +65,24 @@ async def overview_totals(
     return int(projects.scalar_one()), [(kind, str(b), int(n)) for kind, b, n in counts.all()]
 
 
+def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
+    """SQL: `column` of the health rows of a tenant's installed integrations whose deliveries are failing
+    (the partial index on failing rows, then each integration by its key)."""
+    health, pi = DeliveryHealth, ProjectIntegration
+    return (
+        sa.select(column)
+        .select_from(health)
+        .join(pi, col(pi.id) == col(health.integration_id))
+        .where(col(health.tenant_id) == tenant_id, col(health.failing))
+    )
+
+
+async def failing_total(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
+    """How many of the tenant's integrations have failing deliveries, in one query."""
+    query = _failing(tenant_id, sa.func.count())
+    return int((await session.execute(query)).scalar_one())
+
+
 async def overview_page(
     session: AsyncSession,
     *,
@@ -77,8 +95,12 @@ async def overview_page(
     sort: str,
     limit: int,
     offset: int,
+    failing: bool = False,
 ) -> tuple[int, list[tuple[uuid.UUID, str, datetime | None]]]:
-    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)])."""
+    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]).
+
+    `failing`: projects with an integration whose deliveries are failing (that provider's, when one is
+    given)."""
     pi = ProjectIntegration
     last_change = (
         sa.select(sa.func.max(col(pi.updated_at)))
@@ -100,6 +122,12 @@ async def overview_page(
         conditions.append(sa.or_(name_like, col(Project.id).in_(by_meta)))
     if needs_attention:
         conditions.append(having(_bucket(targeted) == OverviewBucket.NEEDS_ATTENTION.value))
+    if failing:
+        of_provider = [col(DeliveryHealth.integration_type) == provider] if provider else []
+        failing_here = _failing(tenant_id, sa.literal(1)).where(
+            col(DeliveryHealth.project_id) == col(Project.id), *of_provider
+        )
+        conditions.append(failing_here.exists())
     if status == OverviewBucket.NOT_CONNECTED:
         conditions.append(sa.not_(having(*([col(pi.integration_type) == provider] if provider else []))))
     elif status in (OverviewBucket.CONNECTED, OverviewBucket.NEEDS_ATTENTION):
@@ -140,14 +168,18 @@ def _escape_like(text: str) -> str:
 
 async def integrations_of_projects(
     session: AsyncSession, *, tenant_id: uuid.UUID, project_ids: Sequence[uuid.UUID]
-) -> Sequence[ProjectIntegration]:
-    """The integrations of a page of projects, in one query (never one per project)."""
+) -> list[tuple[ProjectIntegration, bool, datetime | None]]:
+    """The integrations of a page of projects with whether their deliveries are failing (and since
+    when), in one query (never one per project)."""
     if not project_ids:
         return []
+    health = DeliveryHealth
     result = await session.execute(
-        select(ProjectIntegration).where(
+        select(ProjectIntegration, health.failing, health.failing_since)
+        .join(health, col(health.integration_id) == col(ProjectIntegration.id), isouter=True)
+        .where(
             ProjectIntegration.tenant_id == tenant_id,
             col(ProjectIntegration.project_id).in_(list(project_ids)),
         )
     )
-    return result.scalars().all()
+    return [(row, bool(failing), since if failing else None) for row, failing, since in result.all()]

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Sealed
+from tms_console.persistence import delivery_health
 from tms_console.persistence.models import (
     IntegrationCredential,
     IntegrationEvent,
@@ -148,8 +149,10 @@ async def get_integration(
 
 
 async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID) -> None:
-    """Delete by id, as returned by a tenant-scoped lookup; credentials go with it (cascade)."""
+    """Delete by id, as returned by a tenant-scoped lookup; credentials go with it (cascade), and its
+    delivery health (no foreign key: deleted here, after the row, in the lock order)."""
     await session.execute(sa.delete(ProjectIntegration).where(col(ProjectIntegration.id) == integration_id))
+    await delivery_health.forget(session, integration_id=integration_id)
 
 
 async def record_event(session: AsyncSession, **fields: Any) -> None:

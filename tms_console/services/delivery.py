@@ -32,7 +32,7 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.templating import TemplateError
 from tms_console.security.keyring import DecryptError
 from tms_console.services import credentials, tokens
-from tms_console.services.delivery_outcome import Attempt, is_due, settle
+from tms_console.services.delivery_outcome import Attempt, is_due, keep_health, settle
 from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.delivery")
@@ -99,6 +99,7 @@ async def _prepare(delivery_id: uuid.UUID, number: int) -> Plan | None:
         except Stop as stop:
             record.delivery.status, record.delivery.last_reason = stop.status.value, stop.reason
             record.delivery.updated_at = utcnow()
+            await keep_health(session, record, at=record.delivery.updated_at)
             logger.info("delivery_stopped status=%s reason=%s", stop.status.value, stop.reason)
             return None
 

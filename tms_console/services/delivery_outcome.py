@@ -19,7 +19,7 @@ from tms_console.domain.reasons import Reason
 from tms_console.domain.retry_schedule import next_delay
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.ticket_events import DeliveryStatus
-from tms_console.persistence import deliveries
+from tms_console.persistence import deliveries, delivery_health
 from tms_console.persistence.deliveries import DeliveryRecord
 from tms_console.persistence.job_queue import DeliveryJob, defer_retry
 from tms_console.persistence.models import DeliveryAttempt, utcnow
@@ -65,6 +65,7 @@ async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
         await deliveries.add_attempt(session, _log_row(record, attempt, number, next_at))
         await _keep_thread(session, record, attempt.result)
         await _change_integration(session, record, attempt.result)
+        await keep_health(session, record, at=attempt.started_at)
 
 
 def _log_row(
@@ -142,6 +143,22 @@ async def _change_integration(session: AsyncSession, record: DeliveryRecord, res
     logger.warning("integration_marked status=%s reason=%s", status.value, result.reason)
 
 
+async def keep_health(session: AsyncSession, record: DeliveryRecord, *, at: datetime) -> None:
+    """The integration's last outcome is this delivery's new status (pending after a failure: retrying);
+    after the integration row's changes, keeping the lock order. Nothing for an uninstalled integration."""
+    delivery = record.delivery
+    if record.integration is None:
+        return
+    pending = delivery.status == DeliveryStatus.PENDING.value
+    await delivery_health.record(
+        session,
+        integration_id=delivery.integration_id,
+        at=at,
+        status=delivery_health.RETRYING if pending else delivery.status,
+        reason=delivery.last_reason,
+    )
+
+
 async def resume_paused(session: AsyncSession, integration_id: uuid.UUID) -> int:
     """A reconnected integration's paused deliveries go back in the queue, each ticket's in order, in the
     transaction that saved the new credentials; how many."""
@@ -153,5 +170,7 @@ async def resume_paused(session: AsyncSession, integration_id: uuid.UUID) -> int
         job = DeliveryJob(delivery.id, integration_id, ticket_id)
         await defer_retry(session, job, attempt=delivery.attempts + 1, at=now)
     if waiting:
+        # Still failing: the next delivered outcome clears it, not the reconnect.
+        await delivery_health.mark_resumed(session, integration_id=integration_id)
         logger.info("deliveries_resumed count=%d", len(waiting))
     return len(waiting)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,14 +13,20 @@ from tms_console.domain.reasons import Reason
 from tms_console.domain.status import CardStatus, IntegrationStatus
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import api_for
-from tms_console.persistence import repository
-from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
+from tms_console.persistence import delivery_health, repository
+from tms_console.persistence.models import (
+    DeliveryHealth,
+    IntegrationCredential,
+    ProjectIntegration,
+    utcnow,
+)
 from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.registry import PROVIDERS, get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
-from tms_console.services import audit, credentials
+from tms_console.services import audit, credentials, last_delivery
+from tms_console.services.last_delivery import LastDelivery
 from tms_console.services.tenancy import require_project
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -50,6 +57,7 @@ class IntegrationView:
     popup_origin: str = ""
     popup_message_type: str = ""
     can_test: bool = False  # the provider can send a test message
+    last_delivery: LastDelivery | None = None  # None: nothing delivered (or tried) since installed
 
 
 @dataclass(frozen=True)
@@ -82,14 +90,28 @@ async def project_page(identity: Identity, project_id: str) -> ProjectPage:
 
 
 async def list_integrations(identity: Identity, project_id: str) -> list[IntegrationView]:
-    """One view per known provider, in registry order, for a project of the identity's tenant."""
+    """One view per known provider, in registry order, for a project of the identity's tenant; the
+    integrations, then their last deliveries (one query for all cards)."""
     async with unit_of_work() as session:
         project = await require_project(session, identity, project_id)
         rows = await repository.list_integrations(
             session, tenant_id=identity.tenant_id, project_id=project.id
         )
+        health = await delivery_health.of_integrations(
+            session, tenant_id=identity.tenant_id, integration_ids=[row.id for row, _ in rows]
+        )
     by_type = {row.integration_type: (row, credential) for row, credential in rows}
-    return [_view(spec, *by_type.get(spec.key, (None, None))) for spec in PROVIDERS.values()]
+    now = utcnow()
+    views = []
+    for spec in PROVIDERS.values():
+        row, credential = by_type.get(spec.key, (None, None))
+        view = _view(spec, row, credential)
+        views.append(_with_last_delivery(view, health.get(row.id) if row else None, now))
+    return views
+
+
+def _with_last_delivery(view: IntegrationView, row: DeliveryHealth | None, now: datetime) -> IntegrationView:
+    return replace(view, last_delivery=last_delivery.of(row, now)) if row else view
 
 
 def _view(

@@ -1,7 +1,8 @@
 """The admin overview: every project of the tenant against every provider, at a glance.
 
-Admins only. A fixed number of queries per page whatever its size: totals (two), the matching
-projects (two: count and page), and their integrations (one). Statuses come from the rows
+Admins only. A fixed number of queries per page whatever its size: totals (three, one of them the failing
+count), the matching projects (one, two past the last page), and their integrations with their
+delivery health (one). Statuses come from the rows
 (`status`, and whether a target was picked); decrypting tens of thousands of credentials to spot a
 broken key is left to each project's own page, which shows "needs reconnect".
 """
@@ -9,7 +10,7 @@ broken key is left to each project's own page, which shows "needs reconnect".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tms_console.domain.errors import ServiceError
@@ -40,6 +41,8 @@ class Cell:
     account: str = ""
     channel: str = ""
     updated_at: str = ""
+    failing: bool = False  # its deliveries are failing (until one is delivered)
+    failing_since: str = ""
 
 
 NOT_CONNECTED = Cell(OverviewBucket.NOT_CONNECTED)
@@ -71,6 +74,7 @@ class Overview:
     by_status: dict[str, int]
     by_provider: dict[str, dict[str, int]]
     projects: list[ProjectRow] = field(default_factory=list)
+    failing: int = 0  # integrations of the tenant whose deliveries are failing
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Query:
     sort: str = "name"
     page: int = 1
     page_size: int = 50
+    failing: bool = False  # only projects with an integration whose deliveries are failing
 
     def validated(self) -> Query:
         if self.status is not None and self.status not in STATUSES:
@@ -103,6 +108,7 @@ class Query:
             self.sort,
             self.page,
             self.page_size,
+            self.failing,
         )
 
 
@@ -115,7 +121,7 @@ def _targeted() -> list[str]:
     return [spec.key for spec in PROVIDERS.values() if spec.target_label]
 
 
-def cell(row: ProjectIntegration) -> Cell:
+def cell(row: ProjectIntegration, failing: bool = False, failing_since: datetime | None = None) -> Cell:
     meta: dict[str, Any] = row.meta or {}
     spec = PROVIDERS.get(row.integration_type)
     needs_target = spec is not None and installations.needs_target(spec, meta)
@@ -123,11 +129,12 @@ def cell(row: ProjectIntegration) -> Cell:
     status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
     account = installations.first_of(meta, installations.ACCOUNT_FIELDS)
     channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
-    return Cell(status.bucket, account, channel, _stamp(row.updated_at))
+    since = _stamp(failing_since) if failing else ""
+    return Cell(status.bucket, account, channel, _stamp(row.updated_at), failing, since)
 
 
 def _stamp(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 async def overview(identity: Identity, query: Query) -> Overview:
@@ -136,6 +143,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
     tenant = identity.tenant_id
     async with unit_of_work() as session:
         total, counts = await queries.overview_totals(session, tenant_id=tenant, targeted=_targeted())
+        failing = await queries.failing_total(session, tenant_id=tenant)
         matching, page = await queries.overview_page(
             session,
             tenant_id=tenant,
@@ -147,6 +155,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
             sort=query.sort,
             limit=query.page_size,
             offset=(query.page - 1) * query.page_size,
+            failing=query.failing,
         )
         rows = await queries.integrations_of_projects(
             session, tenant_id=tenant, project_ids=[project_id for project_id, _, _ in page]
@@ -160,8 +169,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
         counts_of[OverviewBucket.NOT_CONNECTED] = max(0, total - connected)
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}
-    for row in rows:
-        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row)
+    for row, is_failing, since in rows:
+        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row, is_failing, since)
     projects = [
         ProjectRow(
             id=str(project_id),
@@ -180,4 +189,5 @@ async def overview(identity: Identity, query: Query) -> Overview:
         by_status=by_status,
         by_provider=by_provider,
         projects=projects,
+        failing=failing,
     )

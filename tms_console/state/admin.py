@@ -38,6 +38,8 @@ class AdminState(rx.State):
     status_filter: str = "all"
     provider_filter: str = "all"
     attention_only: bool = False
+    failing_only: bool = False
+    failing_total: int = 0
     search: str = ""
     sort: str = "name"
 
@@ -67,6 +69,7 @@ class AdminState(rx.State):
             status=None if self.status_filter == "all" else self.status_filter,
             provider=None if self.provider_filter == "all" else self.provider_filter,
             needs_attention=self.attention_only,
+            failing=self.failing_only,
             search=self.search or None,
             sort=self.sort,
             page=self.page,
@@ -81,7 +84,7 @@ class AdminState(rx.State):
         self.providers, self.chart = provider_columns(result), chart_bars(result)
         self.rows = overview_rows(result)
         self.total_projects, self.matching = result.total_projects, result.matching
-        self.by_status = result.by_status
+        self.by_status, self.failing_total = result.by_status, result.failing
 
     @rx.event
     async def set_status_filter(self, value: str) -> None:
@@ -96,6 +99,11 @@ class AdminState(rx.State):
     @rx.event
     async def toggle_attention(self, value: bool) -> None:
         self.attention_only, self.page = bool(value), 1
+        await self._fetch()
+
+    @rx.event
+    async def toggle_failing(self, value: bool) -> None:
+        self.failing_only, self.page = bool(value), 1
         await self._fetch()
 
     @rx.event

@@ -45,9 +45,13 @@ class CardView:
     popup_origin: str = ""
     popup_message_type: str = ""
     can_test: bool = False
+    last_delivery: str = ""  # "Delivered 3 min ago" / "Failing since 10:42 UTC — <reason>"; "" when none
+    last_delivery_at: str = ""  # ISO 8601, UTC
+    delivery_failing: bool = False
 
 
 def card_view(view: installations.IntegrationView) -> CardView:
+    last = view.last_delivery
     return CardView(
         key=view.key,
         name=view.name,
@@ -65,6 +69,9 @@ def card_view(view: installations.IntegrationView) -> CardView:
         popup_origin=view.popup_origin,
         popup_message_type=view.popup_message_type,
         can_test=view.can_test,
+        last_delivery=last.summary if last else "",
+        last_delivery_at=last.at if last else "",
+        delivery_failing=last.failing if last else False,
     )
 
 
@@ -144,6 +151,8 @@ class OverviewCell:
     key: str
     status: str  # connected | needs_attention | not_connected
     account: str = ""
+    failing: bool = False  # its deliveries are failing
+    failing_since: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,10 +186,14 @@ def overview_rows(result: overview.Overview) -> list[OverviewRow]:
             p.id,
             p.name,
             p.last_change,
-            [OverviewCell(k, p.cells[k].status, p.cells[k].account or p.cells[k].channel) for k in keys],
+            [_overview_cell(k, p.cells[k]) for k in keys],
         )
         for p in result.projects
     ]
+
+
+def _overview_cell(key: str, cell: overview.Cell) -> OverviewCell:
+    return OverviewCell(key, cell.status, cell.account or cell.channel, cell.failing, cell.failing_since)
 
 
 def chart_bars(result: overview.Overview) -> list[ChartBar]:
