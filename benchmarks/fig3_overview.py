@@ -1,7 +1,8 @@
 """Figure 3: the admin overview at 10,000 projects x 7 providers (70,000 rows).
 
 Generates a tenant "Bench Overview" in the bench database (projects + project_integrations with
-realistic meta per provider: ~88% connected, ~7% with no target picked yet, ~5% needing reconnect),
+realistic meta per provider: ~88% connected, ~7% with no target picked yet, ~5% needing reconnect;
+a delivery health row for ~60% of them, ~3% of those failing),
 then times `GET /v1/tenants/{t}/integrations/overview` with an admin token against the console API
 (`uvicorn --factory tms_console.api:create_api`), sequentially (latency, not throughput): the first
 page, filtered pages and searches. Target p95 < 50 ms. Then the /admin page in a real Chromium
@@ -15,6 +16,7 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -85,6 +87,7 @@ def generate(ctx: Bench) -> None:
             (TENANT,),
         )
         conn.execute("DELETE FROM project_integrations WHERE tenant_id = %s", (TENANT,))
+        conn.execute("DELETE FROM delivery_health WHERE tenant_id = %s", (TENANT,))
         conn.execute("DELETE FROM projects WHERE tenant_id = %s", (TENANT,))
         ids = [uuid.uuid4() for _ in range(PROJECTS)]
         with conn.cursor() as cur:
@@ -95,22 +98,45 @@ def generate(ctx: Bench) -> None:
                 "id, tenant_id, project_id, integration_type, meta, status, status_reason, "
                 "installed_by_id, installed_by_name, created_at, updated_at"
             )
+            delivered: list[tuple[uuid.UUID, uuid.UUID, str]] = []
             with cur.copy(f"COPY project_integrations ({columns}) FROM STDIN") as copy:
                 for i, pid in enumerate(ids):
                     for kind in PROVIDERS:
                         meta, status = meta_for(kind, i, rng)
                         changed = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 365))
                         reason = "token_revoked" if status != "active" else None
+                        row_id = uuid.uuid4()
                         copy.write_row(
-                            (uuid.uuid4(), TENANT, pid, kind, Jsonb(meta), status, reason,
+                            (row_id, TENANT, pid, kind, Jsonb(meta), status, reason,
                              ADMIN_ID, "Bench Admin", changed, changed)
                         )  # fmt: skip
+                        if rng.random() < 0.6:
+                            delivered.append((row_id, pid, kind))
+            write_health(cur, delivered, now, rng)
         conn.execute("ANALYZE projects")
         conn.execute("ANALYZE project_integrations")
+        conn.execute("ANALYZE delivery_health")
         (rows,) = conn.execute(
             "SELECT count(*) FROM project_integrations WHERE tenant_id = %s", (TENANT,)
         ).fetchone()  # type: ignore[misc]
     say(f"  generated {PROJECTS} projects, {rows} integration rows in {time.perf_counter() - started:.1f} s")
+
+
+def write_health(
+    cur: Any, rows: list[tuple[uuid.UUID, uuid.UUID, str]], now: datetime, rng: random.Random
+) -> None:
+    """Delivery health as delivery outcomes leave it: mostly delivered, ~3% failing."""
+    columns = (
+        "integration_id, tenant_id, project_id, integration_type, last_delivery_at, last_status, "
+        "last_reason, failing, failing_since"
+    )
+    with cur.copy(f"COPY delivery_health ({columns}) FROM STDIN") as copy:
+        for row_id, pid, kind in rows:
+            at = now - timedelta(seconds=rng.randrange(0, 7 * 86400))
+            failing = rng.random() < 0.03
+            status, reason = ("retrying", "server_error") if failing else ("delivered", None)
+            since = at - timedelta(minutes=rng.randrange(1, 600)) if failing else None
+            copy.write_row((row_id, TENANT, pid, kind, at, status, reason, failing, since))
 
 
 QUERIES = [
@@ -118,6 +144,8 @@ QUERIES = [
     ("status=needs_attention", {"status": "needs_attention"}),
     ("provider=slack", {"provider": "slack"}),
     ("needs_attention=true", {"needs_attention": "true"}),
+    ("failing=true", {"failing": "true"}),
+    ("failing=true&provider=slack", {"failing": "true", "provider": "slack"}),
     ("sort=-updated", {"sort": "-updated"}),
     ("search project name", {"q": "Lisbon Claims"}),
     ("search account name", {"q": "Workspace 04242"}),
