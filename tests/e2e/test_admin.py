@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
+from devtools.seed import demo_id
 from tests.e2e.test_console import sign_in
 from tests.utils.artifacts import ARTIFACTS
+from tests.utils.deliveries import add_webhook
+from tests.utils.events import Place
 
 pytestmark = pytest.mark.e2e
 
@@ -38,3 +44,47 @@ def test_agents_are_told_the_overview_is_for_admins(page: Page) -> None:
     page.goto("/admin")
     expect(page.locator("#admin-denied")).to_contain_text("administrators")
     expect(page.locator("#overview-grid")).to_have_count(0)
+
+
+@pytest.fixture
+def failing_webhook(database_url: str) -> Iterator[str]:
+    """A webhook of Acme's "Customer Support" whose deliveries fail since 10:42 UTC today; removed after."""
+    place = Place(demo_id("Acme"), demo_id("Acme", "Customer Support"))
+    with psycopg.connect(
+        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as db:
+        row, _ = add_webhook(db, place, "https://hooks.example.com/tms")
+        db.execute(
+            "INSERT INTO delivery_health (integration_id, tenant_id, project_id, integration_type, "
+            "last_delivery_at, last_status, last_reason, failing, failing_since) VALUES (%s, %s, %s, "
+            "'webhook', now(), 'retrying', 'server_error', true, "
+            "(date_trunc('day', now() AT TIME ZONE 'UTC') + interval '10:42') AT TIME ZONE 'UTC')",
+            (row, place.tenant_id, place.project_id),
+        )
+        yield str(place.project_id)
+        db.execute("DELETE FROM project_integrations WHERE id = %s", (row,))
+        db.execute("DELETE FROM delivery_health WHERE integration_id = %s", (row,))
+
+
+def test_failing_deliveries_are_marked_filtered_and_shown_on_the_card(
+    page: Page, failing_webhook: str
+) -> None:
+    sign_in(page, "ada")
+    page.goto("/admin")
+    expect(page.locator("#total-failing")).to_have_text("1")
+    mark = page.locator(f"#failing-{failing_webhook}-webhook")
+    expect(mark).to_contain_text("Deliveries failing")
+    assert (mark.get_attribute("aria-label") or "").startswith("Deliveries failing since ")
+    expect(page.locator(".failing-mark")).to_have_count(1)
+    rows = page.locator(".overview-row")
+    expect(rows).to_have_count(3)
+    page.locator("#overview-failing").click()
+    expect(page.locator("#overview-failing")).to_have_attribute("aria-checked", "true")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Customer Support")
+    page.screenshot(path=str(ARTIFACTS / "admin-failing.png"), full_page=True)
+    page.goto(f"/projects/{failing_webhook}/integrations")
+    line = page.locator("#last-delivery-webhook")
+    expect(line).to_contain_text("Failing since 10:42 UTC — server_error (retrying)")
+    expect(page.locator("#last-delivery-slack")).to_have_count(0)  # nothing installed, nothing shown
+    line.screenshot(path=str(ARTIFACTS / "card-last-delivery.png"))

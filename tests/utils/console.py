@@ -68,4 +68,6 @@ def forget_integrations(database_url: str) -> None:
     with psycopg.connect(
         database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
     ) as conn:
-        conn.execute("TRUNCATE project_integrations, integration_credentials, integration_events")
+        conn.execute(
+            "TRUNCATE project_integrations, integration_credentials, integration_events, delivery_health"
+        )

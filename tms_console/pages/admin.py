@@ -122,6 +122,7 @@ def _filters() -> rx.Component:
                 checked=AdminState.failing_only,
                 on_change=AdminState.toggle_failing,
                 id="overview-failing",
+                aria_label="Failing deliveries only",
             ),
             rx.text("Failing deliveries", size="2"),
             align="center",
