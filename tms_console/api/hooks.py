@@ -24,7 +24,7 @@ TenantId = Annotated[str, Path(max_length=64)]
 ProjectId = Annotated[str, Path(max_length=64)]
 HookId = Annotated[str, Path(max_length=64)]
 CurrentIdentity = Annotated[Identity, Depends(bearer_identity)]
-# `*` or one ticket event type (rest_hooks.HOOK_EVENTS; tests/unit/test_rest_hooks.py keeps them equal).
+# `*` or one ticket event type (rest_hooks.HOOK_EVENTS; tests/unit/test_rest_hook_values.py keeps them equal).
 HookEvent = Literal[
     "*",
     "ticket.created",
