@@ -4,6 +4,7 @@ webhook receiver: subscribe, receive signed events, filter, unsubscribe, 410, SS
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from tests.utils.events import Place, new_place, ticket_event
 from tests.utils.live import free_port
 from tms_console.domain.messages import Outcome
 from tms_console.security import signing
+from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services.rest_hooks import HOOK_EVENTS, MAX_HOOKS_PER_PROJECT
 
 
@@ -253,6 +255,36 @@ def test_a_sealed_target_moved_to_another_hook_does_not_open(
     assert row is not None and tuple(row) == ("failed", "credentials_unreadable")
     control = queued_delivery(db, place, first["id"])
     assert run_deliver(control) is Outcome.DELIVERED
+
+
+def test_the_ssrf_guard_holds_at_delivery_time_too(
+    live_url: str, sandbox_url: str, db: psycopg.Connection, place: Place
+) -> None:
+    hook = subscribe(live_url, place, receiver(sandbox_url, uuid.uuid4().hex))
+    control = queued_delivery(db, place, hook["id"])
+    assert run_deliver(control) is Outcome.DELIVERED
+    # As if the stored name now resolved to a local address: the sealed URL points at loopback.
+    aad = row_aad(
+        tenant_id=place.tenant_id,
+        project_id=place.project_id,
+        integration_type="rest_hook",
+        row_id=hook["id"],
+    )
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0)
+        local = f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+        sealed = configured_keyring().seal({"url": local, "signing_secret": hook["secret"]}, aad=aad)
+        db.execute(
+            "UPDATE rest_hooks SET key_id = %s, nonce = %s, ciphertext = %s WHERE id = %s",
+            (sealed.key_id, sealed.nonce, sealed.ciphertext, hook["id"]),
+        )
+        queued = queued_delivery(db, place, hook["id"])
+
+        assert run_deliver(queued) is Outcome.REJECTED
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing connected
+    row = db.execute("SELECT status, last_reason FROM deliveries WHERE id = %s", (queued,)).fetchone()
+    assert row is not None and tuple(row) == ("failed", "destination_refused")
 
 
 @pytest.mark.parametrize(
