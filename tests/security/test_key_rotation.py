@@ -62,7 +62,7 @@ def rotation_url(database_url: str) -> Iterator[str]:
 def conn(rotation_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(rotation_url, autocommit=True) as connection:
         connection.execute(
-            "TRUNCATE tenants, projects, project_integrations, integration_credentials CASCADE"
+            "TRUNCATE tenants, projects, project_integrations, integration_credentials, rest_hooks CASCADE"
         )
         yield connection
 
@@ -399,3 +399,39 @@ def test_rotation_survives_kill_9_and_converges(
     assert result.stdout == f"nothing to do: all 3000 credentials are under key '{NEW_KID}'\n"
     assert digest(conn) == before
     assert kid_counts(conn) == {NEW_KID: 3000}
+
+
+def test_rest_hook_targets_are_re_encrypted_too(
+    rotation_url: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    expected = plant(conn, 30)
+    tenant, project = uuid.uuid4(), uuid.uuid4()
+    hooks = {}
+    for ring in (Keyring.parse(OLD1), Keyring.parse(OLD2), Keyring.parse(NEW)):
+        hook = uuid.uuid4()
+        hooks[hook] = {"url": f"https://hooks.example/{uuid.uuid4().hex}", "signing_secret": "whsec_x"}
+        sealed = ring.seal(hooks[hook], aad=_aad(tenant, project, "rest_hook", hook))
+        conn.execute(
+            "INSERT INTO rest_hooks (id, tenant_id, project_id, event, display_url, key_id, nonce,"
+            " ciphertext) VALUES (%s, %s, %s, '*', 'https://hooks.example', %s, %s, %s)",
+            (hook, tenant, project, sealed.key_id, sealed.nonce, sealed.ciphertext),
+        )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tms_console.cli", "rotate-keys"],
+        env=cli_env(rotation_url, f"{NEW},{OLD1},{OLD2}"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"done: 29 credentials re-encrypted under key '{NEW_KID}'"
+    assert problems(conn, expected) == [] and kid_counts(conn) == {NEW_KID: 30}
+    rows = conn.execute("SELECT id, key_id, nonce, ciphertext FROM rest_hooks").fetchall()
+    assert {kid for _, kid, _, _ in rows} == {NEW_KID} and len(rows) == 3
+    new_only = Keyring.parse(NEW)
+    for hook, kid, nonce, ciphertext in rows:
+        opened = new_only.open(Sealed(kid, nonce, ciphertext), aad=_aad(tenant, project, "rest_hook", hook))
+        assert opened == hooks[hook]

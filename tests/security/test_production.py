@@ -163,7 +163,7 @@ def test_production_refuses_local_webhook_urls(
     production: str, sandbox_url: str, url: str, reason: str, db
 ) -> None:
     project = project_id("Acme", "Customer Support")
-    before = _webhook_row(db, project)
+    before, hooks = _webhook_row(db, project), _hooks(db, project)
     with _listener() as (port, received):
         target = url.format(sandbox=sandbox_origin(), port=port)
         answer = httpx.post(
@@ -174,8 +174,21 @@ def test_production_refuses_local_webhook_urls(
         )
         assert answer.status_code == 400 and answer.json()["reason"] == "invalid_input"
         assert reason in answer.json()["detail"]
+        hook = httpx.post(  # a REST hook (Zapier, Make) follows the same rules
+            f"{production}/v1/tenants/{demo_id('Acme')}/projects/{project}/hooks",
+            headers={"Authorization": f"Bearer {token_for()}"},
+            json={"target_url": target, "event": "*"},
+            timeout=15,
+        )
+        assert hook.status_code == 400 and hook.json()["reason"] == "invalid_input"
+        assert reason in hook.json()["detail"]
         assert received == []
     assert _webhook_row(db, project) == before
+    assert _hooks(db, project) == hooks
+
+
+def _hooks(db, project: object) -> object:
+    return db.execute("SELECT id FROM rest_hooks WHERE project_id = %s ORDER BY id", (project,)).fetchall()
 
 
 def _webhook_row(db, project: object) -> object:

@@ -45,8 +45,10 @@ def with_real_ids(case):  # type: ignore[no-untyped-def]
 
 # Where a schema-valid request is still refused by design with a documented 400: the callback's
 # `state` is an opaque one-time token, and connect/target/test inputs are judged by the provider
-# (a random bot token or channel id is well-formed and still wrong).
-JUDGED_BY_CONTENT = ("/callback", "/integrations/{integration_type}", "/target", "/test")
+# (a random bot token or channel id is well-formed and still wrong); a REST hook's URL must pass the
+# SSRF rules (a random string is a well-formed `target_url` and still refused, as are names that
+# do not resolve).
+JUDGED_BY_CONTENT = ("/callback", "/integrations/{integration_type}", "/target", "/test", "/hooks")
 
 
 def excluded(operation):  # type: ignore[no-untyped-def]

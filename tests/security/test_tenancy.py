@@ -73,12 +73,26 @@ def install(live_url: str, tenant: str, kind: str) -> None:
         assert "status=success" in done.headers["location"], done.headers["location"]
 
 
+def subscribe_hook(live_url: str, sandbox_url: str, tenant: str) -> str:
+    """A REST hook of the tenant's project; its id."""
+    answer = httpx.post(
+        f"{live_url}/v1/tenants/{identity(tenant, PEOPLE[tenant]).tenant_id}/projects/"
+        f"{project_id(tenant, PROJECTS[tenant])}/hooks",
+        json={"target_url": f"{sandbox_url}/sandbox/webhook/receive/sweep", "event": "*"},
+        headers={"Authorization": f"Bearer {token_for(tenant, PEOPLE[tenant])}"},
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
 @pytest.fixture(scope="module")
-def planted(live_url: str) -> None:
-    """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real."""
+def planted(live_url: str, sandbox_url: str) -> dict[str, str]:
+    """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real, and a REST
+    hook there (its id, by tenant, is what the sweep's `{hook_id}` names)."""
     for tenant in PEOPLE:
         for kind in ("discord", "slack"):
             install(live_url, tenant, kind)
+    return {tenant: subscribe_hook(live_url, sandbox_url, tenant) for tenant in PEOPLE}
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,8 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
     query = {name: values[name] for name in route.query_params if name in values}
     # A well-formed body where the route takes one, so the request reaches the tenant check.
     body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
+    if route.path.endswith("/hooks") and route.method == "POST":
+        body = {"target_url": "https://203.0.113.10/hook", "event": "*"}
     token = token_for(caller, PEOPLE[caller])
     if route.key in SERVICE_ROUTES:
         body, token = ticket_event(id="sweep-event"), service_token(caller)
@@ -223,21 +239,35 @@ def check_own_ids_reach_something(
 
 @pytest.mark.parametrize(("caller", "victim"), [("Acme", "Globex"), ("Globex", "Acme")])
 def test_other_tenants_ids_look_exactly_like_missing_ones(
-    live_url: str, redis_url: str, planted: None, db: psycopg.Connection, caller: str, victim: str
+    live_url: str,
+    redis_url: str,
+    planted: dict[str, str],
+    db: psycopg.Connection,
+    caller: str,
+    victim: str,
 ) -> None:
     own_tenant = str(identity(caller, PEOPLE[caller]).tenant_id)
-    own = {"tenant_id": own_tenant, "project_id": str(project_id(caller, PROJECTS[caller]))}
-    victim_project = str(project_id(victim, PROJECTS[victim]))
+    own = {
+        "tenant_id": own_tenant,
+        "project_id": str(project_id(caller, PROJECTS[caller])),
+        "hook_id": planted[caller],
+    }
+    victim_project, victim_hook = str(project_id(victim, PROJECTS[victim])), planted[victim]
     cases = {
         OTHER_TENANT: {
             "tenant_id": str(identity(victim, PEOPLE[victim]).tenant_id),
             "project_id": victim_project,
+            "hook_id": victim_hook,
         },
-        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": victim_project},
+        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": victim_project, "hook_id": victim_hook},
     }
     missing = {
-        OTHER_TENANT: {"tenant_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4())},
-        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": str(uuid.uuid4())},
+        OTHER_TENANT: {
+            "tenant_id": str(uuid.uuid4()),
+            "project_id": str(uuid.uuid4()),
+            "hook_id": victim_hook,
+        },
+        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": str(uuid.uuid4()), "hook_id": victim_hook},
     }
     store = redis.Redis.from_url(redis_url)
     swept: set[tuple[str, str]] = set()
@@ -260,6 +290,8 @@ def test_other_tenants_ids_look_exactly_like_missing_ones(
     assert {path for _, path in swept} >= {
         "/v1/tenants/{tenant_id}/projects/{project_id}/integrations",
         "/v1/tenants/{tenant_id}/projects/{project_id}/events",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/hooks",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/hooks/{hook_id}",
         "/api/console/integrations/{integration_type}/install",
         "/api/console/integrations/{integration_type}/admin-consent",
     }

@@ -45,6 +45,10 @@ class Reason(StrEnum):
     POPUP_BLOCKED = "popup_blocked"
     NOT_ALLOWED = "not_allowed"
     ENDPOINT_GONE = "endpoint_gone"
+    HOOK_SUBSCRIBED = "hook_subscribed"
+    HOOK_UNSUBSCRIBED = "hook_unsubscribed"
+    HOOK_GONE = "hook_gone"
+    TOO_MANY_HOOKS = "too_many_hooks"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -116,6 +120,10 @@ MESSAGES: dict[Reason, str] = {
     Reason.TARGET_SAVED: "Saved: {provider} notifications go there from now on.",
     Reason.ENDPOINT_GONE: "The {provider} endpoint answered 410 Gone, so deliveries to it stopped. "
     "Connect a new endpoint to receive events again.",
+    Reason.HOOK_SUBSCRIBED: "The REST hook is subscribed: ticket events are posted to its URL.",
+    Reason.HOOK_UNSUBSCRIBED: "The REST hook was removed; its URL receives nothing more.",
+    Reason.HOOK_GONE: "The REST hook's URL answered 410 Gone, so the subscription was removed.",
+    Reason.TOO_MANY_HOOKS: "This project has as many REST hooks as it may have. Remove one first.",
     Reason.NOT_ALLOWED: "This page is for tenant administrators. Ask an admin of your organisation.",
     Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
 }

@@ -5,6 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 MAX_EVENT_BYTES = 64 * 1024
+# A delivery to a REST hook subscription (Zapier, Make) names the hook's id as its `integration_id`
+# and this as its `integration_type`; no provider is called that.
+REST_HOOK = "rest_hook"
 
 
 class DeliveryStatus(StrEnum):

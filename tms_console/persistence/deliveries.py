@@ -10,12 +10,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from tms_console.domain.ticket_events import DeliveryStatus
+from tms_console.domain.ticket_events import REST_HOOK, DeliveryStatus
 from tms_console.persistence.models import (
     Delivery,
     DeliveryAttempt,
     IntegrationCredential,
     ProjectIntegration,
+    RestHook,
     TicketEvent,
     TicketThread,
     utcnow,
@@ -24,12 +25,14 @@ from tms_console.persistence.models import (
 
 @dataclass
 class DeliveryRecord:
-    """A delivery, its event, and its integration with credentials (None when uninstalled since)."""
+    """A delivery, its event, and its recipient: an integration with credentials (None when uninstalled
+    since), or for a REST hook delivery the hook (None when unsubscribed since)."""
 
     delivery: Delivery
     event: TicketEvent
     integration: ProjectIntegration | None
     credential: IntegrationCredential | None
+    hook: RestHook | None = None
 
 
 async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = False) -> DeliveryRecord | None:
@@ -39,9 +42,13 @@ async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = Fa
     if delivery is None:
         return None
     event = await session.get(TicketEvent, delivery.ticket_event_id)
+    assert event is not None  # the foreign key cascades: a delivery never outlives its event
+    if delivery.integration_type == REST_HOOK:
+        return DeliveryRecord(
+            delivery, event, None, None, await session.get(RestHook, delivery.integration_id)
+        )
     integration = await session.get(ProjectIntegration, delivery.integration_id)
     credential = await session.get(IntegrationCredential, delivery.integration_id) if integration else None
-    assert event is not None  # the foreign key cascades: a delivery never outlives its event
     return DeliveryRecord(delivery, event, integration, credential)
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
 from tms_console.domain.status import IntegrationStatus
-from tms_console.domain.ticket_events import DeliveryStatus
+from tms_console.domain.ticket_events import REST_HOOK, DeliveryStatus
 
 
 def utcnow() -> datetime:
@@ -257,3 +257,29 @@ class DeliveryHealth(SQLModel, table=True):
     )
     failing_since: datetime | None = _ts(nullable=True, default_now=False)
     updated_at: datetime = _ts()
+
+
+class RestHook(SQLModel, table=True):
+    """A REST Hook subscription (Zapier, Make): a project's ticket events of one type (or `*`, all),
+    POSTed as signed JSON to a URL.
+
+    The target URL is a secret (anyone holding a Zap's catch-hook URL can post into the Zap), so it is
+    sealed with the hook's signing secret, AES-GCM with an AAD naming tenant, project and this row.
+    `display_url` is its scheme and host only, for listings.
+    """
+
+    __tablename__ = "rest_hooks"
+    __table_args__ = (sa.Index("idx_rest_hooks_project", "tenant_id", "project_id", "event"),)
+    integration_type: ClassVar[str] = REST_HOOK  # as its deliveries name it
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(nullable=False)
+    project_id: uuid.UUID = Field(nullable=False)
+    event: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))  # an event type, or "*"
+    display_url: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    key_id: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    nonce: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    ciphertext: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: datetime = _ts()
+    created_by_id: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    created_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))

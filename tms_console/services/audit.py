@@ -21,6 +21,9 @@ ACTIONS = {
     Reason.ADMIN_CONSENT_GRANTED: "admin_consent_granted",
     Reason.NEEDS_RECONNECT: "needs_reconnect",  # a delivery found the credentials refused
     Reason.ENDPOINT_GONE: "disabled",  # a webhook answered 410 to a delivery
+    Reason.HOOK_SUBSCRIBED: "subscribed",  # a REST hook (Zapier, Make) was added
+    Reason.HOOK_UNSUBSCRIBED: "unsubscribed",
+    Reason.HOOK_GONE: "unsubscribed",  # a REST hook's URL answered 410 to a delivery
 }
 
 

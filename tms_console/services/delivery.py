@@ -22,16 +22,16 @@ from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
-from tms_console.domain.ticket_events import DeliveryStatus
+from tms_console.domain.ticket_events import REST_HOOK, DeliveryStatus
 from tms_console.oauth.http import api_for
 from tms_console.persistence import deliveries
 from tms_console.persistence.deliveries import DeliveryRecord
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration, utcnow
 from tms_console.providers.config import resolve
-from tms_console.providers.registry import get_provider, hooks_for
+from tms_console.providers.registry import WEBHOOK, get_provider, hooks_for
 from tms_console.providers.templating import TemplateError
 from tms_console.security.keyring import DecryptError
-from tms_console.services import credentials, tokens
+from tms_console.services import credentials, rest_hooks, tokens
 from tms_console.services.delivery_outcome import Attempt, is_due, keep_health, settle
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -106,6 +106,8 @@ async def _prepare(delivery_id: uuid.UUID, number: int) -> Plan | None:
 
 async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> Plan:
     """Check the integration can receive, open its secrets, render the event; raise Stop otherwise."""
+    if record.delivery.integration_type == REST_HOOK:
+        return _hook_plan(record, number)
     row = record.integration
     if row is None:
         raise Stop(DeliveryStatus.FAILED, "uninstalled")
@@ -127,6 +129,22 @@ async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> P
     refresh = (row, record.credential) if due and record.credential is not None else None
     return Plan(
         record.delivery.id, number, hooks, api, row.integration_type, bundle, meta, message, handle, refresh
+    )
+
+
+def _hook_plan(record: DeliveryRecord, number: int) -> Plan:
+    """A REST hook subscription (Zapier, Make) is sent as a webhook with the default JSON body: signed
+    both ways with the hook's secret, through the SSRF guard, no redirects followed, no threads."""
+    if record.hook is None:
+        raise Stop(DeliveryStatus.FAILED, "unsubscribed")
+    try:
+        bundle = rest_hooks.open_target(record.hook)
+    except DecryptError:
+        raise Stop(DeliveryStatus.FAILED, "credentials_unreadable") from None
+    hooks = hooks_for(WEBHOOK)
+    message = _render(hooks, record, {})
+    return Plan(
+        record.delivery.id, number, hooks, api_for(resolve(WEBHOOK)), REST_HOOK, bundle, {}, message, ""
     )
 
 

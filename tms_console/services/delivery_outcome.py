@@ -2,7 +2,8 @@
 
 DELIVERED: done. RETRY: the next attempt on the schedule (a new job, same lock), or failed when the
 schedule is exhausted. REJECTED: failed at once. AUTH_FAILED: the integration needs a reconnect and
-the delivery waits (paused). GONE: a webhook asked to be removed: it is disabled, the delivery failed.
+the delivery waits (paused). GONE: a webhook asked to be removed: it is disabled, the delivery failed;
+for a REST hook subscription (Zapier, Make), 410 means "unsubscribe": the subscription is deleted.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from tms_console.domain.ticket_events import DeliveryStatus
 from tms_console.persistence import deliveries, delivery_health
 from tms_console.persistence.deliveries import DeliveryRecord
 from tms_console.persistence.job_queue import DeliveryJob, defer_retry
-from tms_console.persistence.models import DeliveryAttempt, utcnow
-from tms_console.services import audit
+from tms_console.persistence.models import DeliveryAttempt, RestHook, utcnow
+from tms_console.services import audit, rest_hooks
 from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
 
@@ -64,8 +65,11 @@ async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
         next_at = await _next_attempt(session, record, attempt.result, number)
         await deliveries.add_attempt(session, _log_row(record, attempt, number, next_at))
         await _keep_thread(session, record, attempt.result)
-        await _change_integration(session, record, attempt.result)
-        await keep_health(session, record, at=attempt.started_at)
+        if record.hook is not None:
+            await _change_hook(session, record.hook, attempt.result)
+        else:
+            await _change_integration(session, record, attempt.result)
+            await keep_health(session, record, at=attempt.started_at)
 
 
 def _log_row(
@@ -157,6 +161,12 @@ async def keep_health(session: AsyncSession, record: DeliveryRecord, *, at: date
         status=delivery_health.RETRYING if pending else delivery.status,
         reason=delivery.last_reason,
     )
+
+
+async def _change_hook(session: AsyncSession, hook: RestHook, result: SendResult) -> None:
+    """A REST hook's URL answering 410 removes the subscription (the REST Hooks contract)."""
+    if result.outcome is Outcome.GONE:
+        await rest_hooks.remove_gone(session, hook, actor_id=WORKER_ACTOR, actor_name="Delivery worker")
 
 
 async def resume_paused(session: AsyncSession, integration_id: uuid.UUID) -> int:

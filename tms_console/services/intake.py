@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +22,9 @@ from tms_console.domain.errors import ServiceError
 from tms_console.domain.events import wants_event
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
-from tms_console.persistence import ticket_events
+from tms_console.persistence import rest_hooks, ticket_events
 from tms_console.persistence.job_queue import DeliveryJob, defer_deliveries
-from tms_console.persistence.models import Delivery, ProjectIntegration
+from tms_console.persistence.models import Delivery
 from tms_console.security.identity import Identity
 from tms_console.services.tenancy import require_project, require_tenant
 from tms_console.services.unit_of_work import unit_of_work
@@ -85,16 +85,34 @@ async def accept_event(identity: Identity, tenant_id: str, project_id: str, even
     return answer
 
 
+class Recipient(Protocol):
+    """What receives a delivery: an integration, or a REST hook subscription (Zapier, Make)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+    @property
+    def project_id(self) -> uuid.UUID: ...
+    @property
+    def integration_type(self) -> str: ...
+
+
 async def _targets(
     session: AsyncSession, tenant_id: uuid.UUID, project_id: uuid.UUID, event_type: str
-) -> list[ProjectIntegration]:
-    """The project's integrations that receive this type (a disabled one receives nothing)."""
+) -> list[Recipient]:
+    """The project's integrations that receive this type (a disabled one receives nothing), then the
+    REST hooks subscribed to it."""
     rows = await ticket_events.project_integrations(session, tenant_id=tenant_id, project_id=project_id)
-    return [
+    hooks = await rest_hooks.matching(
+        session, tenant_id=tenant_id, project_id=project_id, event_type=event_type
+    )
+    integrations: list[Recipient] = [
         row
         for row in rows
         if row.status != IntegrationStatus.DISABLED.value and wants_event(row.meta or {}, event_type)
     ]
+    return integrations + list(hooks)
 
 
 async def _first_answer(
@@ -109,7 +127,7 @@ async def _first_answer(
 
 
 async def _schedule(
-    session: AsyncSession, event_row: uuid.UUID, targets: Sequence[ProjectIntegration], ticket_id: str
+    session: AsyncSession, event_row: uuid.UUID, targets: Sequence[Recipient], ticket_id: str
 ) -> None:
     deliveries = [
         Delivery(
