@@ -45,6 +45,8 @@ class Reason(StrEnum):
     POPUP_BLOCKED = "popup_blocked"
     NOT_ALLOWED = "not_allowed"
     ENDPOINT_GONE = "endpoint_gone"
+    DELIVERY_PENDING = "delivery_pending"
+    INTEGRATION_DISABLED = "integration_disabled"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -116,6 +118,9 @@ MESSAGES: dict[Reason, str] = {
     Reason.TARGET_SAVED: "Saved: {provider} notifications go there from now on.",
     Reason.ENDPOINT_GONE: "The {provider} endpoint answered 410 Gone, so deliveries to it stopped. "
     "Connect a new endpoint to receive events again.",
+    Reason.DELIVERY_PENDING: "This delivery is still under way (or waits for a reconnect). "
+    "Resend it once it has finished.",
+    Reason.INTEGRATION_DISABLED: "{provider} is disabled, so nothing can be sent to it. Reconnect it first.",
     Reason.NOT_ALLOWED: "This page is for tenant administrators. Ask an admin of your organisation.",
     Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
 }
