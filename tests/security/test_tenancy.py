@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import redis
 from fastapi.routing import iter_route_contexts
+from psycopg.types.json import Jsonb
 from starlette.routing import BaseRoute, Mount
 
 from tests.utils.events import service_token, ticket_event
@@ -74,11 +75,34 @@ def install(live_url: str, tenant: str, kind: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def planted(live_url: str) -> None:
-    """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real."""
+def planted(live_url: str, database_url: str) -> dict[str, str]:
+    """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real, and a failed
+    Discord delivery there (the delivery log's routes take its id); each tenant's delivery id."""
     for tenant in PEOPLE:
         for kind in ("discord", "slack"):
             install(live_url, tenant, kind)
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as db:
+        return {tenant: str(plant_delivery(db, tenant)) for tenant in PEOPLE}
+
+
+def plant_delivery(db: psycopg.Connection, tenant: str) -> uuid.UUID:
+    tenant_id, project = identity(tenant, PEOPLE[tenant]).tenant_id, project_id(tenant, PROJECTS[tenant])
+    event = ticket_event()
+    row = db.execute(
+        "INSERT INTO ticket_events (id, tenant_id, project_id, event_id, type, payload, answer) "
+        "VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, '{}') RETURNING id",
+        (tenant_id, project, event["id"], event["type"], Jsonb(event)),
+    ).fetchone()
+    assert row is not None
+    delivery_id = uuid.uuid4()
+    db.execute(
+        "INSERT INTO deliveries (id, ticket_event_id, tenant_id, project_id, integration_id, "
+        "integration_type, status, attempts, last_reason) "
+        "SELECT %s, %s, tenant_id, project_id, id, integration_type, 'failed', 1, 'rejected' "
+        "FROM project_integrations WHERE tenant_id = %s AND project_id = %s AND integration_type = 'discord'",
+        (delivery_id, row[0], tenant_id, project),
+    )
+    return delivery_id
 
 
 @dataclass(frozen=True)
@@ -180,6 +204,8 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
     query = {name: values[name] for name in route.query_params if name in values}
     # A well-formed body where the route takes one, so the request reaches the tenant check.
     body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
+    if route.path.endswith("/retry-failed"):
+        body = {"since": "2026-01-01T00:00:00Z"}
     token = token_for(caller, PEOPLE[caller])
     if route.key in SERVICE_ROUTES:
         body, token = ticket_event(id="sweep-event"), service_token(caller)
@@ -223,21 +249,43 @@ def check_own_ids_reach_something(
 
 @pytest.mark.parametrize(("caller", "victim"), [("Acme", "Globex"), ("Globex", "Acme")])
 def test_other_tenants_ids_look_exactly_like_missing_ones(
-    live_url: str, redis_url: str, planted: None, db: psycopg.Connection, caller: str, victim: str
+    live_url: str,
+    redis_url: str,
+    planted: dict[str, str],
+    db: psycopg.Connection,
+    caller: str,
+    victim: str,
 ) -> None:
     own_tenant = str(identity(caller, PEOPLE[caller]).tenant_id)
-    own = {"tenant_id": own_tenant, "project_id": str(project_id(caller, PROJECTS[caller]))}
+    own = {
+        "tenant_id": own_tenant,
+        "project_id": str(project_id(caller, PROJECTS[caller])),
+        "delivery_id": planted[caller],
+    }
     victim_project = str(project_id(victim, PROJECTS[victim]))
     cases = {
         OTHER_TENANT: {
             "tenant_id": str(identity(victim, PEOPLE[victim]).tenant_id),
             "project_id": victim_project,
+            "delivery_id": planted[victim],
         },
-        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": victim_project},
+        OTHER_PROJECT: {
+            "tenant_id": own_tenant,
+            "project_id": victim_project,
+            "delivery_id": planted[victim],
+        },
     }
     missing = {
-        OTHER_TENANT: {"tenant_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4())},
-        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": str(uuid.uuid4())},
+        OTHER_TENANT: {
+            "tenant_id": str(uuid.uuid4()),
+            "project_id": str(uuid.uuid4()),
+            "delivery_id": str(uuid.uuid4()),
+        },
+        OTHER_PROJECT: {
+            "tenant_id": own_tenant,
+            "project_id": str(uuid.uuid4()),
+            "delivery_id": str(uuid.uuid4()),
+        },
     }
     store = redis.Redis.from_url(redis_url)
     swept: set[tuple[str, str]] = set()
@@ -260,6 +308,8 @@ def test_other_tenants_ids_look_exactly_like_missing_ones(
     assert {path for _, path in swept} >= {
         "/v1/tenants/{tenant_id}/projects/{project_id}/integrations",
         "/v1/tenants/{tenant_id}/projects/{project_id}/events",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/deliveries/{delivery_id}",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/deliveries/{delivery_id}/resend",
         "/api/console/integrations/{integration_type}/install",
         "/api/console/integrations/{integration_type}/admin-consent",
     }
