@@ -313,11 +313,16 @@ async def retry_failed(identity: Identity, project_id: str, integration_type: st
     return len(queued)
 
 
+def log_start(now: datetime | None = None) -> datetime:
+    """The oldest time the log keeps: DELIVERY_LOG_DAYS ago, never less than a day."""
+    retention = max(timedelta(days=get_settings().delivery_log_days), MIN_RETENTION)
+    return (now or utcnow()) - retention
+
+
 async def purge_old_events(*, now: datetime | None = None) -> int:
     """Delete ticket events older than DELIVERY_LOG_DAYS (never under a day) whose deliveries all
     settled, in batches of PURGE_BATCH, each its own transaction; how many events went."""
-    retention = max(timedelta(days=get_settings().delivery_log_days), MIN_RETENTION)
-    cutoff = (now or utcnow()) - retention
+    cutoff = log_start(now)
     removed = 0
     for _ in range(PURGE_MAX_BATCHES):
         async with unit_of_work() as session:
