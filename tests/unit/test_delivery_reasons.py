@@ -25,7 +25,8 @@ DELIVERY_PATH = [
     ROOT / "oauth" / "http.py",
     ROOT / "oauth" / "oauth2.py",
     ROOT / "services" / "tokens.py",
-    *sorted((ROOT / "services").glob("delivery*.py")),
+    ROOT / "services" / "delivery.py",
+    ROOT / "services" / "delivery_outcome.py",
 ]
 LITERALS = [
     re.compile(r"""reason\s*=\s*["']([a-z_]+)["']"""),  # SendResult(..., reason="gone")
