@@ -97,7 +97,7 @@ def _delivery(row: rx.Var[DeliveryRow]) -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.text(row.explanation, size="1"),
+        rx.cond(row.status != "delivered", rx.text(row.explanation, size="1")),
         rx.cond(row.next_retry != "", rx.text("Next retry: " + row.next_retry, size="1")),
         _attempts(row),
         id="delivery-" + row.id,
