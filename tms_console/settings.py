@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     retry_schedule_scale: float = Field(default=1.0, gt=0)
     # A job whose worker sent no heartbeat for this long is run again (its worker died: kill -9, power).
     worker_stalled_seconds: float = Field(default=30.0, gt=0)
+    # Days the delivery log keeps settled events, their deliveries and attempts (a periodic job deletes
+    # older ones; never under a day, which the intake's idempotency needs).
+    delivery_log_days: int = Field(default=30, ge=1)
 
     @field_validator("public_base_url", "stand_in_base_url")
     @classmethod

@@ -16,10 +16,11 @@ from procrastinate import App
 from tms_console.jobs import create_app
 from tms_console.logs import configure_logging
 from tms_console.persistence.db import dispose_engine
-from tms_console.persistence.job_queue import DELIVERIES_QUEUE
+from tms_console.persistence.job_queue import DELIVERIES_QUEUE, MAINTENANCE_QUEUE
 from tms_console.settings import get_settings
 
 CONCURRENCY = 20
+QUEUES = [DELIVERIES_QUEUE, MAINTENANCE_QUEUE]
 logger = logging.getLogger("tms_console.worker")
 
 
@@ -50,7 +51,7 @@ async def run() -> None:
         watcher = asyncio.create_task(_watch_stalled(app, stalled))
         try:
             await app.run_worker_async(
-                queues=[DELIVERIES_QUEUE],
+                queues=QUEUES,
                 concurrency=CONCURRENCY,
                 update_heartbeat_interval=stalled / 3,
                 stalled_worker_timeout=stalled,

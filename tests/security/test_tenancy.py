@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import redis
 from fastapi.routing import iter_route_contexts
+from psycopg.types.json import Jsonb
 from starlette.routing import BaseRoute, Mount
 
 from tests.utils.events import service_token, ticket_event
@@ -86,13 +87,40 @@ def subscribe_hook(live_url: str, sandbox_url: str, tenant: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def planted(live_url: str, sandbox_url: str) -> dict[str, str]:
-    """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real, and a REST
-    hook there (its id, by tenant, is what the sweep's `{hook_id}` names)."""
+def planted(live_url: str, sandbox_url: str, database_url: str) -> dict[str, dict[str, str]]:
+    """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real, a REST hook
+    there and a failed Discord delivery (the hook and delivery routes take their ids); by tenant."""
     for tenant in PEOPLE:
         for kind in ("discord", "slack"):
             install(live_url, tenant, kind)
-    return {tenant: subscribe_hook(live_url, sandbox_url, tenant) for tenant in PEOPLE}
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as db:
+        return {
+            tenant: {
+                "hook_id": subscribe_hook(live_url, sandbox_url, tenant),
+                "delivery_id": str(plant_delivery(db, tenant)),
+            }
+            for tenant in PEOPLE
+        }
+
+
+def plant_delivery(db: psycopg.Connection, tenant: str) -> uuid.UUID:
+    tenant_id, project = identity(tenant, PEOPLE[tenant]).tenant_id, project_id(tenant, PROJECTS[tenant])
+    event = ticket_event()
+    row = db.execute(
+        "INSERT INTO ticket_events (id, tenant_id, project_id, event_id, type, payload, answer) "
+        "VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, '{}') RETURNING id",
+        (tenant_id, project, event["id"], event["type"], Jsonb(event)),
+    ).fetchone()
+    assert row is not None
+    delivery_id = uuid.uuid4()
+    db.execute(
+        "INSERT INTO deliveries (id, ticket_event_id, tenant_id, project_id, integration_id, "
+        "integration_type, status, attempts, last_reason) "
+        "SELECT %s, %s, tenant_id, project_id, id, integration_type, 'failed', 1, 'rejected' "
+        "FROM project_integrations WHERE tenant_id = %s AND project_id = %s AND integration_type = 'discord'",
+        (delivery_id, row[0], tenant_id, project),
+    )
+    return delivery_id
 
 
 @dataclass(frozen=True)
@@ -196,6 +224,8 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
     body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
     if route.path.endswith("/hooks") and route.method == "POST":
         body = {"target_url": "https://203.0.113.10/hook", "event": "*"}
+    if route.path.endswith("/retry-failed"):
+        body = {"since": "2026-01-01T00:00:00Z"}
     token = token_for(caller, PEOPLE[caller])
     if route.key in SERVICE_ROUTES:
         body, token = ticket_event(id="sweep-event"), service_token(caller)
@@ -241,7 +271,7 @@ def check_own_ids_reach_something(
 def test_other_tenants_ids_look_exactly_like_missing_ones(
     live_url: str,
     redis_url: str,
-    planted: dict[str, str],
+    planted: dict[str, dict[str, str]],
     db: psycopg.Connection,
     caller: str,
     victim: str,
@@ -250,24 +280,30 @@ def test_other_tenants_ids_look_exactly_like_missing_ones(
     own = {
         "tenant_id": own_tenant,
         "project_id": str(project_id(caller, PROJECTS[caller])),
-        "hook_id": planted[caller],
+        **planted[caller],
     }
-    victim_project, victim_hook = str(project_id(victim, PROJECTS[victim])), planted[victim]
+    victim_project, victim_ids = str(project_id(victim, PROJECTS[victim])), planted[victim]
     cases = {
         OTHER_TENANT: {
             "tenant_id": str(identity(victim, PEOPLE[victim]).tenant_id),
             "project_id": victim_project,
-            "hook_id": victim_hook,
+            **victim_ids,
         },
-        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": victim_project, "hook_id": victim_hook},
+        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": victim_project, **victim_ids},
     }
     missing = {
         OTHER_TENANT: {
             "tenant_id": str(uuid.uuid4()),
             "project_id": str(uuid.uuid4()),
-            "hook_id": victim_hook,
+            "hook_id": victim_ids["hook_id"],
+            "delivery_id": str(uuid.uuid4()),
         },
-        OTHER_PROJECT: {"tenant_id": own_tenant, "project_id": str(uuid.uuid4()), "hook_id": victim_hook},
+        OTHER_PROJECT: {
+            "tenant_id": own_tenant,
+            "project_id": str(uuid.uuid4()),
+            "hook_id": victim_ids["hook_id"],
+            "delivery_id": str(uuid.uuid4()),
+        },
     }
     store = redis.Redis.from_url(redis_url)
     swept: set[tuple[str, str]] = set()
@@ -292,6 +328,8 @@ def test_other_tenants_ids_look_exactly_like_missing_ones(
         "/v1/tenants/{tenant_id}/projects/{project_id}/events",
         "/v1/tenants/{tenant_id}/projects/{project_id}/hooks",
         "/v1/tenants/{tenant_id}/projects/{project_id}/hooks/{hook_id}",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/deliveries/{delivery_id}",
+        "/v1/tenants/{tenant_id}/projects/{project_id}/deliveries/{delivery_id}/resend",
         "/api/console/integrations/{integration_type}/install",
         "/api/console/integrations/{integration_type}/admin-consent",
     }

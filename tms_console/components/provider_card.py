@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.activity_panel import activity_button
 from tms_console.components.browser import run_in_browser
 from tms_console.components.status_badge import status_badge
 from tms_console.domain.status import CardStatus
@@ -116,15 +117,22 @@ def _actions(card: rx.Var[CardView]) -> rx.Component:
             rx.hstack(
                 rx.cond(card.target_label != "", _pick_button(card)),
                 rx.cond(card.can_test, test),
+                activity_button(card),
                 uninstall,
                 spacing="2",
+                wrap="wrap",
             ),
         ),
-        (CardStatus.NEEDS_SETUP.value, rx.hstack(_pick_button(card), uninstall, spacing="2")),
+        (
+            CardStatus.NEEDS_SETUP.value,
+            rx.hstack(_pick_button(card), activity_button(card), uninstall, spacing="2"),
+        ),
         (
             CardStatus.NEEDS_RECONNECT.value,
             CardStatus.DISABLED.value,
-            rx.hstack(_install_button(card, "Reconnect"), uninstall, spacing="2"),
+            rx.hstack(
+                _install_button(card, "Reconnect"), activity_button(card), uninstall, spacing="2", wrap="wrap"
+            ),
         ),
         (CardStatus.NOT_CONFIGURED.value, rx.text("Ask an administrator to configure it.", size="1")),
         rx.fragment(),

@@ -49,6 +49,8 @@ class Reason(StrEnum):
     HOOK_UNSUBSCRIBED = "hook_unsubscribed"
     HOOK_GONE = "hook_gone"
     TOO_MANY_HOOKS = "too_many_hooks"
+    DELIVERY_PENDING = "delivery_pending"
+    INTEGRATION_DISABLED = "integration_disabled"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -124,6 +126,9 @@ MESSAGES: dict[Reason, str] = {
     Reason.HOOK_UNSUBSCRIBED: "The REST hook was removed; its URL receives nothing more.",
     Reason.HOOK_GONE: "The REST hook's URL answered 410 Gone, so the subscription was removed.",
     Reason.TOO_MANY_HOOKS: "This project has as many REST hooks as it may have. Remove one first.",
+    Reason.DELIVERY_PENDING: "This delivery is still under way (or waits for a reconnect). "
+    "Resend it once it has finished.",
+    Reason.INTEGRATION_DISABLED: "{provider} is disabled, so nothing can be sent to it. Reconnect it first.",
     Reason.NOT_ALLOWED: "This page is for tenant administrators. Ask an admin of your organisation.",
     Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
 }

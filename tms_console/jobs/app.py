@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from procrastinate import App, PsycopgConnector
 
-from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE
-from tms_console.services import delivery
+from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
+from tms_console.services import delivery, delivery_log
 from tms_console.settings import get_settings
+
+PURGE_TASK = "purge_delivery_log"
+PURGE_CRON = "17 * * * *"
 
 
 def conninfo() -> str:
@@ -29,5 +32,13 @@ def create_app() -> App:
         """One attempt of one delivery (the intake's jobs are attempt 1); the service records it and
         queues the next one if any."""
         await delivery.deliver(delivery_id, attempt)
+
+    # Every hour; procrastinate defers each tick once however many workers run. The lock keeps two
+    # ticks (a slow run and the next one) from deleting side by side.
+    @app.periodic(cron=PURGE_CRON)
+    @app.task(name=PURGE_TASK, queue=MAINTENANCE_QUEUE, lock=PURGE_TASK, queueing_lock=PURGE_TASK)
+    async def purge_delivery_log(timestamp: int) -> None:
+        """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
+        await delivery_log.purge_old_events()
 
     return app

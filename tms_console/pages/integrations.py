@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.activity_panel import activity_panel
 from tms_console.components.browser import run_in_browser
 from tms_console.components.dialogs import connect_dialog, setup_dialog
 from tms_console.components.layout import page_frame
@@ -114,4 +115,5 @@ def integrations_page() -> rx.Component:
         confirm_dialog(),
         connect_dialog(),
         setup_dialog(),
+        activity_panel(),
     )

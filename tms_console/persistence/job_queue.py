@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 DELIVER_TASK = "deliver"
 DELIVERIES_QUEUE = "deliveries"
+MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention)
 # Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
 JOB_QUEUE_PREFIX = "procrastinate_"
 # A retry outranks the ticket's later events: procrastinate runs no job while a job with the same lock

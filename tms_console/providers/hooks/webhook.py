@@ -20,6 +20,7 @@ from tms_console.domain.reasons import Reason
 from tms_console.domain.sample_events import SAMPLE_EVENTS
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
 from tms_console.providers import http_outcome, templating
+from tms_console.providers.hooks._send import excerpt
 from tms_console.providers.ready_made import READY_MADE
 from tms_console.providers.render.webhook import render as render_webhook
 from tms_console.security import signing, ssrf
@@ -148,5 +149,15 @@ async def _post(url: str, payload: bytes, headers: dict[str, str]) -> SendResult
     return http_outcome.judge_status(
         response.status_code,
         retry_after=response.headers.get("Retry-After"),
-        detail=head.decode("utf-8", "replace"),
+        detail=excerpt(head.decode("utf-8", "replace"), url_secrets(url)),
     )
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The parts of a webhook URL that may be its secret (Zapier, Make and Slack put the token in the
+    path; others in the query): the URL, its path, and each long segment or value, longest first. A
+    receiver that echoes its URL (an error page) must not put them in the delivery log."""
+    parts = urlsplit(url)
+    pieces = [*parts.path.split("/"), *(v for pair in parts.query.split("&") for v in pair.split("=")[1:])]
+    found = {url, parts.path, parts.query, *(piece for piece in pieces if len(piece) >= 6)}
+    return tuple(sorted((p for p in found if len(p) >= 6), key=len, reverse=True))

@@ -1,0 +1,202 @@
+"""The Activity panel: an integration's recent deliveries, each with its attempts, errors in plain
+words and next retry; "Resend" per delivery and "Retry failed" for the integration.
+
+Element ids for tests: `activity-<type>` (the card's button), `activity-panel`, `delivery-<id>`,
+`attempts-<id>` (show attempts), `resend-<id>`, `retry-failed-<type>`, `activity-empty`,
+`activity-error`, `activity-notice`.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tms_console.state.activity import ActivityState, AttemptRow, DeliveryRow
+from tms_console.state.views import CardView
+
+STATUS_COLORS = {"delivered": "green", "failed": "red", "paused": "amber", "pending": "blue"}
+
+
+def activity_button(card: rx.Var[CardView]) -> rx.Component:
+    """The card's way in (installed cards only)."""
+    return rx.button(
+        rx.icon("history", size=14),
+        "Activity",
+        id="activity-" + card.key,
+        size="2",
+        variant="soft",
+        color_scheme="gray",
+        on_click=ActivityState.open_activity(card.key),
+    )
+
+
+def _status(status: rx.Var[str]) -> rx.Component:
+    return rx.match(
+        status,
+        *[(word, rx.badge(word.capitalize(), color_scheme=color)) for word, color in STATUS_COLORS.items()],  # type: ignore[arg-type]
+        rx.badge(status),
+    )
+
+
+def _attempt(attempt: rx.Var[AttemptRow]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell("#", attempt.number.to_string()),
+        rx.table.cell(attempt.when),
+        rx.table.cell(
+            attempt.outcome, rx.cond(attempt.http_status != "", " (" + attempt.http_status + ")", "")
+        ),
+        rx.table.cell(attempt.duration),
+        rx.table.cell(
+            rx.text(attempt.explanation, size="1"),
+            rx.cond(attempt.next_retry != "", rx.text("Next retry: " + attempt.next_retry, size="1")),
+        ),
+    )
+
+
+def _attempts(row: rx.Var[DeliveryRow]) -> rx.Component:
+    return rx.cond(
+        ActivityState.opened_delivery == row.id,
+        rx.cond(
+            ActivityState.opened_attempts.length() > 0,
+            rx.table.root(
+                rx.table.body(rx.foreach(ActivityState.opened_attempts, _attempt)),
+                size="1",
+                width="100%",
+                id="attempt-list-" + row.id,
+            ),
+            rx.text("No attempt yet.", size="1", color="var(--gray-11)"),
+        ),
+    )
+
+
+def _delivery(row: rx.Var[DeliveryRow]) -> rx.Component:
+    resend = rx.button(
+        "Resend",
+        id="resend-" + row.id,
+        size="1",
+        variant="soft",
+        loading=ActivityState.busy_delivery == row.id,
+        on_click=ActivityState.resend_delivery(row.id),
+    )
+    return rx.box(
+        rx.hstack(
+            rx.vstack(
+                rx.hstack(rx.text(row.event, weight="medium", size="2"), _status(row.status), spacing="2"),
+                rx.text(row.ticket, size="1", color="var(--gray-11)"),
+                rx.text(row.when, size="1", color="var(--gray-11)"),
+                spacing="0",
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.cond(ActivityState.opened_delivery == row.id, "Hide attempts", "Attempts"),
+                id="attempts-" + row.id,
+                size="1",
+                variant="ghost",
+                on_click=ActivityState.toggle_attempts(row.id),
+            ),
+            rx.cond(row.can_resend, resend),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(row.status != "delivered", rx.text(row.explanation, size="1")),
+        rx.cond(row.next_retry != "", rx.text("Next retry: " + row.next_retry, size="1")),
+        _attempts(row),
+        id="delivery-" + row.id,
+        data_status=row.status,
+        padding="0.5rem 0",
+        border_bottom="1px solid var(--gray-4)",
+        width="100%",
+    )
+
+
+def _messages() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            ActivityState.activity_error != "",
+            rx.callout(
+                ActivityState.activity_error, icon="circle-alert", color_scheme="red", id="activity-error"
+            ),
+        ),
+        rx.cond(
+            ActivityState.activity_notice != "",
+            rx.callout(
+                ActivityState.activity_notice, icon="circle-check", color_scheme="green", id="activity-notice"
+            ),
+        ),
+    )
+
+
+def _list() -> rx.Component:
+    return rx.cond(
+        ActivityState.activity_loading & (ActivityState.activity_rows.length() == 0),
+        rx.hstack(rx.spinner(size="2"), rx.text("Loading deliveries…", size="2"), id="activity-loading"),
+        rx.cond(
+            ActivityState.activity_rows.length() > 0,
+            rx.vstack(
+                rx.foreach(ActivityState.activity_rows, _delivery),
+                rx.text(
+                    "Showing the ",
+                    ActivityState.activity_rows.length().to_string(),
+                    " most recent of ",
+                    ActivityState.activity_total.to_string(),
+                    ".",
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                spacing="0",
+                width="100%",
+                max_height="60vh",
+                overflow_y="auto",
+            ),
+            rx.text(
+                "No deliveries yet. Ticket events of this project appear here once they are sent.",
+                size="2",
+                color="var(--gray-11)",
+                id="activity-empty",
+            ),
+        ),
+    )
+
+
+def activity_panel() -> rx.Component:
+    """The dialog; open while `ActivityState.activity_type` names an integration."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Activity: " + ActivityState.activity_name),
+            rx.vstack(
+                rx.hstack(
+                    rx.button(
+                        rx.icon("rotate-ccw", size=14),
+                        "Retry failed",
+                        id="retry-failed-" + ActivityState.activity_type,
+                        size="2",
+                        variant="soft",
+                        loading=ActivityState.retrying,
+                        on_click=ActivityState.retry_failed,
+                    ),
+                    rx.button(
+                        rx.icon("refresh-cw", size=14),
+                        "Refresh",
+                        id="activity-refresh",
+                        size="2",
+                        variant="ghost",
+                        loading=ActivityState.activity_loading,
+                        on_click=ActivityState.refresh_activity,
+                    ),
+                    rx.spacer(),
+                    rx.dialog.close(
+                        rx.button("Close", variant="soft", color_scheme="gray", id="activity-close")
+                    ),
+                    width="100%",
+                ),
+                _messages(),
+                _list(),
+                spacing="3",
+                width="100%",
+            ),
+            id="activity-panel",
+            data_integration=ActivityState.activity_type,
+            max_width="48rem",
+        ),
+        open=ActivityState.activity_type != "",
+        on_open_change=lambda _open: ActivityState.close_activity(),
+    )
