@@ -9,7 +9,7 @@ import reflex as rx
 
 from tms_console.providers.spec import FormField
 from tms_console.services import installations, overview, setup
-from tms_console.state import admin, connect, integrations, login, setup_panel, targets  # noqa: F401
+from tms_console.state import activity, admin, connect, integrations, login, setup_panel, targets  # noqa: F401
 from tms_console.state.views import (
     CardView,
     OverviewCell,
@@ -61,6 +61,7 @@ def test_each_concern_of_the_integrations_page_is_a_substate_of_the_page() -> No
         connect.ConnectState,
         setup_panel.SetupState,
         targets.TargetPickerState,
+        activity.ActivityState,
     }
 
 

@@ -24,6 +24,7 @@ _SENTENCES: dict[str, str] = {
     "render_failed": "The message could not be built from this event (check the custom template).",
     "uninstalled": "The integration was uninstalled, so nothing was sent.",
     "disabled": "The integration is disabled, so nothing was sent.",
+    "unsubscribed": "The REST hook was removed before this was sent, so nothing was sent.",
     "not_supported": "This integration does not receive ticket events.",
     "credentials_missing": "The integration has no stored credentials. Reconnect it.",
     "credentials_unreadable": "The stored credentials could not be opened. Reconnect the integration.",
