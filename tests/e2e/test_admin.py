@@ -85,6 +85,9 @@ def test_failing_deliveries_are_marked_filtered_and_shown_on_the_card(
     page.screenshot(path=str(ARTIFACTS / "admin-failing.png"), full_page=True)
     page.goto(f"/projects/{failing_webhook}/integrations")
     line = page.locator("#last-delivery-webhook")
-    expect(line).to_contain_text("Failing since 10:42 UTC — server_error (retrying)")
+    expect(line).to_contain_text(
+        "Failing since 10:42 UTC (retrying): "
+        "The receiving server had an error (5xx). It is tried again later."
+    )
     expect(page.locator("#last-delivery-slack")).to_have_count(0)  # nothing installed, nothing shown
     line.screenshot(path=str(ARTIFACTS / "card-last-delivery.png"))

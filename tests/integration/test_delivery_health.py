@@ -107,7 +107,10 @@ def test_a_failure_marks_the_integration_failing_until_the_next_delivery_arrives
     assert health(db, integration) == ("retrying", "server_error", True, started, started)
     shown = card(live_url, place)["last_delivery"]
     assert shown["failing"] is True and shown["status"] == "retrying" and shown["reason"] == "server_error"
-    assert shown["summary"] == f"Failing since {started.astimezone(UTC):%H:%M} UTC — server_error (retrying)"
+    assert (
+        shown["summary"] == f"Failing since {started.astimezone(UTC):%H:%M} UTC (retrying): "
+        "The receiving server had an error (5xx). It is tried again later."
+    )
 
     assert run_deliver(delivery_id, 2) is Outcome.RETRY  # still failing: since the first failure
     [status, _, failing, since, last_at] = health(db, integration) or ()
@@ -126,7 +129,9 @@ def test_a_delivery_given_up_or_refused_is_failing(
     integration, _ = add_webhook(db, place, receiver(sandbox_url, status=400))
     assert run_deliver(add_delivery(db, place, integration, ticket_event())) is Outcome.REJECTED
     assert health(db, integration)[:3] == ("failed", "rejected", True)  # type: ignore[index]
-    assert card(live_url, place)["last_delivery"]["summary"].endswith("— rejected (gave up)")
+    assert card(live_url, place)["last_delivery"]["summary"].endswith(
+        "(gave up): The receiver refused the message as sent (4xx). Retrying would not help."
+    )
 
 
 def test_a_paused_integration_stays_failing_after_the_reconnect_until_a_delivery_arrives(

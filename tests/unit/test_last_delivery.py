@@ -49,14 +49,22 @@ def test_a_delivered_integration_says_how_long_ago(ago: timedelta, text: str) ->
 def test_a_failing_integration_says_since_when_why_and_what_happens_next() -> None:
     since = datetime(2026, 12, 2, 10, 42, tzinfo=UTC)
     shown = last_delivery.of(row("retrying", NOW, reason="server_error", since=since), NOW)
-    assert shown.summary == "Failing since 10:42 UTC — server_error (retrying)"
+    assert (
+        shown.summary == "Failing since 10:42 UTC (retrying): "
+        "The receiving server had an error (5xx). It is tried again later."
+    )
     assert (shown.failing, shown.failing_since, shown.status) == (True, since.isoformat(), "retrying")
     earlier = last_delivery.of(
         row("paused", NOW, reason="invalid_auth", since=since - timedelta(days=1)), NOW
     )
-    assert earlier.summary == "Failing since 2026-12-01 10:42 UTC — invalid_auth (paused until reconnected)"
+    assert (
+        earlier.summary == "Failing since 2026-12-01 10:42 UTC (paused until reconnected): "
+        "Slack no longer accepts the app's token. Reconnect Slack."
+    )
     gave_up = last_delivery.of(row("failed", NOW, reason="rejected", since=since), NOW)
-    assert gave_up.summary.endswith("— rejected (gave up)")
+    assert gave_up.summary.endswith(
+        "(gave up): The receiver refused the message as sent (4xx). Retrying would not help."
+    )
 
 
 def test_times_are_shown_in_utc_whatever_the_database_session_s_zone() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tms_console.domain.delivery_reasons import explain
 from tms_console.persistence.models import DeliveryHealth
 
 # What became of a failing integration's last delivery, in words.
@@ -25,7 +26,7 @@ class LastDelivery:
     reason: str  # a reason code, "" when delivered
     failing: bool
     failing_since: str  # ISO 8601, UTC; "" when not failing
-    summary: str  # "Delivered 3 min ago" / "Failing since 10:42 UTC — server_error (retrying)"
+    summary: str  # "Delivered 3 min ago" / "Failing since 10:42 UTC (retrying): <the reason in words>"
 
 
 def of(row: DeliveryHealth, now: datetime) -> LastDelivery:
@@ -45,12 +46,7 @@ def summary(status: str, reason: str | None, at: datetime, since: datetime | Non
     if since is None:
         return f"Delivered {ago(at, now)}"
     state = STATE_WORDS.get(status, status)
-    return f"Failing since {clock(since, now)} — {reason_text(reason or status)} ({state})"
-
-
-def reason_text(reason: str) -> str:
-    """The reason code as shown (the plain-words sentences come from domain/delivery_reasons at merge)."""
-    return reason
+    return f"Failing since {clock(since, now)} ({state}): {explain(reason, status=status)}"
 
 
 def ago(moment: datetime, now: datetime) -> str:
