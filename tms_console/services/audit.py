@@ -21,6 +21,7 @@ ACTIONS = {
     Reason.ADMIN_CONSENT_GRANTED: "admin_consent_granted",
     Reason.NEEDS_RECONNECT: "needs_reconnect",  # a delivery found the credentials refused
     Reason.ENDPOINT_GONE: "disabled",  # a webhook answered 410 to a delivery
+    Reason.EVENTS_CHANGED: "events_changed",  # an agent picked which ticket events it receives
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tms_console.domain.events import EVENT_LABELS, EVENT_TYPES
 from tms_console.domain.values import Target
 from tms_console.providers.spec import FormField
 from tms_console.services import demo, installations, overview, setup
@@ -45,6 +46,18 @@ class CardView:
     popup_origin: str = ""
     popup_message_type: str = ""
     can_test: bool = False
+    target_entry: bool = False  # the target is typed (a phone number), not picked from a list
+    events: list[str] = field(default_factory=list)  # the ticket event types it receives (installed only)
+    events_summary: str = ""  # the same, in words: "All ticket events", "New ticket, Ticket resolved"
+
+
+def events_summary(events: list[str]) -> str:
+    """What an installed card says it receives ("" when nothing is installed)."""
+    if not events:
+        return ""
+    if len(events) == len(EVENT_TYPES):
+        return "All ticket events"
+    return ", ".join(EVENT_LABELS[e] for e in events if e in EVENT_LABELS)
 
 
 def card_view(view: installations.IntegrationView) -> CardView:
@@ -65,7 +78,27 @@ def card_view(view: installations.IntegrationView) -> CardView:
         popup_origin=view.popup_origin,
         popup_message_type=view.popup_message_type,
         can_test=view.can_test,
+        target_entry=view.target_entry,
+        events=list(view.events),
+        events_summary=events_summary(list(view.events)),
     )
+
+
+@dataclass(frozen=True)
+class EventChoice:
+    """One ticket event type in a card's event editor, and whether it is ticked."""
+
+    value: str
+    label: str
+    picked: bool = False
+    slug: str = ""  # the type as an element id: "ticket-created"
+
+
+def event_choices(picked: list[str]) -> list[EventChoice]:
+    return [
+        EventChoice(e, EVENT_LABELS[e], e in picked, e.replace(".", "-").replace("_", "-"))
+        for e in EVENT_TYPES
+    ]
 
 
 @dataclass(frozen=True)
