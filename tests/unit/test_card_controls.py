@@ -131,10 +131,10 @@ def test_a_failed_test_says_what_happened_in_plain_words(
 def test_an_integration_not_ready_for_a_test_is_refused_before_sending(
     status: str, needs_target: bool, reason: Reason
 ) -> None:
-    sample_message.check_ready("active", needs_target=False)  # control: a ready one passes
+    sample_message.check_ready("active", needs_target=False, provider="Slack")  # control: a ready one passes
     with pytest.raises(ServiceError) as refused:
-        sample_message.check_ready(status, needs_target=needs_target)
-    assert refused.value.reason is reason
+        sample_message.check_ready(status, needs_target=needs_target, provider="Slack")
+    assert refused.value.reason is reason and refused.value.detail.startswith(("Slack", "The Slack"))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from tms_console.api.deps import bearer_identity, client_ip
 from tms_console.domain.events import EVENT_TYPES, EventType
@@ -30,6 +30,13 @@ class EventTypes(BaseModel):
         + ", ".join(EVENT_TYPES)
         + ". All of them also means every type added later. To receive nothing, uninstall it.",
     )
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:  # the reason, not just "at least 1 item"
+            raise ValueError("pick at least one event type; to stop every message, uninstall the integration")
+        return value
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -124,7 +124,7 @@ async def send_test(identity: Identity, *, project_id: str, integration_type: st
         raise NotFound(Reason.NOT_FOUND, "no test message for this integration")
     row, credential = await _load(identity, project_id, spec)
     meta = dict(row.meta or {})
-    sample_message.check_ready(row.status, needs_target=needs_target(spec, meta))
+    sample_message.check_ready(row.status, needs_target=needs_target(spec, meta), provider=spec.name)
     try:
         bundle = await tokens.fresh_bundle(row, credential)
     except DecryptError:

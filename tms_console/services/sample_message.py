@@ -16,7 +16,7 @@ from tms_console.domain.errors import ProviderError, ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
-from tms_console.domain.reasons import Reason
+from tms_console.domain.reasons import Reason, describe
 from tms_console.domain.sample_events import SAMPLE_EVENTS
 from tms_console.domain.status import IntegrationStatus
 from tms_console.providers.templating import TemplateError
@@ -41,19 +41,22 @@ def marked_event() -> TicketEvent:
     return TicketEvent.from_dict(body)
 
 
-def check_ready(status: str, *, needs_target: bool) -> None:
-    """Refuse a test the integration cannot take yet (nothing is sent).
+def check_ready(status: str, *, needs_target: bool, provider: str) -> None:
+    """Refuse a test the integration cannot take yet (nothing is sent); the detail is a sentence.
 
     Raises:
         ServiceError: no target chosen yet (NEEDS_TARGET), credentials refused (NEEDS_RECONNECT), or
             an endpoint that asked to be removed (ENDPOINT_GONE).
     """
+    reason = None
     if status == IntegrationStatus.NEEDS_RECONNECT.value:
-        raise ServiceError(Reason.NEEDS_RECONNECT)
-    if status == IntegrationStatus.DISABLED.value:
-        raise ServiceError(Reason.ENDPOINT_GONE)
-    if needs_target:
-        raise ServiceError(Reason.NEEDS_TARGET)
+        reason = Reason.NEEDS_RECONNECT
+    elif status == IntegrationStatus.DISABLED.value:
+        reason = Reason.ENDPOINT_GONE
+    elif needs_target:
+        reason = Reason.NEEDS_TARGET
+    if reason is not None:
+        raise ServiceError(reason, describe(reason, provider))
 
 
 def render(hooks: ProviderHooks, meta: dict[str, object], bundle: dict[str, object]) -> RenderedMessage:
