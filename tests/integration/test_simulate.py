@@ -159,3 +159,20 @@ def test_the_console_simulates_for_the_caller_s_own_tenant_only(
     assert events_of(db, place) == []
     accepted = simulate_as(Identity("una", "Una", place.tenant_id, "agent"), place.project_id)
     assert accepted.deliveries == 1 and [e[1] for e in events_of(db, place)] == ["ticket.assigned"]
+
+
+def test_the_dev_launcher_runs_emit_event_with_the_dev_environment(
+    database_url: str, db: psycopg.Connection, place: Place
+) -> None:
+    """`python -m devtools.server emit-event` from a shell with no console settings (only the database)."""
+    add_integration(db, place, "webhook")
+    bare = {k: v for k, v in production_env().items() if k not in ("JWT_SECRET", "TOKEN_ENCRYPTION_KEYS")}
+    launched = subprocess.run(
+        [sys.executable, "-m", "devtools.server", "emit-event", "--project", str(place.project_id)],
+        env=bare | {"DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert launched.returncode == 0, launched.stderr
+    assert json.loads(launched.stdout)["deliveries"] == 1 and len(events_of(db, place)) == 1
