@@ -179,7 +179,8 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
     url = route.path.format(**{name: values.get(name, "x") for name in route.path_params})
     query = {name: values[name] for name in route.query_params if name in values}
     # A well-formed body where the route takes one, so the request reaches the tenant check.
-    body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
+    bodies = {"/target": {"target_id": "x"}, "/{integration_type}/events": {"events": ["ticket.created"]}}
+    body = next((b for end, b in bodies.items() if route.path.endswith(end)), {} if route.body else None)
     token = token_for(caller, PEOPLE[caller])
     if route.key in SERVICE_ROUTES:
         body, token = ticket_event(id="sweep-event"), service_token(caller)
