@@ -46,6 +46,7 @@ def test_a_simulated_event_reaches_the_sandbox_channel_and_the_editor_filters_ev
     expect(page.locator("#events-slack")).to_have_text("All ticket events")
 
     simulate(page, "New comment", "Event accepted: 1 delivery queued.")
+    page.screenshot(path=str(ARTIFACTS / "card-controls.png"), full_page=True)
     with psycopg.connect(
         database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
     ) as db:
@@ -69,6 +70,7 @@ def test_a_simulated_event_reaches_the_sandbox_channel_and_the_editor_filters_ev
     # The card's editor: no more comments for Slack, so a simulated comment goes nowhere.
     page.locator("#edit-events-slack").click()
     expect(page.locator("#event-ticket-commented")).to_be_checked()
+    page.screenshot(path=str(ARTIFACTS / "card-event-editor.png"))
     page.locator("#event-ticket-commented").click()
     expect(page.locator("#event-ticket-commented")).not_to_be_checked()
     page.locator("#events-save").click()
