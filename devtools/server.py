@@ -1,9 +1,11 @@
-"""`python -m devtools.server run|prepare`: the one-command local console (dev only).
+"""`python -m devtools.server run|prepare|emit-event`: the one-command local console (dev only).
 
 run: start embedded Postgres/Redis when DATABASE_URL/REDIS_URL are unset, create the database,
 migrate, seed the demo, serve the sandbox providers on their own port, point every provider without
 credentials at them, serve the console (Reflex's prod build) with TMS_ENV=dev and the demo login, and
 run one delivery worker beside it. Ctrl-C stops what it started.
+
+emit-event: from another shell while `run` serves, a simulated ticket event for a project (see `emit_event`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dotenv import dotenv_values
 
 import sandbox
 from devtools import services as services_runtime
+from devtools.seed import demo_id
 from tms_console.security.keyring import generate_key_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,6 +197,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def emit_event(args: list[str]) -> int:
+    """`python -m devtools.server emit-event [--project ID] [--type TYPE]`: the product's dev-only
+    `python -m tms_console.cli emit-event` with the environment `make run` gives the console (its database,
+    dev secrets, TMS_ENV=dev), from another shell; the project defaults to Acme's Billing Desk, the
+    project Alice lands on."""
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        if not (services_runtime.DATA_DIR / "postgres" / "postmaster.pid").exists():
+            print("emit-event: start `make run` first (its database is not running)", file=sys.stderr)
+            return 2
+        embedded = services_runtime.embedded_postgres_url()  # reuses the one `make run` started
+        env["DATABASE_URL"] = services_runtime.with_database(embedded, "tms_console")
+    env = dev_env(env, env.get("PORT", "3000"))
+    if "--project" not in args:
+        args = ["--project", str(demo_id("Acme", "Billing Desk")), *args]
+    command = [sys.executable, "-m", "tms_console.cli", "emit-event", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603 - fixed argv
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "run"
     if command == "run":
@@ -201,7 +223,12 @@ def main(argv: list[str]) -> int:
     if command == "prepare":
         prepare(os.environ["DATABASE_URL"])
         return 0
-    print("usage: python -m devtools.server [run|prepare]", file=sys.stderr)
+    if command == "emit-event":
+        return emit_event(argv[2:])
+    print(
+        "usage: python -m devtools.server [run|prepare|emit-event [--project ID] [--type TYPE]]",
+        file=sys.stderr,
+    )
     return 2
 
 

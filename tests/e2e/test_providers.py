@@ -96,9 +96,20 @@ def test_whatsapp_embedded_signup_popup(page: Page) -> None:
     popup = opened.value
     popup.locator("#approve").click()
     page.wait_for_url("**/projects/*/integrations?status=success**")
-    expect(page.locator("#status-whatsapp")).to_have_text("Connected")
+    # Meta's signup names the sending number; who receives the ticket updates is typed on the card.
+    expect(page.locator("#status-whatsapp")).to_have_text("Needs setup")
     expect(page.locator("#account-whatsapp")).not_to_be_empty()
-    expect(page.locator("#channel-whatsapp")).to_contain_text("+")
+    page.locator("#pick-whatsapp").click()
+    page.locator("#target-entry-whatsapp").fill("555 0100")
+    page.locator("#target-save-whatsapp").click()
+    expect(page.locator("#entry-error")).to_contain_text("country code")
+    expect(page.locator("#status-whatsapp")).to_have_text("Needs setup")
+    page.locator("#target-entry-whatsapp").fill("+1 555 123 0088")
+    page.locator("#target-save-whatsapp").click()
+    expect(page.locator("#status-whatsapp")).to_have_text("Connected")
+    expect(page.locator("#channel-whatsapp")).to_have_text("+15551230088")
+    page.locator("#test-whatsapp").click()
+    expect(page.locator("#flash")).to_contain_text("WhatsApp Business: test message sent. Delivered")
     uninstall(page, "whatsapp")
 
 
@@ -119,7 +130,7 @@ def test_webhook_builder_secret_once_and_signed_test(page: Page, console: dict[s
     expect(page.locator("#status-webhook")).to_have_text("Connected")
     assert shown not in page.content()
     page.locator("#test-webhook").click()
-    expect(page.locator("#flash")).to_contain_text("test event sent")
+    expect(page.locator("#flash")).to_contain_text("test message sent")
     deliveries = httpx.get(console["sandbox"] + "/sandbox/webhook/_inspect").json()["deliveries"]
     assert any(d["endpoint"] == "e2e" and d["headers"].get("x-tms-signature") for d in deliveries)
     uninstall(page, "webhook")

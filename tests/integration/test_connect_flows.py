@@ -166,18 +166,49 @@ def test_whatsapp_embedded_signup_result_connects(api, db, live_url, canary) -> 
     project = project_id(ACME, "Billing Desk")
     result = signup(api, live_url)
     before = api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["token_exchanges"]
-    assert api.post(f"{base(project)}/whatsapp", json=result).status_code == 200
+    connected = api.post(f"{base(project)}/whatsapp", json=result | {"recipient": "+1 555 123 0042"})
+    assert connected.status_code == 200, connected.text
     assert api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["token_exchanges"] == before + 1
     shown = card(api, project, "whatsapp")
-    assert shown["status"] == "connected" and shown["account"] and shown["channel"]
+    assert shown["status"] == "connected" and shown["account"] and shown["channel"] == "+15551230042"
     meta = row(db, "whatsapp", project)[1]
     assert meta["waba_id"] == result["waba_id"] and canary not in str(meta)
+    assert (meta["recipient"], meta["target_id"]) == ("+15551230042", "+15551230042")
     # The same code cannot be used twice.
     again = api.post(f"{base(project)}/whatsapp", json=result)
     assert again.status_code == 502 and again.json()["reason"] == "invalid_grant"
     revocations = api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["revocations"]
     assert api.delete(f"{base(project)}/whatsapp").status_code == 204
     assert api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["revocations"] == revocations + 1
+
+
+def test_whatsapp_without_a_recipient_needs_setup_until_one_is_entered(api, db, live_url) -> None:
+    project = project_id(ACME, "Onboarding")
+    result = signup(api, live_url)
+    before = api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["token_exchanges"]
+    refused = api.post(f"{base(project)}/whatsapp", json=result | {"recipient": "555 0100"})
+    assert refused.status_code == 400 and "country code" in refused.json()["detail"]
+    assert row(db, "whatsapp", project) is None  # refused before the code was spent at Meta
+    assert api.get(f"{sandbox_origin()}/sandbox/whatsapp/_inspect").json()["token_exchanges"] == before
+
+    assert api.post(f"{base(project)}/whatsapp", json=result).status_code == 200
+    assert card(api, project, "whatsapp")["status"] == "needs_setup"
+    assert "recipient" not in row(db, "whatsapp", project)[1]
+    untested = api.post(f"{base(project)}/whatsapp/test")
+    assert untested.status_code == 400 and untested.json()["reason"] == "needs_target"
+    assert "does not know where to post yet" in untested.json()["detail"]
+    assert api.get(f"{base(project)}/whatsapp/targets").status_code == 404  # typed, not picked from a list
+    bad = api.put(f"{base(project)}/whatsapp/target", json={"target_id": "call me maybe"})
+    assert bad.status_code == 400 and "country code" in bad.json()["detail"]
+    assert card(api, project, "whatsapp")["status"] == "needs_setup"
+
+    chosen = api.put(f"{base(project)}/whatsapp/target", json={"target_id": "+44 20 7946 0958"})
+    assert chosen.status_code == 200 and chosen.json()["id"] == "+442079460958"
+    assert card(api, project, "whatsapp")["status"] == "connected"
+    assert row(db, "whatsapp", project)[1]["recipient"] == "+442079460958"
+    tested = api.post(f"{base(project)}/whatsapp/test")
+    assert tested.status_code == 200 and tested.json()["result"].startswith("Delivered"), tested.text
+    assert api.delete(f"{base(project)}/whatsapp").status_code == 204
 
 
 def test_whatsapp_refuses_a_waba_the_code_does_not_reach(api, db, live_url) -> None:
@@ -207,7 +238,9 @@ def test_webhook_connect_reveals_the_secret_once_and_signs_deliveries(api, db, l
     assert row(db, "webhook", project)[1]["events"] == ["ticket.created", "ticket.resolved"]
 
     tested = api.post(f"{base(project)}/webhook/test")
-    assert tested.status_code == 200 and tested.json()["result"] == "Delivered (200)"
+    assert (
+        tested.status_code == 200 and tested.json()["result"] == "Delivered: Webhook accepted it (HTTP 200)."
+    )
     deliveries = [
         d
         for d in api.get(f"{sandbox_origin()}/sandbox/webhook/_inspect").json()["deliveries"]

@@ -221,11 +221,14 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
     url = route.path.format(**{name: values.get(name, "x") for name in route.path_params})
     query = {name: values[name] for name in route.query_params if name in values}
     # A well-formed body where the route takes one, so the request reaches the tenant check.
-    body = {"target_id": "x"} if route.path.endswith("/target") else {} if route.body else None
+    bodies = {
+        "/target": {"target_id": "x"},
+        "/{integration_type}/events": {"events": ["ticket.created"]},
+        "/retry-failed": {"since": "2026-01-01T00:00:00Z"},
+    }
+    body = next((b for end, b in bodies.items() if route.path.endswith(end)), {} if route.body else None)
     if route.path.endswith("/hooks") and route.method == "POST":
         body = {"target_url": "https://203.0.113.10/hook", "event": "*"}
-    if route.path.endswith("/retry-failed"):
-        body = {"since": "2026-01-01T00:00:00Z"}
     token = token_for(caller, PEOPLE[caller])
     if route.key in SERVICE_ROUTES:
         body, token = ticket_event(id="sweep-event"), service_token(caller)

@@ -53,13 +53,13 @@ def test_every_status_has_one_card_word_and_one_overview_bucket() -> None:
 
 async def test_a_provider_without_quirks_gets_the_contract_defaults() -> None:
     hooks = NO_HOOKS
-    assert not (hooks.judges_token_response or hooks.revokes or hooks.sends_test or hooks.receives_inbound)
+    assert not (hooks.judges_token_response or hooks.revokes or hooks.enters_target or hooks.receives_inbound)
     assert hooks.ready_made == {} and hooks.setup_note() == "" and hooks.reveal({"a": "b"}) == {}
     assert hooks.verify_inbound({}, {}) is False and hooks.on_inbound({}, {}) is None
     with pytest.raises(NotFound):
         hooks.preview("{}")
     with pytest.raises(NotFound):
-        await hooks.send_test(None, {}, {})  # type: ignore[arg-type]
+        hooks.entered_target("+15551234567")
 
 
 def test_token_responses_are_judged_by_the_provider_only_when_it_says_so() -> None:

@@ -31,8 +31,8 @@ def test_every_spec_is_valid() -> None:
         else:  # form and popup kinds connect through their hook, from declared fields
             assert spec.form_fields and _overrides(hooks, "connect"), spec.key
             assert len({f.name for f in spec.form_fields}) == len(spec.form_fields)
-        if spec.target_label:
-            assert _overrides(hooks, "list_targets"), spec.key
+        if spec.target_label:  # a target is picked from the provider's list, or typed and checked
+            assert _overrides(hooks, "list_targets") or hooks.enters_target, spec.key
         if spec.graph_api_base:
             assert spec.graph_api_base.startswith("https://")
 
@@ -48,7 +48,7 @@ def test_capability_flags_match_the_hooks_implemented() -> None:
         assert isinstance(hooks, ProviderHooks)
         assert hooks.judges_token_response == _overrides(hooks, "check_token_response"), key
         assert hooks.revokes == _overrides(hooks, "revoke"), key
-        assert hooks.sends_test == _overrides(hooks, "send_test"), key
+        assert hooks.enters_target == _overrides(hooks, "entered_target"), key
         assert hooks.receives_inbound == (
             _overrides(hooks, "verify_inbound") and _overrides(hooks, "on_inbound")
         )

@@ -7,14 +7,26 @@ from typing import Any
 
 import reflex as rx
 
+from tms_console.domain.events import EVENT_TYPES
 from tms_console.providers.spec import FormField
 from tms_console.services import installations, overview, setup
-from tms_console.state import activity, admin, connect, integrations, login, setup_panel, targets  # noqa: F401
+from tms_console.state import (  # noqa: F401
+    activity,
+    admin,
+    connect,
+    event_types,
+    integrations,
+    login,
+    setup_panel,
+    simulate,
+    targets,
+)
 from tms_console.state.views import (
     CardView,
     OverviewCell,
     card_view,
     env_var_views,
+    event_choices,
     form_field_view,
     overview_rows,
     setup_view,
@@ -62,6 +74,8 @@ def test_each_concern_of_the_integrations_page_is_a_substate_of_the_page() -> No
         setup_panel.SetupState,
         targets.TargetPickerState,
         activity.ActivityState,
+        event_types.EventTypesState,
+        simulate.SimulateState,
     }
 
 
@@ -77,6 +91,21 @@ def test_card_view_keeps_flags_as_bools_and_names_the_stand_in() -> None:
     )  # fmt: skip
     real = installations.IntegrationView("discord", "Discord", "d", "/l.svg", "not_connected", False)
     assert card_view(real).stand_in is False and card_view(real).can_test is False
+    assert card_view(real).events == [] and card_view(real).events_summary == ""
+
+
+def test_card_view_says_which_events_an_installed_card_receives() -> None:
+    every = installations.IntegrationView(
+        "slack", "Slack", "d", "/l.svg", "connected", events=list(EVENT_TYPES)
+    )
+    assert card_view(every).events_summary == "All ticket events"
+    picked = installations.IntegrationView(
+        "slack", "Slack", "d", "/l.svg", "connected", events=["ticket.created", "ticket.resolved"]
+    )
+    assert card_view(picked).events_summary == "New ticket, Ticket resolved"
+    choices = event_choices(["ticket.resolved"])
+    assert [c.value for c in choices] == list(EVENT_TYPES) and [c.picked for c in choices].count(True) == 1
+    assert choices[-1].picked and choices[-1].slug == "ticket-resolved"
 
 
 def test_setup_view_joins_scopes_and_keeps_env_flags_as_bools() -> None:

@@ -198,7 +198,11 @@ async def connect_integration(
 @router.post(
     "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}/test",
     response_model=TestResult,
-    responses=ERRORS | {400: {"description": "Needs reconnect"}, 502: {"description": "Delivery failed"}},
+    responses=ERRORS
+    | {
+        400: {"description": "Not ready: no target chosen yet, needs reconnect, or endpoint gone"},
+        502: {"description": "The provider did not take it; `detail` says why in plain words"},
+    },
 )
 async def send_test(
     request: Request,
@@ -207,7 +211,8 @@ async def send_test(
     integration_type: IntegrationType,
     identity: CurrentIdentity,
 ) -> TestResult:
-    """Send a test message (for webhooks: the signed sample event) and say how it went."""
+    """Send a test message (a sample event marked as a test, sent as a delivery would be) to the target
+    chosen at install, and say how it went."""
     require_tenant(identity, tenant_id)
     await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
     result = await connect.send_test(identity, project_id=project_id, integration_type=integration_type)

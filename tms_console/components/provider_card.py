@@ -6,6 +6,7 @@ import reflex as rx
 
 from tms_console.components.activity_panel import activity_button
 from tms_console.components.browser import run_in_browser
+from tms_console.components.card_settings import events_line, target_entry
 from tms_console.components.status_badge import status_badge
 from tms_console.domain.status import CardStatus
 from tms_console.state.connect import ConnectState
@@ -160,13 +161,17 @@ def _target_picker(card: rx.Var[CardView]) -> rx.Component:
                 TargetPickerState.target_error != "",
                 rx.text(TargetPickerState.target_error, size="1", color="var(--red-11)", id="pick-error"),
                 rx.cond(
-                    TargetPickerState.target_options.length() > 0,
-                    rx.select.root(
-                        rx.select.trigger(placeholder="Pick one", id="target-" + card.key, width="100%"),
-                        rx.select.content(rx.foreach(TargetPickerState.target_options, _target_option)),
-                        on_change=lambda value: TargetPickerState.save_target(card.key, value),
+                    card.target_entry,
+                    target_entry(card),
+                    rx.cond(
+                        TargetPickerState.target_options.length() > 0,
+                        rx.select.root(
+                            rx.select.trigger(placeholder="Pick one", id="target-" + card.key, width="100%"),
+                            rx.select.content(rx.foreach(TargetPickerState.target_options, _target_option)),
+                            on_change=lambda value: TargetPickerState.save_target(card.key, value),
+                        ),
+                        rx.hstack(rx.spinner(size="1"), rx.text("Asking the provider…", size="1")),
                     ),
-                    rx.hstack(rx.spinner(size="1"), rx.text("Asking the provider…", size="1")),
                 ),
             ),
             rx.button("Cancel", size="1", variant="ghost", on_click=TargetPickerState.cancel_pick),
@@ -201,6 +206,7 @@ def provider_card(card: rx.Var[CardView]) -> rx.Component:
             _detail("Installed by", card.installed_by, "installed-by-" + card.key),
             _detail("Installed", card.installed_at, "installed-at-" + card.key),
             _last_delivery(card),
+            events_line(card),
             rx.spacer(),
             _target_picker(card),
             _actions(card),

@@ -3,9 +3,11 @@
 `ProviderHooks` lists every hook a provider may implement, each with a default. A provider without
 quirks uses it as is; one with quirks subclasses it and overrides what it needs. Where a service
 must know whether a hook replaces the generic behaviour (RFC 6749 token handling, RFC 7009
-revocation) or is offered at all (a test message, provider calls coming in), it reads a capability
-flag, never probes for a method. Hooks receive `ProviderHttp`, a narrow facade over the provider's
-API hosts, and plain values: never the database or the settings.
+revocation) or is offered at all (ticket events, a typed target, provider calls coming in), it reads
+a capability flag, never probes for a method. A test message needs no hook of its own: the services
+send a sample event through `render_event` and `send_message`, exactly as a delivery does. Hooks
+receive `ProviderHttp`, a narrow facade over the provider's API hosts, and plain values: never the
+database or the settings.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class ProviderHooks:
     # Capabilities the services read.
     judges_token_response: ClassVar[bool] = False  # check_token_response replaces RFC 6749 §5.2
     revokes: ClassVar[bool] = False  # revoke replaces RFC 7009 revocation of the access token
-    sends_test: ClassVar[bool] = False  # send_test delivers a test message
+    enters_target: ClassVar[bool] = False  # the agent types the target (entered_target checks it)
     receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
     renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
     # Payload templates an agent can start from, by name (the outgoing webhook's).
@@ -99,9 +101,10 @@ class ProviderHooks:
         """Where notifications can go (for specs with a `target_label`)."""
         return []
 
-    async def send_test(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> str:
-        """Send a test message; a short outcome line for the agent."""
-        raise NotFound(Reason.NOT_FOUND, "no test message for this integration")
+    def entered_target(self, value: str) -> Target:
+        """The target an agent typed (e.g. a recipient's phone number), checked; raise ServiceError with
+        INVALID_INPUT and a sentence saying what is expected. Used only when `enters_target`."""
+        raise NotFound(Reason.NOT_FOUND, "nothing to enter for this integration")
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         """The event as this platform's native message (pure: no HTTP). Ticket text is hostile: the

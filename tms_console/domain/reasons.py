@@ -51,6 +51,10 @@ class Reason(StrEnum):
     TOO_MANY_HOOKS = "too_many_hooks"
     DELIVERY_PENDING = "delivery_pending"
     INTEGRATION_DISABLED = "integration_disabled"
+    EVENTS_CHANGED = "events_changed"
+    NEEDS_TARGET = "needs_target"
+    TEST_FAILED = "test_failed"
+    DEV_ONLY = "dev_only"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -131,6 +135,11 @@ MESSAGES: dict[Reason, str] = {
     Reason.INTEGRATION_DISABLED: "{provider} is disabled, so nothing can be sent to it. Reconnect it first.",
     Reason.NOT_ALLOWED: "This page is for tenant administrators. Ask an admin of your organisation.",
     Reason.POPUP_BLOCKED: "The browser blocked the {provider} window. Allow pop-ups here and try again.",
+    Reason.EVENTS_CHANGED: "Saved: {provider} receives the ticket events picked from now on.",
+    Reason.NEEDS_TARGET: "{provider} does not know where to post yet. Choose it on the card first, "
+    "then try again.",
+    Reason.TEST_FAILED: "{provider} did not take the test message. Check its setup and try again.",
+    Reason.DEV_ONLY: "Simulated ticket events exist only in development and test consoles.",
 }
 
 

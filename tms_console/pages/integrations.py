@@ -6,9 +6,11 @@ import reflex as rx
 
 from tms_console.components.activity_panel import activity_panel
 from tms_console.components.browser import run_in_browser
+from tms_console.components.card_settings import event_types_dialog
 from tms_console.components.dialogs import connect_dialog, setup_dialog
 from tms_console.components.layout import page_frame
 from tms_console.components.provider_card import provider_card
+from tms_console.components.simulate import simulate_control
 from tms_console.state.integrations import CardsState, IntegrationsState
 
 ROUTE = "/projects/[project_id]/integrations"
@@ -111,9 +113,11 @@ def integrations_page() -> rx.Component:
             margin_bottom="1.25rem",
         ),
         flash(),
+        simulate_control(),
         body(),
         confirm_dialog(),
         connect_dialog(),
         setup_dialog(),
         activity_panel(),
+        event_types_dialog(),
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -97,7 +97,6 @@ async def upsert_integration(
     updated = {
         key: statement.excluded[key]
         for key in (
-            "meta",
             "status",
             "status_reason",
             "installed_by_id",
@@ -105,6 +104,7 @@ async def upsert_integration(
             "updated_at",
         )
     }
+    updated["meta"] = _meta_keeping_events(statement.excluded.meta)
     upsert = statement.on_conflict_do_update(
         constraint="project_integrations_tenant_id_project_id_integration_type_key", set_=updated
     ).returning(col(ProjectIntegration.id))
@@ -127,6 +127,15 @@ async def upsert_integration(
     )
     await session.execute(credentials)
     return row_id
+
+
+def _meta_keeping_events(new_meta: Any) -> Any:
+    """A reconnect's meta, keeping the event types the agent picked unless the reconnect picks its own."""
+    old_meta = sa.type_coerce(col(ProjectIntegration.meta), JSONB)
+    new_meta = sa.type_coerce(new_meta, JSONB)
+    keep = sa.and_(sa.not_(new_meta.has_key("events")), old_meta.has_key("events"))
+    kept = new_meta.op("||")(sa.func.jsonb_build_object("events", old_meta["events"]))
+    return sa.case((keep, kept), else_=new_meta)
 
 
 async def get_integration(

@@ -194,7 +194,18 @@ WHATSAPP = ProviderSpec(
         FormField("waba_id", "WhatsApp Business Account", max_length=30),
         FormField("phone_number_id", "Phone number", max_length=30),
         FormField("business_id", "Business", required=False, max_length=30),
+        FormField(
+            "recipient",
+            "Recipient number",
+            required=False,
+            max_length=32,
+            help="Who receives ticket updates: an international number, e.g. +15551234567. "
+            "Can be entered on the card after connecting.",
+        ),
     ),
+    # The recipient is typed (WhatsApp has no list of recipients to pick from): see WhatsAppHooks.
+    target_label="Recipient",
+    target_hint="Enter the phone number that receives ticket updates, with its country code.",
     trusted_domains=("facebook.com", "whatsapp.com"),
     docs_url="https://developers.facebook.com/docs/whatsapp/embedded-signup",
 )

@@ -24,6 +24,7 @@ ACTIONS = {
     Reason.HOOK_SUBSCRIBED: "subscribed",  # a REST hook (Zapier, Make) was added
     Reason.HOOK_UNSUBSCRIBED: "unsubscribed",
     Reason.HOOK_GONE: "unsubscribed",  # a REST hook's URL answered 410 to a delivery
+    Reason.EVENTS_CHANGED: "events_changed",  # an agent picked which ticket events it receives
 }
 
 

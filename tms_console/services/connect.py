@@ -2,7 +2,8 @@
 
 Generic over providers: the spec says which fields a connect form has and whether a target (channel,
 space, chat) is picked; the provider's hooks (`domain.hooks.ProviderHooks`: connect, reveal,
-list_targets, send_test, preview, verify_inbound / on_inbound) do the talking.
+list_targets, entered_target, preview, verify_inbound / on_inbound) do the talking. A test message goes
+through the provider's `render_event` and `send_message`, as a delivery does (services/sample_message.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import secrets
 from typing import Any
 
 from tms_console.domain.errors import NotFound, ServiceError
+from tms_console.domain.messages import Outcome, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Target
 from tms_console.oauth.http import api_for
@@ -22,8 +24,9 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
-from tms_console.services import credentials, tokens
+from tms_console.services import credentials, sample_message, tokens
 from tms_console.services.install import clean_meta
+from tms_console.services.installations import needs_target
 from tms_console.services.tenancy import require_project
 from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
@@ -104,13 +107,35 @@ async def connect(
 
 
 async def send_test(identity: Identity, *, project_id: str, integration_type: str) -> str:
-    """Send the provider's test message (signed sample event for webhooks); a short outcome line."""
+    """Send a test message to the integration's target: a sample event marked as a test, through the
+    same renderer and `send_message` a delivery uses (refreshing the token first when due).
+
+    Returns:
+        One sentence for the agent when the provider took it.
+
+    Raises:
+        NotFound: unknown type, another tenant's project, or nothing installed there.
+        ServiceError: not ready for a test: no target chosen yet, credentials refused, endpoint gone.
+        SendTestFailed: the provider did not take it; its detail says why in plain words.
+    """
     spec = _spec(integration_type)
     hooks = hooks_for(spec)
-    if not hooks.sends_test:
+    if not hooks.renders_events:
         raise NotFound(Reason.NOT_FOUND, "no test message for this integration")
-    row, bundle = await _load_bundle(identity, project_id, spec)
-    return await hooks.send_test(api_for(resolve(spec)), bundle, dict(row.meta or {}))
+    row, credential = await _load(identity, project_id, spec)
+    meta = dict(row.meta or {})
+    sample_message.check_ready(row.status, needs_target=needs_target(spec, meta), provider=spec.name)
+    try:
+        bundle = await tokens.fresh_bundle(row, credential)
+    except DecryptError:
+        raise ServiceError(Reason.NEEDS_RECONNECT) from None
+    message = sample_message.render(hooks, meta, bundle)
+    try:
+        result = await hooks.send_message(api_for(resolve(spec)), bundle, meta, message)
+    except Exception as exc:  # the contract says hooks never raise; a bug is a failed test, never a 500
+        result = SendResult(Outcome.RETRY, reason="send_error", detail=type(exc).__name__)
+    logger.info("test_message type=%s outcome=%s reason=%s", spec.key, result.outcome.value, result.reason)
+    return sample_message.judge(result, spec.name, (spec.target_label or "channel").lower())
 
 
 def ready_made(integration_type: str, name: str) -> str:
@@ -150,7 +175,7 @@ async def _load_bundle(
 async def list_targets(identity: Identity, *, project_id: str, integration_type: str) -> list[Target]:
     """Where this integration's notifications can go, as the provider lists them now."""
     spec = _spec(integration_type)
-    if not spec.target_label:
+    if not spec.target_label or hooks_for(spec).enters_target:
         raise NotFound(Reason.NOT_FOUND, "nothing to pick for this integration")
     row, bundle = await _load_bundle(identity, project_id, spec)
     return await hooks_for(spec).list_targets(api_for(resolve(spec)), bundle, dict(row.meta or {}))
@@ -159,9 +184,10 @@ async def list_targets(identity: Identity, *, project_id: str, integration_type:
 async def choose_target(
     identity: Identity, *, project_id: str, integration_type: str, target_id: str
 ) -> Target:
-    """Store the picked target, if the provider lists it for this install (never a made-up id)."""
+    """Store the picked target, if the provider lists it for this install (never a made-up id), or, where
+    the agent types it (a recipient's number), once the provider's hooks accept what was typed."""
     spec = _spec(integration_type)
-    choice = next(
+    choice = await _entered(identity, project_id, spec, target_id) or next(
         (t for t in await list_targets(identity, project_id=project_id, integration_type=spec.key)
          if t.id == target_id),
         None,
@@ -175,6 +201,22 @@ async def choose_target(
     async with unit_of_work() as session:
         await repository.update_meta(session, tenant_id=identity.tenant_id, integration_id=row.id, meta=meta)
     return choice
+
+
+def target_is_typed(integration_type: str) -> bool:
+    """Whether the agent types this provider's target (a recipient's number) instead of picking it."""
+    spec = get_provider(integration_type) if isinstance(integration_type, str) else None
+    return bool(spec and spec.target_label and hooks_for(spec).enters_target)
+
+
+async def _entered(identity: Identity, project_id: str, spec: ProviderSpec, value: str) -> Target | None:
+    """A typed target, checked (None for providers whose targets are picked from a list)."""
+    hooks = hooks_for(spec)
+    if not spec.target_label or not hooks.enters_target:
+        return None
+    async with unit_of_work() as session:  # first: another tenant's project is a plain 404
+        await require_project(session, identity, project_id)
+    return hooks.entered_target(value)
 
 
 async def inbound(integration_type: str, endpoint_id: str, headers: dict[str, str], body: Any) -> bool:

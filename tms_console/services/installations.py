@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import audit, credentials, last_delivery
 from tms_console.services.last_delivery import LastDelivery
+from tms_console.services.subscriptions import received_event_types
 from tms_console.services.tenancy import require_project
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -56,7 +57,9 @@ class IntegrationView:
     popup_url: str = ""
     popup_origin: str = ""
     popup_message_type: str = ""
-    can_test: bool = False  # the provider can send a test message
+    can_test: bool = False  # the provider can send a test message (every provider that carries events)
+    target_entry: bool = False  # the target is typed in (a phone number), not picked from a list
+    events: list[str] = field(default_factory=list)  # the ticket event types it receives (installed only)
     last_delivery: LastDelivery | None = None  # None: nothing delivered (or tried) since installed
 
 
@@ -124,7 +127,8 @@ def _view(
         "logo": spec.logo,
         "install_kind": spec.install_kind,
         "target_label": spec.target_label,
-        "can_test": hooks_for(spec).sends_test,
+        "can_test": hooks_for(spec).renders_events,
+        "target_entry": hooks_for(spec).enters_target,
     }
     if not spec.available:
         return IntegrationView(**base, status=CardStatus.COMING_SOON)
@@ -148,6 +152,7 @@ def _view(
         installed_by=row.installed_by_name or "",
         installed_at=row.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
         link=_link(provider, meta.get("configuration_url")),
+        events=received_event_types(meta),
     )
 
 
@@ -164,7 +169,7 @@ def _channel(meta: dict[str, Any]) -> str:
     name = first_of(meta, CHANNEL_FIELDS)
     if name and name == str(meta.get("channel_id")):
         return f"channel {name}"
-    return name if name.startswith("#") or not name else f"#{name}"
+    return name if name.startswith(("#", "+")) or not name else f"#{name}"  # "+": a phone number
 
 
 def _origin(url: str) -> str:

@@ -20,6 +20,7 @@ from tms_console.domain.status import CardStatus
 from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import connect, installations
+from tms_console.services.sample_message import SendTestFailed
 from tms_console.state.session import current_identity
 from tms_console.state.views import CardView, ProjectOption, card_view, project_options
 
@@ -199,7 +200,9 @@ class CardsState(IntegrationsState):
             result = await connect.send_test(
                 identity, project_id=project_id, integration_type=integration_type
             )
-            kind, message = "success", f"{name}: test event sent. {result}."
+            kind, message = "success", f"{name}: test message sent. {result}"
+        except SendTestFailed as exc:  # what the provider said, in plain words
+            kind, message = "error", f"{name}: the test message was not delivered. {exc.detail}"
         except ServiceError as exc:
             kind, message = "error", describe(exc.reason, name)
         async with self:

@@ -25,6 +25,7 @@ class TargetPickerState(IntegrationsState):
     picking: str = ""  # the provider whose target is being picked
     target_options: list[TargetOption] = []
     target_error: str = ""
+    entry_error: str = ""  # why a typed target (a recipient's number) was refused
 
     @rx.event(background=True)
     async def start_pick(self, integration_type: str) -> EventSpec | None:
@@ -34,6 +35,9 @@ class TargetPickerState(IntegrationsState):
             if identity is None:
                 return rx.redirect("/login")
             self.picking, self.target_options, self.target_error = integration_type, [], ""
+            self.entry_error = ""
+        if connect.target_is_typed(integration_type):
+            return None  # the card shows an input: there is no list to ask the provider for
         try:
             targets = await connect.list_targets(
                 identity, project_id=project_id, integration_type=integration_type
@@ -49,7 +53,35 @@ class TargetPickerState(IntegrationsState):
 
     @rx.event
     def cancel_pick(self) -> None:
-        self.picking, self.target_options, self.target_error = "", [], ""
+        self.picking, self.target_options, self.target_error, self.entry_error = "", [], "", ""
+
+    @rx.event(background=True)
+    async def save_entered(self, form_data: dict[str, object]) -> EventSpec | None:
+        """Store a typed target (the entry form's `target`); a refused value keeps the form open."""
+        async with self:
+            identity, project_id, integration_type = current_identity(self), self.project_id, self.picking
+            if identity is None:
+                return rx.redirect("/login")
+        value = form_data.get("target") if isinstance(form_data, dict) else None
+        if not integration_type or not isinstance(value, str) or len(value) > 64:
+            async with self:
+                self.entry_error = "Enter a phone number with its country code, e.g. +15551234567."
+            return None
+        name = provider_name(integration_type)
+        try:
+            await connect.choose_target(
+                identity, project_id=project_id, integration_type=integration_type, target_id=value
+            )
+        except ServiceError as exc:
+            async with self:
+                invalid = exc.reason is Reason.INVALID_INPUT
+                self.entry_error = exc.detail if invalid else describe(exc.reason, name)
+            return None
+        async with self:
+            self.picking, self.entry_error = "", ""
+            self._flash("success", describe(Reason.TARGET_SAVED, name))
+            await (await self.get_state(CardsState))._reload(identity)
+        return None
 
     @rx.event(background=True)
     async def save_target(self, integration_type: str, target_id: str) -> EventSpec | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tms_console.domain.events import EVENT_LABELS, EVENT_TYPES
 from tms_console.domain.values import Target
 from tms_console.providers.spec import FormField
 from tms_console.services import demo, installations, overview, setup
@@ -48,6 +49,18 @@ class CardView:
     last_delivery: str = ""  # "Delivered 3 min ago" / "Failing since 10:42 UTC — <reason>"; "" when none
     last_delivery_at: str = ""  # ISO 8601, UTC
     delivery_failing: bool = False
+    target_entry: bool = False  # the target is typed (a phone number), not picked from a list
+    events: list[str] = field(default_factory=list)  # the ticket event types it receives (installed only)
+    events_summary: str = ""  # the same, in words: "All ticket events", "New ticket, Ticket resolved"
+
+
+def events_summary(events: list[str]) -> str:
+    """What an installed card says it receives ("" when nothing is installed)."""
+    if not events:
+        return ""
+    if len(events) == len(EVENT_TYPES):
+        return "All ticket events"
+    return ", ".join(EVENT_LABELS[e] for e in events if e in EVENT_LABELS)
 
 
 def card_view(view: installations.IntegrationView) -> CardView:
@@ -72,7 +85,27 @@ def card_view(view: installations.IntegrationView) -> CardView:
         last_delivery=last.summary if last else "",
         last_delivery_at=last.at if last else "",
         delivery_failing=last.failing if last else False,
+        target_entry=view.target_entry,
+        events=list(view.events),
+        events_summary=events_summary(list(view.events)),
     )
+
+
+@dataclass(frozen=True)
+class EventChoice:
+    """One ticket event type in a card's event editor, and whether it is ticked."""
+
+    value: str
+    label: str
+    picked: bool = False
+    slug: str = ""  # the type as an element id: "ticket-created"
+
+
+def event_choices(picked: list[str]) -> list[EventChoice]:
+    return [
+        EventChoice(e, EVENT_LABELS[e], e in picked, e.replace(".", "-").replace("_", "-"))
+        for e in EVENT_TYPES
+    ]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from tms_console.domain.errors import ProviderError, ServiceError
+from tms_console.domain.errors import ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
@@ -41,7 +41,6 @@ def _sample() -> TicketEvent:
 
 
 class WebhookHooks(ProviderHooks):
-    sends_test = True
     ready_made = READY_MADE
     renders_events = True
 
@@ -74,32 +73,6 @@ class WebhookHooks(ProviderHooks):
     def reveal(self, bundle: Secrets) -> dict[str, str]:
         """Shown to the agent once, right after connecting; never again."""
         return {"signing_secret": str(bundle.get("signing_secret", ""))}
-
-    async def send_test(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> str:
-        """Deliver the sample event, signed, to the endpoint; returns a short outcome for the agent."""
-        template = str(bundle.get("template") or "")
-        try:
-            message = await asyncio.to_thread(render_webhook, _sample(), template)
-        except templating.TemplateError as exc:
-            raise ServiceError(Reason.INVALID_INPUT, f"Payload template: {exc}") from None
-        payload = message.body()
-        secret = str(bundle["signing_secret"])
-        headers = signing.delivery_headers(
-            secret, payload, message_id=secrets.token_hex(16), timestamp=int(time.time())
-        )
-        headers["Content-Type"] = "application/json"
-        timeout = get_settings().provider_timeout_seconds
-        try:
-            async with ssrf.webhook_client(allowed_origin=_allowed_origin(), timeout=timeout) as client:
-                async with asyncio.timeout(timeout):
-                    response = await client.post(str(bundle["url"]), content=payload, headers=headers)
-        except ssrf.DestinationError as exc:
-            raise ServiceError(Reason.INVALID_INPUT, str(exc)) from None
-        except Exception as exc:  # a timeout or any transport failure is "unreachable", never a 500
-            raise ProviderError(Reason.PROVIDER_UNAVAILABLE, type(exc).__name__) from None
-        if response.status_code >= 400:
-            raise ProviderError(Reason.PROVIDER_ERROR, f"endpoint answered {response.status_code}")
-        return f"Delivered ({response.status_code})"
 
     async def send_message(
         self,

@@ -15,13 +15,16 @@ from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
-from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets
+from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.whatsapp import render as render_whatsapp
 
 GRAPH_ID = re.compile(r"^[0-9]{1,30}$")
 MESSAGING = "whatsapp_business_messaging"
 RECIPIENT = re.compile(r"^\+?[0-9]{6,15}$")
+# E.164: "+", a country code that does not start with 0, at most 15 digits in all (7 at least in practice).
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_PHONE_PUNCTUATION = str.maketrans("", "", " -.()\u00a0")
 # Cloud API error codes on a send (PROVIDERS.md §6.8): the token or its permission is gone; throttled.
 _SEND_AUTH = frozenset({0, 10, 190, 200})
 _SEND_THROTTLED = frozenset({4, 80007, 130429, 131048, 131056})
@@ -66,9 +69,28 @@ def judge_send_error(answer: Answer) -> SendResult:
     return result(Outcome.REJECTED, answer, reason)  # 132xxx template errors, 131xxx, 100: as sent, never
 
 
+def recipient_target(value: str) -> Target:
+    """The recipient's number as a target, in E.164 (spaces, dashes, dots and brackets are dropped).
+
+    Raises:
+        ServiceError: not an international number with its country code.
+    """
+    number = value.translate(_PHONE_PUNCTUATION) if isinstance(value, str) else ""
+    if not E164.match(number):
+        raise ServiceError(
+            Reason.INVALID_INPUT,
+            "Recipient: an international phone number with its country code, e.g. +15551234567",
+        )
+    return Target(number, number, extra={"recipient": number})
+
+
 class WhatsAppHooks(ProviderHooks):
     revokes = True
     renders_events = True
+    enters_target = True
+
+    def entered_target(self, value: str) -> Target:
+        return recipient_target(value)
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_whatsapp(event, meta)
@@ -101,6 +123,8 @@ class WhatsAppHooks(ProviderHooks):
             raise ServiceError(
                 Reason.INVALID_INPUT, "the signup did not return a WhatsApp account and number"
             )
+        entered = str(fields.get("recipient") or "")
+        recipient = recipient_target(entered) if entered else None  # checked before any provider call
         client_id, secret = ctx.client_id, ctx.client_secret
         token = await _graph(
             api,
@@ -132,15 +156,19 @@ class WhatsAppHooks(ProviderHooks):
         phone = await _graph(
             api, "GET", f"/{phone_id}", bearer=access, params={"fields": "display_phone_number,verified_name"}
         )
+        # The business's own number sends; the recipient (typed at connect time or later on the card) is
+        # the target, so an install without one "needs setup" until the agent enters it.
+        meta = {
+            "waba_id": waba_id,
+            "phone_number_id": phone_id,
+            "business_id": str(fields.get("business_id", "")),
+            "account_name": phone.get("verified_name") or "",
+            "phone_number": phone.get("display_phone_number") or "",
+        }
+        if recipient is not None:
+            meta |= {"target_id": recipient.id, "target_name": recipient.name, **recipient.extra}
         return Installation(
-            meta={
-                "waba_id": waba_id,
-                "phone_number_id": phone_id,
-                "business_id": str(fields.get("business_id", "")),
-                "account_name": phone.get("verified_name") or "",
-                "target_name": phone.get("display_phone_number") or "",
-                "target_id": phone_id,
-            },
+            meta=meta,
             secrets={"access_token": access, "waba_id": waba_id},  # revoke needs the WABA, not just the token
         )
 
