@@ -21,6 +21,7 @@ from tests.utils.browser import launched_chromium
 from tests.utils.console import run_console
 from tests.utils.live import configure_env, free_port, seed_demo, serve_api, serve_sandbox, use_sandbox
 from tms_console.security.keyring import generate_key_spec
+from tms_console.settings import clear_settings_cache
 
 # Overridable so that several test runs can share one Postgres and one Redis without clashing.
 TEST_DATABASE = os.environ.get("TMS_TEST_DATABASE", "tms_console_test")
@@ -64,6 +65,7 @@ def database_url(service_urls: services_runtime.ServiceUrls) -> str:
     services_runtime.ensure_database(url, recreate=True)
     services_runtime.migrate(url)
     os.environ["DATABASE_URL"] = url
+    clear_settings_cache()  # a test that read the settings before this fixture must not keep the old URL
     return url
 
 
@@ -77,6 +79,7 @@ def redis_url(service_urls: services_runtime.ServiceUrls) -> str:
     client.flushdb()
     client.close()
     os.environ["REDIS_URL"] = url
+    clear_settings_cache()
     return url
 
 
