@@ -123,7 +123,8 @@ def test_twenty_kills_lose_nothing_and_duplicate_only_what_the_killed_worker_had
     assert sum(arrivals.values()) - EVENTS <= sum(len(jobs) for jobs in in_hand) <= KILLS * CONCURRENCY
 
     pending = db.execute(
-        "SELECT count(*) FROM procrastinate_jobs WHERE args->>'delivery_id' = ANY(%s) AND status <> 'succeeded'",
+        "SELECT count(*) FROM procrastinate_jobs "
+        "WHERE args->>'delivery_id' = ANY(%s) AND status <> 'succeeded'",
         (list(event_of),),
     ).fetchone()
     assert pending is not None and pending[0] == 0, log.read_text()[-3000:]
