@@ -106,12 +106,12 @@ def attempt_rows(db: psycopg.Connection, place: Place) -> dict[tuple[str, str], 
     return attempts
 
 
-def failed_twice(db: psycopg.Connection, place: Place) -> bool:
-    """Every ticket's first event has failed twice, on each provider (its third try is minutes away)."""
+def failed_at_least(db: psycopg.Connection, place: Place, times: int, tickets: int = 1) -> bool:
+    """The first event of `tickets` tickets has failed `times` times, on each provider."""
     row = db.execute(
-        "SELECT count(*) FROM deliveries WHERE project_id = %s AND attempts >= 2", (place.project_id,)
+        "SELECT count(*) FROM deliveries WHERE project_id = %s AND attempts >= %s", (place.project_id, times)
     ).fetchone()
-    return row is not None and row[0] >= TICKETS * len(PROVIDERS)
+    return row is not None and row[0] >= tickets * len(PROVIDERS)
 
 
 def in_order(texts: list[str], marker: str) -> dict[str, list[str]]:
@@ -137,7 +137,7 @@ def test_a_minute_of_500s_is_retried_on_schedule_then_everything_arrives_in_orde
     began = time.monotonic()
     with running_worker(log, RETRY_SCHEDULE_SCALE=str(SCALE)) as worker:
         post_comments(live_url, place, marker)
-        wait_for(db, "SELECT 1", (), lambda _: failed_twice(db, place), timeout=60)
+        wait_for(db, "SELECT 1", (), lambda _: failed_at_least(db, place, 2, TICKETS), timeout=60)
         time.sleep(max(0.0, OUTAGE - (time.monotonic() - began)))  # the outage lasts its minute at least
         assert received(sandbox_url, endpoint) == []  # nothing got through while it lasted
         for kind in PROVIDERS:
@@ -199,3 +199,51 @@ def test_a_minute_of_500s_is_retried_on_schedule_then_everything_arrives_in_orde
         True: TICKETS * (PER_TICKET - 1),
     }  # later comments in the ticket's thread
     assert "Traceback" not in log.read_text()
+
+
+def test_a_429_with_retry_after_is_tried_again_no_sooner_than_it_asked(
+    live_url: str, sandbox_url: str, db: psycopg.Connection, outage: httpx.Client, tmp_path: Path
+) -> None:
+    """Slack and the webhook receiver answer 429 with `Retry-After: 30`, as their rate limiters do: the
+    next attempt waits the 30 s asked (compressed like the schedule: 1.5 s), not the schedule's 5 s."""
+    place, marker, endpoint = new_place(db), "limited-" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    install_slack(live_url, db, place)
+    add_webhook(db, place, f"{sandbox_url}/sandbox/webhook/receive/{endpoint}")
+    fault = {"mode": "rate_limited", "retry_after": "integer", "target": "messages"}
+    for kind in PROVIDERS:
+        assert outage.put(f"/sandbox/{kind}/_fault", json=fault).status_code == 200
+    log = tmp_path / "worker.log"
+    with running_worker(log, RETRY_SCHEDULE_SCALE=str(SCALE)):
+        comment = {"id": "c-1", "body": f"{marker} T0 #0", "public": True}
+        body = ticket_event("ticket.commented", ticket_id=marker, changes={"comment": comment})
+        answer = httpx.post(
+            live_url + place.path, json=body, headers={"Authorization": f"Bearer {place.token()}"}, timeout=20
+        )
+        assert answer.status_code == 202 and answer.json()["deliveries"] == 2, answer.text
+        wait_for(db, "SELECT 1", (), lambda _: failed_at_least(db, place, 1), timeout=60)
+        for kind in PROVIDERS:
+            assert outage.delete(f"/sandbox/{kind}/_fault").status_code == 204
+        wait_for(
+            db,
+            "SELECT status FROM deliveries WHERE project_id = %s",
+            (place.project_id,),
+            lambda rows: len(rows) == 2 and all(r[0] == "delivered" for r in rows),
+            timeout=60,
+        )
+
+    attempts = attempt_rows(db, place)
+    assert {kind for kind, _ in attempts} == set(PROVIDERS)
+    for (kind, _), rows in attempts.items():
+        *limited, last = rows
+        assert limited and last[1:4] == ("delivered", 200, None), (kind, rows)
+        for _, outcome, http_status, reason, started_at, next_at in limited:
+            assert (outcome, http_status, reason) == ("retry", 429, "rate_limited"), (kind, rows)
+            assert (next_at - started_at).total_seconds() >= 30 * SCALE  # what it asked, not the 5 s
+        for earlier, later in itertools.pairwise(rows):
+            assert later[4] >= earlier[5] - dt.timedelta(milliseconds=10), "a retry ran before its time"
+    retry_after = db.execute(
+        "SELECT DISTINCT a.retry_after FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
+        "WHERE d.project_id = %s AND a.outcome = 'retry'",
+        (place.project_id,),
+    ).fetchall()
+    assert retry_after == [(30.0,)]
