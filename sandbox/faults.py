@@ -7,9 +7,10 @@ its response: counters (`token_exchanges`) and codes behave exactly as without t
 what lets a test prove "one exchange per attempt, no retry storm".
 
 Message endpoints (chat.postMessage, execute webhook, Graph channel messages, spaces.messages.create,
-sendMessage, Cloud API messages, incoming webhooks) are wrapped by `with_message_faults` instead: target
-`messages` hits only them (`api` hits them too), every request counts in `message_attempts`, and a fault
-that means "not accepted" answers before the handler, so nothing reaches the channel. `auth_error` answers
+sendMessage, Cloud API messages, incoming webhooks, the plain webhook receiver) are wrapped by
+`with_message_faults` instead: target `messages` hits only them (`api` hits them too), every request
+counts in `message_attempts`, and a fault that means "not accepted" answers before the handler, so
+nothing reaches the channel. `auth_error` answers
 what each provider says once the install's credential is revoked or its bot/webhook removed.
 """
 
@@ -231,6 +232,8 @@ def _rate_limited(fault: Fault, provider: str) -> Response:
         text = "Application request limit reached" if code == 4 else text
         error = {"message": f"(#{code}) {text}", "type": "OAuthException", "code": code}
         return JSONResponse({"error": error | {"fbtrace_id": "AsandboxRateLimit"}}, 400)
+    if provider == "webhook":  # a plain receiver behind a rate limiter: a short JSON error
+        body = {"error": "too many requests"}
     if provider == "google_chat":  # Google's API error envelope (§4.8)
         message = "Resource has been exhausted (e.g. check quota)."
         body = {"error": {"code": 429, "message": message, "status": "RESOURCE_EXHAUSTED"}}

@@ -2,8 +2,10 @@
 
 `POST /sandbox/webhook/receive/{endpoint}` records each request (method, the X-TMS-* headers, the
 raw body and the arrival time) and answers 200, or the status given as `?status=` so tests can
-make a delivery fail. `GET /sandbox/webhook/_inspect` lists what arrived, and
-`/sandbox/webhook/channels/{endpoint}` shows it. The signing secret is never
+make a delivery fail. It honours the sandbox faults like every provider's message endpoint
+(`PUT /sandbox/webhook/_fault`, target `messages`: e.g. a 500 outage for a while, or 429 with a
+`Retry-After`), answering before anything is recorded. `GET /sandbox/webhook/_inspect` lists what
+arrived, and `/sandbox/webhook/channels/{endpoint}` shows it. The signing secret is never
 sent, so nothing recorded here is a secret: the signature is an HMAC of the body. Because the body is
 kept exactly (it is JSON, so UTF-8), a test can verify the signature from the record alone.
 """
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from sandbox import faults
 from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import Rejected, guarded, json_response
@@ -38,7 +41,8 @@ RECORDED_HEADERS = (
 def build_router(app: SandboxApp, store: SandboxStore, canary: str) -> APIRouter:
     """Routes of the webhook receiver. `app` and `canary` are unused: it issues no credentials."""
     router = APIRouter()
-    router.add_api_route("/sandbox/webhook/receive/{endpoint}", _receiver(store), methods=["POST"])
+    receive = faults.with_message_faults(store, "webhook", _receiver(store))
+    router.add_api_route("/sandbox/webhook/receive/{endpoint}", receive, methods=["POST"])
     return router
 
 

@@ -1,71 +1,141 @@
 """`python -m tms_console.worker`: the job worker, with the console's settings (same environment).
 
-Run one or more per host. SIGTERM or Ctrl-C stops it after the jobs in hand (procrastinate's graceful
-stop; a second signal aborts them). Jobs of a worker that died without stopping (kill -9, a lost host)
-are found by their missing heartbeat and run again by any live worker.
+Run one or more per host. SIGTERM or Ctrl-C stops it after the jobs in hand (a second signal stops it
+at once). Jobs of a worker that died without stopping (kill -9, a lost host) are found by their missing
+heartbeat and run again by any live worker.
+
+A database outage (Postgres restarted, a failover, the network) does not end the process. A job that
+cannot reach Postgres runs again (`jobs/outages.py`); when procrastinate's own worker stops because its
+connections died, this one waits until Postgres takes connections again and starts a fresh worker on a
+fresh pool. The log says once that the database went away and once that it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-
-from procrastinate import App
+import signal
 
 from tms_console.jobs import create_app
+from tms_console.jobs import stalled as stalled_jobs
+from tms_console.jobs.app import conninfo
+from tms_console.jobs.outages import OUTAGE, QuietOutages, is_outage, quiet_exception_handler
 from tms_console.logs import configure_logging
-from tms_console.persistence.db import dispose_engine
+from tms_console.persistence.db import accepts_connections, dispose_engine
 from tms_console.persistence.job_queue import DELIVERIES_QUEUE, MAINTENANCE_QUEUE
 from tms_console.settings import get_settings
 
 CONCURRENCY = 20
 QUEUES = [DELIVERIES_QUEUE, MAINTENANCE_QUEUE]
+RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits between probes while Postgres is down (then every 5 s)
 logger = logging.getLogger("tms_console.worker")
 
 
-async def requeue_stalled(app: App, *, stalled_seconds: float) -> int:
-    """Put the jobs of dead workers back in the queue (same id, lock and priority); how many."""
-    jobs = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds))
-    for job in jobs:
-        await app.job_manager.retry_job(job)
-    if jobs:
-        logger.warning("stalled_jobs_requeued count=%d", len(jobs))
-    return len(jobs)
+async def _serve(stop: asyncio.Event, stalled: float) -> str | None:
+    """One procrastinate worker on a fresh pool until `stop` is set (None: it finished the jobs in hand);
+    otherwise why it ended: a database outage it did not survive, or one it did (a job whose status could
+    not be saved then still says `doing` under this worker's id, and only a new worker id frees it)."""
+    try:
+        return await _run_worker(stop, stalled)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return type(exc).__name__
 
 
-async def _watch_stalled(app: App, stalled_seconds: float) -> None:
-    while True:
-        try:
-            await requeue_stalled(app, stalled_seconds=stalled_seconds)
-        except Exception as exc:  # a database blip must not stop the worker; the next round retries
-            logger.warning("stalled_jobs_check_failed error=%s", type(exc).__name__)
-        await asyncio.sleep(stalled_seconds / 2)
-
-
-async def run() -> None:
-    """Run the worker until SIGTERM/SIGINT, then let the jobs in hand finish."""
-    stalled = get_settings().worker_stalled_seconds
+async def _run_worker(stop: asyncio.Event, stalled: float) -> str | None:
     app = create_app()
     async with app.open_async():
-        watcher = asyncio.create_task(_watch_stalled(app, stalled))
-        try:
-            await app.run_worker_async(
+        watcher = asyncio.create_task(stalled_jobs.watch(app, stalled))
+        worker = asyncio.create_task(
+            app.run_worker_async(
                 queues=QUEUES,
                 concurrency=CONCURRENCY,
                 update_heartbeat_interval=stalled / 3,
                 stalled_worker_timeout=stalled,
-                install_signal_handlers=True,
+                install_signal_handlers=False,
             )
-        finally:
-            watcher.cancel()
+        )
+        stopping = asyncio.create_task(stop.wait())
+        outage_over = asyncio.create_task(OUTAGE.over(OUTAGE.count))
+        try:
+            await asyncio.wait({worker, stopping, outage_over}, return_when=asyncio.FIRST_COMPLETED)
+            worker.cancel()  # procrastinate's graceful stop: the jobs in hand finish first
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            await dispose_engine()
+                await worker
+        finally:
+            for task in (stopping, outage_over, watcher):
+                task.cancel()
+            await asyncio.gather(stopping, outage_over, watcher, return_exceptions=True)
+    if stop.is_set():
+        return None
+    return "outage_over" if outage_over.done() else "worker_stopped"  # else a side task failed
+
+
+async def _reachable(stop: asyncio.Event) -> bool:
+    """Wait until Postgres takes connections (True; at once when it does), or until `stop` (False)."""
+    for attempt in itertools.count():
+        if stop.is_set():
+            return False
+        if await accepts_connections(conninfo()):
+            OUTAGE.up()
+            return True
+        OUTAGE.down("unreachable")
+        await _pause(stop, RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)])
+    return False
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep `seconds` unless `stop` comes first; whether it did not."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return not stop.is_set()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """The first SIGTERM/SIGINT sets `stop`; the handlers are then removed, so a second one ends the
+    process at once (as procrastinate's own handlers do)."""
+    loop = asyncio.get_running_loop()
+
+    def first_signal() -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        logger.info("worker_stopping after_jobs_in_hand=true")
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, first_signal)
+
+
+async def run() -> None:
+    """Run workers until SIGTERM/SIGINT, riding out database outages; then let the jobs in hand finish."""
+    stalled = get_settings().worker_stalled_seconds
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)
+    error: str | None = None
+    try:
+        while await _reachable(stop):
+            # Right after an outage every worker's heartbeat is stale: let the live ones beat again before
+            # a new procrastinate worker starts, since it prunes the workers it finds stale.
+            if error is not None and not await _pause(stop, stalled):
+                break
+            error = await _serve(stop, stalled)
+            if error is None:
+                break
+            logger.warning("worker_restarting cause=%s", error)
+    finally:
+        await dispose_engine()
+    logger.info("worker_stopped")
 
 
 def main() -> None:
     configure_logging()
+    if get_settings().log_level.upper() != "DEBUG":  # DEBUG keeps every library's account of an outage
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(QuietOutages())
     logger.info("worker_starting concurrency=%d", CONCURRENCY)
     asyncio.run(run())
 

@@ -116,7 +116,7 @@ def private_rig(redis_url: str) -> Iterator[Rig]:
         log_config.write_text(json.dumps(LOG_CONFIG))
         log = ARTIFACTS / "faults-console.log"
         stack.enter_context(_console(env, console_port, log, log_config))
-        yield Rig(console_url, sandbox_url, postgres, redis, database_url, log, CANARY)
+        yield Rig(console_url, sandbox_url, postgres, redis, database_url, log, CANARY, env)
 
 
 @pytest.fixture

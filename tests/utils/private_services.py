@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,7 @@ class Rig:
     database_url: str  # libpq URL of the console's private database
     log: Path  # the console's log
     canary: str  # planted by the sandbox in every secret it issues
+    env: dict[str, str] = field(default_factory=dict)  # the console's environment (a worker's too)
 
     def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from procrastinate import App, PsycopgConnector
 
+from tms_console.jobs.outages import OutageRetry
 from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
 from tms_console.services import delivery, delivery_log
 from tms_console.settings import get_settings
@@ -27,10 +28,11 @@ def create_app() -> App:
     """The app with every task; open it (`async with app.open_async()`) before running a worker."""
     app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1, max_size=4))
 
-    @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE)
+    @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE, retry=OutageRetry())
     async def deliver(delivery_id: str, attempt: int = 1) -> None:
         """One attempt of one delivery (the intake's jobs are attempt 1); the service records it and
-        queues the next one if any."""
+        queues the next one if any. A database outage midway runs the job again (it sends again at
+        most what it could not record, with the same message id)."""
         await delivery.deliver(delivery_id, attempt)
 
     # Every hour; procrastinate defers each tick once however many workers run. The lock keeps two

@@ -6,6 +6,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -75,3 +76,14 @@ async def dispose_engine() -> None:
         await get_engine().dispose()
     get_engine.cache_clear()
     _sessions.cache_clear()
+
+
+async def accepts_connections(conninfo: str, *, connect_timeout: int = 5) -> bool:
+    """Whether Postgres at `conninfo` (a libpq URL) takes a new connection now: the worker's probe while
+    it waits out an outage (a server still starting up refuses, so it counts as down)."""
+    try:
+        connection = await psycopg.AsyncConnection.connect(conninfo, connect_timeout=connect_timeout)
+    except (psycopg.OperationalError, OSError):
+        return False
+    await connection.close()
+    return True

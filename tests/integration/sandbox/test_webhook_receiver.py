@@ -146,3 +146,27 @@ async def test_the_guarded_client_refuses_the_sandbox_unless_its_origin_is_allow
         with pytest.raises(DestinationError, match="loopback"):
             await strict.post(f"{origin}/sandbox/webhook/receive/{endpoint}", json={})
     assert await deliveries(origin, endpoint) == []
+
+
+async def test_faults_refuse_before_anything_is_recorded_and_clear(
+    origin: str, client: httpx.AsyncClient, endpoint: str
+) -> None:
+    """A 500 outage and a 429 with Retry-After, as for every provider's message endpoint; then it recovers."""
+    url = f"{origin}/sandbox/webhook/receive/{endpoint}"
+    attempts = (await client.get(origin + INSPECT)).json()["message_attempts"]
+    try:
+        fault = {"mode": "status", "status": 500, "target": "messages"}
+        assert (await client.put(f"{origin}/sandbox/webhook/_fault", json=fault)).status_code == 200
+        down = await client.post(url, json={"n": 1})
+        assert down.status_code == 500 and down.text == "500 upstream failure"
+        fault = {"mode": "rate_limited", "retry_after": "integer", "target": "messages"}
+        assert (await client.put(f"{origin}/sandbox/webhook/_fault", json=fault)).status_code == 200
+        limited = await client.post(url, json={"n": 2})
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "30"
+        assert limited.json() == {"error": "too many requests"}
+        assert await deliveries(origin, endpoint) == []
+    finally:
+        assert (await client.delete(f"{origin}/sandbox/webhook/_fault")).status_code == 204
+    assert (await client.post(url, json={"n": 3})).status_code == 200
+    assert [json.loads(d["body"]) for d in await deliveries(origin, endpoint)] == [{"n": 3}]
+    assert (await client.get(origin + INSPECT)).json()["message_attempts"] == attempts + 3
