@@ -1,6 +1,7 @@
-"""The card controls in a real Chromium: "Simulate ticket event" (dev and test only) accepts an event that a
-worker then delivers into the sandbox's Slack channel page; the card's event editor changes what the
-integration receives; "Send test" posts to the chosen channel."""
+"""The card controls in a real Chromium: Slack installed through its consent page, "Simulate ticket event"
+(dev and test only) accepts an event that a worker then delivers into the sandbox's Slack channel page and
+the card's Activity panel lists as delivered; the card's event editor changes what the integration
+receives; "Send test" posts to the chosen channel. (A failing delivery's reason and Resend: test_activity.)"""
 
 from __future__ import annotations
 
@@ -53,19 +54,25 @@ def test_a_simulated_event_reaches_the_sandbox_channel_and_the_editor_filters_ev
         channel = slack_channel(db)
         worker_env = sandbox_env(console["sandbox"], console["canary"])
         with running_worker(ARTIFACTS / "e2e-simulate-worker.log", **worker_env):
-            [(status, reason)] = wait_for(
+            [(delivery_id, status, reason)] = wait_for(
                 db,
-                "SELECT d.status, d.last_reason FROM deliveries d "
+                "SELECT d.id, d.status, d.last_reason FROM deliveries d "
                 "JOIN ticket_events e ON e.id = d.ticket_event_id WHERE d.project_id = %s "
                 "AND d.integration_type = 'slack' AND e.type = 'ticket.commented'",
                 (project_id("Acme", PROJECT),),
-                lambda rows: len(rows) == 1 and rows[0][0] in SETTLED,
+                lambda rows: len(rows) == 1 and rows[0][1] in SETTLED,
             )
         assert status == "delivered", reason
     sandbox = page.context.new_page()
     sandbox.goto(f"{console['sandbox']}/sandbox/slack/channels/{channel}")
     expect(sandbox.locator("body")).to_contain_text("[Simulated] Invoice PDF")
     sandbox.close()
+    # ... and the card's Activity panel lists it as delivered.
+    page.locator("#activity-slack").click()
+    row = page.locator(f"#delivery-{delivery_id}")
+    expect(row).to_have_attribute("data-status", "delivered")
+    expect(row).to_contain_text("New comment")
+    page.locator("#activity-close").click()
 
     # The card's editor: no more comments for Slack, so a simulated comment goes nowhere.
     page.locator("#edit-events-slack").click()
