@@ -15,7 +15,7 @@ from procrastinate import App
 
 from tms_console.jobs import create_app
 from tms_console.logs import configure_logging
-from tms_console.persistence.db import dispose_engine
+from tms_console.persistence.db import PoolSize, dispose_engine, use_pool
 from tms_console.persistence.job_queue import DELIVERIES_QUEUE
 from tms_console.settings import get_settings
 
@@ -45,6 +45,7 @@ async def _watch_stalled(app: App, stalled_seconds: float) -> None:
 async def run() -> None:
     """Run the worker until SIGTERM/SIGINT, then let the jobs in hand finish."""
     stalled = get_settings().worker_stalled_seconds
+    use_pool(PoolSize(size=CONCURRENCY, overflow=0))  # one connection per job in hand, never a wait
     app = create_app()
     async with app.open_async():
         watcher = asyncio.create_task(_watch_stalled(app, stalled))
