@@ -598,7 +598,7 @@ through the console's provider settings. Every event is a new ticket. One API wo
 {table}
 
 Intake statuses {statuses}, transport errors {intake.errors}; at {STEADY_RATE} events/s the intake's p99
-was {ms(pct(steady_intake, 99))} and {int(r["refused"])} events were not accepted (500 or reset). The worker
+was {ms(pct(steady_intake, 99))} and {int(r["refused"])} events were not accepted (503 or reset). The worker
 spent {r["cpu_ms"]:.1f} ms of CPU per delivery while draining. Deliveries settled: {int(r["settled"])},
 delivered: {int(r["delivered"])}. Worker RSS by deliveries done: {curve}.
 """,
