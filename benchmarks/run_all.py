@@ -18,6 +18,7 @@ from benchmarks import (
     fig3_overview,
     fig4_integrations_page,
     fig5_memory,
+    fig6_delivery,
 )
 
 FIGURES = {
@@ -26,6 +27,7 @@ FIGURES = {
     "fig3": fig3_overview.main,
     "fig4": fig4_integrations_page.main,
     "fig5": fig5_memory.main,
+    "fig6": fig6_delivery.main,
 }
 
 

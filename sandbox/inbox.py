@@ -8,10 +8,11 @@ sandbox worker sees the same channels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 
+from sandbox import message_links
 from sandbox.store import JsonDict, SandboxStore
 
 # How a message's text is marked up on its platform; `message_layout` renders each one safely.
@@ -42,6 +43,7 @@ class Message:
     via: str = "api"  # "api", "webhook", ...
     cards: tuple[Card, ...] = ()
     mentions: tuple[str, ...] = ()  # who the platform would notify beyond the channel (@channel, ...)
+    links: tuple[str, ...] = ()  # every link the platform shows (filled in by `Inbox.receive`)
     received_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
@@ -59,6 +61,7 @@ class Inbox:
             channel_name: how the platform names the channel (`#support-alerts`).
             message: the message as received.
         """
+        message = replace(message, links=message_links.links(message))
         await self.store.append(f"inbox:{channel}", asdict(message), MAX_MESSAGES)
         await self.store.put_field("inbox_channels", channel, {"name": channel_name})
 

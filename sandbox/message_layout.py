@@ -17,7 +17,8 @@ from sandbox.store import JsonDict
 
 # Slack mrkdwn and Google Chat share the `<target|label>` control sequence.
 CONTROL = re.compile(r"<([^<>]*)>")
-DISCORD_TOKEN = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>|\[([^\[\]]+)\]\((\S+?)\)")
+# A backslash before punctuation shows it as typed (never syntax); then mentions and masked links.
+DISCORD_TOKEN = re.compile(r"\\([^A-Za-z0-9\s])|@(?:everyone|here)|<@[!&]?\d+>|\[([^\[\]]+)\]\((\S+?)\)")
 SAFE_LINK = re.compile(r"https?://", re.IGNORECASE)
 LINK_TARGET = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # `<scheme:…|label>` is a link
 
@@ -50,7 +51,12 @@ def discord(text: str) -> str:
     out, last = [], 0
     for match in DISCORD_TOKEN.finditer(text):
         out.append(escape(text[last : match.start()]))
-        out.append(link(match.group(2), match.group(1)) if match.group(1) else mention(match.group(0)))
+        if match.group(1):
+            out.append(escape(match.group(1)))
+        elif match.group(2):
+            out.append(link(match.group(3), match.group(2)))
+        else:
+            out.append(mention(match.group(0)))
         last = match.end()
     return "".join(out) + escape(text[last:])
 
@@ -77,6 +83,9 @@ FORMATS: dict[str, Callable[[str], str]] = {
     "plain": plain,
 }
 
+# Teams' card text is a TextRun (plain) or our own TextBlock label, never the message body's HTML.
+CARD_FORMATS: dict[str, Callable[[str], str]] = {"teams_html": plain}
+
 
 def message_html(message: JsonDict) -> str:
     """One message: author, time, text, cards and the mentions it would notify."""
@@ -87,7 +96,8 @@ def message_html(message: JsonDict) -> str:
     notified = "".join(mention(name) for name in message.get("mentions", []))
     warning = f'<div class="notifies">Notifies: {notified}</div>' if notified else ""
     text = f'<div class="text">{render(message.get("text", ""))}</div>' if message.get("text") else ""
-    cards = "".join(card_html(card, render) for card in message.get("cards", []))
+    card_render = CARD_FORMATS.get(message.get("format", "plain"), render)
+    cards = "".join(card_html(card, card_render) for card in message.get("cards", []))
     return f'<article class="message" id="m-{escape(message["id"])}">{head}{warning}{text}{cards}</article>'
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox import faults
+from sandbox import faults, message_links
 from sandbox import msteams_fixtures as world
 from sandbox.inbox import Card, Inbox, Message, TextFormat
 from sandbox.msteams_graph import METADATA, SEND_SCOPES, GraphApi, graph_error, joined_team
@@ -150,15 +150,49 @@ def _card(attachment: JsonDict) -> Card:
         or not isinstance(card.get("body"), list)
     ):
         raise bad_request("An Adaptive Card attachment's 'content' must be the card as a JSON string.")
-    texts, fields, links = _walk(card["body"]), [], []
-    for element in _elements(card["body"]):
-        if element.get("type") == "FactSet":
-            fields += [(str(f.get("title", "")), str(f.get("value", ""))) for f in element.get("facts") or []]
-    for action in card.get("actions") or []:
-        if isinstance(action, dict) and action.get("type") == "Action.OpenUrl":
-            links.append((str(action.get("title") or action.get("url")), str(action.get("url"))))
-    title = texts.pop(0) if texts else ""
-    return Card(title=title, texts=tuple(texts), fields=tuple(fields), links=tuple(links))
+    elements = _elements(card["body"])
+    fields = [
+        (str(f.get("title", "")), str(f.get("value", "")))
+        for element in elements
+        if element.get("type") == "FactSet"
+        for f in element.get("facts") or []
+    ]
+    texts = [text for element in elements for text in _texts(element)]
+    blocks = [str(e.get("text", "")) for e in elements if e.get("type") == "TextBlock" and e.get("text")]
+    title = blocks[0] if blocks else ""
+    if title:
+        texts.remove(title)
+    return Card(title=title, texts=tuple(texts), fields=tuple(fields), links=tuple(_links(card, elements)))
+
+
+def _texts(element: JsonDict) -> list[str]:
+    """What an element shows: a TextBlock's text, or a RichTextBlock's runs joined (plain text)."""
+    if element.get("type") == "TextBlock" and element.get("text"):
+        return [str(element["text"])]
+    if element.get("type") == "RichTextBlock":
+        runs = [i for i in element.get("inlines") or [] if isinstance(i, dict)]
+        text = "".join(str(run.get("text", "")) for run in runs)
+        return [text] if text else []
+    return []
+
+
+def _links(card: JsonDict, elements: list[JsonDict]) -> list[tuple[str, str]]:
+    """What opens a URL: Action.OpenUrl (card actions, ActionSets, selectActions of elements and text
+    runs) and markdown links in TextBlocks (TextRuns are plain text)."""
+    actions = [a for a in card.get("actions") or [] if isinstance(a, dict)]
+    for element in elements:
+        actions += [a for a in element.get("actions") or [] if isinstance(a, dict)]
+        runs = [i for i in element.get("inlines") or [] if isinstance(i, dict)]
+        actions += [x["selectAction"] for x in [element, *runs] if isinstance(x.get("selectAction"), dict)]
+    found = [
+        (str(a.get("title") or a.get("url")), str(a.get("url")))
+        for a in actions
+        if a.get("type") == "Action.OpenUrl"
+    ]
+    for element in elements:
+        if element.get("type") == "TextBlock":
+            found += [(url, url) for url in message_links.markdown(str(element.get("text", "")))]
+    return found
 
 
 def _elements(items: Any) -> list[JsonDict]:
@@ -169,12 +203,6 @@ def _elements(items: Any) -> list[JsonDict]:
             found.append(item)
             found += _elements(item.get("items")) + _elements(item.get("columns"))
     return found
-
-
-def _walk(items: Any) -> list[str]:
-    return [
-        str(e.get("text", "")) for e in _elements(items) if e.get("type") == "TextBlock" and e.get("text")
-    ]
 
 
 def _format(body: JsonDict) -> TextFormat:

@@ -23,6 +23,9 @@ KNOWN_BLOCKS = frozenset(
 )
 # What the Slack client turns into a notification: @channel/@here/@everyone, user groups and users.
 MENTION = re.compile(r"<(!channel|!here|!everyone|!subteam\^[A-Z0-9]+|@[UW][A-Z0-9]+)(?:\|[^>]*)?>")
+# With `link_names=true` (or `parse=full`) Slack also turns typed `@channel`, `@here` and `@everyone` into
+# those mentions (chat.postMessage reference, "Formatting": link_names).
+TYPED_MENTION = re.compile(r"(?<![\w@])@(channel|here|everyone)\b")
 
 
 class BlocksError(ValueError):
@@ -69,10 +72,18 @@ def card(blocks: list[dict[str, Any]]) -> Card:
     return Card(title=title, texts=tuple(texts), fields=tuple(fields), links=tuple(links))
 
 
-def mentions(text: str, blocks: list[dict[str, Any]]) -> tuple[str, ...]:
-    """Who the message would notify: `@channel`, `@here`, user ids (text and every block)."""
-    found = MENTION.findall(text + json.dumps(blocks))
+def mentions(text: str, blocks: list[dict[str, Any]], *, link_names: bool = False) -> tuple[str, ...]:
+    """Who the message would notify: `@channel`, `@here`, user ids (text and every block); with
+    `link_names`, typed `@channel`/`@here`/`@everyone` too."""
+    everything = text + json.dumps(blocks, ensure_ascii=False)
+    found = MENTION.findall(everything) + (TYPED_MENTION.findall(everything) if link_names else [])
     return tuple(dict.fromkeys("@" + item.lstrip("!@") for item in found))
+
+
+def typed_names_notify(args: dict[str, Any]) -> bool:
+    """Whether the call asked Slack to turn typed names into mentions (`link_names`, `parse=full`)."""
+    flag = args.get("link_names")
+    return flag is True or str(flag).lower() in ("1", "true") or args.get("parse") == "full"
 
 
 def _block_problems(block: dict[str, Any], path: str) -> list[str]:
@@ -166,4 +177,5 @@ def inbox_message(
     text = str(args.get("text") or "")
     cards = (card(blocks),) if blocks else ()
     author = str(args.get("username") or fixtures.SLACK_BOT_NAME)
-    return Message(ts, text, "slack", thread_ts, author, via, cards, mentions(text, blocks))
+    notified = mentions(text, blocks, link_names=typed_names_notify(args))
+    return Message(ts, text, "slack", thread_ts, author, via, cards, notified)

@@ -27,6 +27,11 @@ PAGE_TAGS = {
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 ATTRIBUTE = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 PAGE_LINK = re.compile(r"(https?|tg)://", re.IGNORECASE)
+# Telegram detects `@username` in text as a `mention` entity, which notifies that member (usernames are
+# 5-32 characters of letters, digits and underscores, starting with a letter); `tg://user?id=` links
+# are `text_mention`s of the user.
+USERNAME = re.compile(r"(?<![\w@])@([A-Za-z][A-Za-z0-9_]{4,31})(?![\w])")
+USER_LINK = re.compile(r"tg://user\?id=(\d+)", re.IGNORECASE)
 
 
 class HtmlParseError(ValueError):
@@ -68,6 +73,13 @@ def parse(text: str) -> list[Piece]:
 def plain_text(pieces: list[Piece]) -> str:
     """The message text the chat shows, without markup."""
     return "".join(piece.value for piece in pieces if piece.kind == "text")
+
+
+def mentions(pieces: list[Piece]) -> tuple[str, ...]:
+    """Who the message notifies: detected `@username`s and `tg://user?id=` links."""
+    found = ["@" + name for name in USERNAME.findall(plain_text(pieces))]
+    found += [f"tg://user?id={m.group(1)}" for p in pieces if p.href and (m := USER_LINK.match(p.href))]
+    return tuple(dict.fromkeys(found))
 
 
 def entities(pieces: list[Piece]) -> list[dict[str, object]]:

@@ -20,7 +20,7 @@ from sandbox.store import JsonDict, SandboxStore
 from sandbox.telegram_api import as_int, as_text, bot_user, tg_error, tg_ok
 from sandbox.web import Rejected
 
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # counted in UTF-16 units, as Telegram counts entity offsets (the stricter reading)
 PARSE_MODES = frozenset({"HTML", "MarkdownV2", "Markdown"})
 REPLY_NOT_FOUND = "Bad Request: message to be replied not found"
 
@@ -35,10 +35,10 @@ class MessageSender:
     async def send(self, bot: JsonDict, chat: JsonDict, params: JsonDict) -> Response:
         """Validate, record and answer one sendMessage."""
         raw = as_text(params.get("text"))
-        text, entities = _parsed(raw, params.get("parse_mode"))
+        text, entities, notified = _parsed(raw, params.get("parse_mode"))
         if not text.strip():
             raise Rejected(tg_error(400, "Bad Request: message text is empty"))
-        if len(text) > MAX_TEXT:
+        if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
             raise Rejected(tg_error(400, "Bad Request: message is too long"))
         replied = await self._replied(bot, chat, params)
         await self.store.record_delivery(params | {"chat_id": chat["id"]})
@@ -49,7 +49,9 @@ class MessageSender:
             "message", key, {"message_id": message_id, "thread": thread, "date": int(time.time())}
         )
         form: TextFormat = "telegram_html" if params.get("parse_mode") == "HTML" else "plain"
-        received = Message(str(message_id), raw, form, thread, f"@{bot['username']}", "bot api")
+        received = Message(
+            str(message_id), raw, form, thread, f"@{bot['username']}", "bot api", mentions=notified
+        )
         await self.inbox.receive(str(chat["id"]), str(chat.get("title") or chat["id"]), received)
         return tg_ok(_message(bot, chat, params, message_id, text) | _extras(entities, replied, chat))
 
@@ -63,18 +65,17 @@ class MessageSender:
         return target
 
 
-def _parsed(raw: str, parse_mode: Any) -> tuple[str, list[dict[str, object]]]:
-    if parse_mode in (None, ""):
-        return raw, []
-    if parse_mode not in PARSE_MODES:
+def _parsed(raw: str, parse_mode: Any) -> tuple[str, list[dict[str, object]], tuple[str, ...]]:
+    """The text the chat shows, its markup entities, and who it notifies."""
+    if parse_mode not in (None, "") and parse_mode not in PARSE_MODES:
         raise Rejected(tg_error(400, f"Bad Request: unsupported parse_mode {parse_mode}"))  # (text recalled)
-    if parse_mode != "HTML":
-        return raw, []  # the sandbox checks HTML only, the mode the console uses
+    if parse_mode != "HTML":  # the sandbox checks HTML only, the mode the console uses
+        return raw, [], telegram_html.mentions([telegram_html.Piece("text", raw)])
     try:
         pieces = telegram_html.parse(raw)
     except telegram_html.HtmlParseError as exc:
         raise Rejected(tg_error(400, f"Bad Request: can't parse entities: {exc}")) from None
-    return telegram_html.plain_text(pieces), telegram_html.entities(pieces)
+    return telegram_html.plain_text(pieces), telegram_html.entities(pieces), telegram_html.mentions(pieces)
 
 
 def _reply_parameters(params: JsonDict) -> JsonDict | None:

@@ -17,6 +17,7 @@ from sandbox.inbox import Card
 
 MAX_BODY = 4096
 MAX_PARAM = 1024  # (recalled) longest text parameter
+MAX_TEMPLATE_BODY = 1024  # a template's body, parameters filled in (error 132005, recalled)
 BAD_SPACING = re.compile(r"[\n\t]| {5,}")
 COMPONENTS = frozenset({"header", "body", "footer", "button"})
 
@@ -79,11 +80,10 @@ def check_template(content: Any) -> Card:
         details = f"template name ({name}) does not exist in {language['code']}"
         raise _error("(#132001) Template name does not exist in the translation", 132001, details)
     values = _parameters(content.get("components"), template)
-    return Card(
-        _fill(template.header, values["header"]),
-        f"{name} ({language['code']})",
-        (_fill(template.body, values["body"]),),
-    )
+    body = _fill(template.body, values["body"])
+    if len(body) > MAX_TEMPLATE_BODY:
+        raise _error("(#132005) Translated text too long", 132005, "Translated text is too long.")
+    return Card(_fill(template.header, values["header"]), f"{name} ({language['code']})", (body,))
 
 
 def _parameters(raw: Any, template: Template) -> dict[str, list[str]]:

@@ -23,7 +23,7 @@ from tms_console.jobs import stalled as stalled_jobs
 from tms_console.jobs.app import conninfo
 from tms_console.jobs.outages import OUTAGE, QuietOutages, is_outage, quiet_exception_handler
 from tms_console.logs import configure_logging
-from tms_console.persistence.db import accepts_connections, dispose_engine
+from tms_console.persistence.db import PoolSize, accepts_connections, dispose_engine, use_pool
 from tms_console.persistence.job_queue import DELIVERIES_QUEUE, MAINTENANCE_QUEUE
 from tms_console.settings import get_settings
 
@@ -112,6 +112,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 async def run() -> None:
     """Run workers until SIGTERM/SIGINT, riding out database outages; then let the jobs in hand finish."""
     stalled = get_settings().worker_stalled_seconds
+    use_pool(PoolSize(size=CONCURRENCY, overflow=0))  # one connection per job in hand, never a wait
     stop = asyncio.Event()
     _stop_on_signals(stop)
     asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)

@@ -73,8 +73,7 @@ async def test_first_event_then_its_thread(http: httpx.AsyncClient, origin: str,
         assert root["id"] == first.thread_handle
     elif provider == "google_chat":
         assert reply["thread"] == root["thread"] and root["thread"]
-    if provider != "msteams":  # the sandbox's Teams page does not show RichTextBlock text yet
-        assert marker in str(root) and marker in str(reply)
+    assert marker in str(root) and marker in str(reply)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

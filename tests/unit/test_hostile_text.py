@@ -29,7 +29,8 @@ CORPUS = " ".join(
         "**bold** __u__ ~~s~~ ||spoiler|| `code` ```block``` > quote # heading",
         '<b>bold</b><a href="https://evil.example">x</a><script>alert(1)</script>&amp; &lt;b&gt;',
         "<users/all> <users/123456789> {{ 7*7 }} ${jndi:ldap://evil.example/a}",
-        "http://evil.example/p https://evil.example/phish ftp://evil.example tg://user?id=1",
+        "http://evil.example/p https://evil.example/phish ftp://evil.example tg://user?id=1 www.evil.example",
+        "@support_lead mail carol@example.com",
         "\x00\x07\x1b[31m\x7f\u0085 \u202egnp.exe\u202c \u2066iso\u2069 \u200b\u200e\u200f\ufeff\u2028",
         "👩\u200d👩\u200d👧\u200d👦 🔥 ✓ ünï 日本",
     ]
@@ -38,7 +39,7 @@ HOSTILE_SUBJECT = CORPUS + " " + "S" * 10_000
 INVISIBLE = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]"
 )
-LINK = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://")
+LINK = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.")
 OURS = {URL, "http://adaptivecards.io/schemas/adaptive-card.json"}
 PROVIDERS = ["slack", "discord", "msteams", "google_chat", "telegram", "whatsapp"]
 
@@ -77,7 +78,8 @@ def test_nothing_hidden_no_mass_mention_and_no_foreign_link_survives(provider: s
     texts = list(strings(render(provider).payload))
     for text in texts:
         assert not INVISIBLE.search(text.replace("\n", "")), (provider, text[:80])
-        links = LINK.findall(text.replace(f'<a href="{URL}">', ""))  # Telegram's one link is ours
+        ours = (f'<a href="{URL}">', f"<{URL}|Open ticket>")  # Telegram's and Google Chat's links
+        links = LINK.findall(text.replace(ours[0], "").replace(ours[1], ""))
         assert text in OURS or not links, (provider, links)
         assert not re.search(r"(?i)(?<![\\\w])@(everyone|here|channel)\b", text), (provider, text[:200])
         # WhatsApp parameters and Teams' TextRuns are plain text: angle-bracket syntax means nothing there.
@@ -142,7 +144,9 @@ def test_teams_user_text_only_in_plain_text_runs() -> None:
 def test_google_chat_escapes_card_html_and_has_no_angle_brackets_in_plain_text() -> None:
     payload = render("google_chat").payload
     card = payload["cardsV2"][0]["card"]
-    for text in (payload["text"], card["header"]["title"], card["header"]["subtitle"]):
+    plain, link = payload["text"].rsplit("\n", 1)
+    assert link == f"<{URL}|Open ticket>"  # the one control sequence: ours
+    for text in (plain, card["header"]["title"], card["header"]["subtitle"]):
         assert "<" not in text and ">" not in text
     for widget in card["sections"][0]["widgets"]:
         for text in [*strings(widget.get("textParagraph", {})), *strings(widget.get("decoratedText", {}))]:
@@ -156,6 +160,8 @@ def test_telegram_html_has_only_our_tags_and_fits_4096_utf16_units() -> None:
     assert re.findall(r"<[^>]*>", text) == ["<b>", "</b>", f'<a href="{URL}">', "</a>"]
     assert utf16_length(text) <= 4096
     assert "&lt;script&gt;" in text and "<script>" not in text
+    # Telegram notifies a typed @username: the at sign is a fullwidth one, an e-mail address keeps its own.
+    assert "\uff20support_lead" in text and "@support_lead" not in text and "carol@example.com" in text
 
 
 def test_whatsapp_parameters_follow_the_template_rules() -> None:

@@ -108,7 +108,8 @@ def test_teams_graph_message_with_one_adaptive_card() -> None:
 def test_google_chat_cards_v2_threaded_by_key() -> None:
     message = render("google_chat")
     payload = message.payload
-    assert payload["text"] == 'New comment: #1042 Invoice PDF shows "0.00" total after plan upgrade'
+    text = 'New comment: #1042 Invoice PDF shows "0.00" total after plan upgrade'
+    assert payload["text"] == f"{text}\n<{URL}|Open ticket>"  # the link a card-less post still shows
     (card,) = payload["cardsV2"]
     assert card["card"]["header"]["title"] == '#1042 Invoice PDF shows "0.00" total after plan upgrade'
     widgets = card["card"]["sections"][0]["widgets"]

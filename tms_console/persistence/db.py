@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy import exc as sa_exc
@@ -23,7 +24,28 @@ class DatabaseNotConfigured(RuntimeError):
 
 
 class DatabaseUnavailable(Exception):
-    """Postgres could not be reached or the connection died; the transaction was rolled back."""
+    """Postgres could not be reached, the connection died, or no pooled connection freed up in time;
+    the transaction was rolled back."""
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections a process keeps (`size`) and may open beyond them under a burst (`overflow`)."""
+
+    size: int = 5
+    overflow: int = 10
+
+
+_pool = PoolSize()
+
+
+def use_pool(pool: PoolSize) -> None:
+    """Size this process's pool before its first query (the worker: one connection per job it runs at
+    once, so no job waits for another's connection)."""
+    global _pool
+    _pool = pool
+    get_engine.cache_clear()
+    _sessions.cache_clear()
 
 
 def async_url(url: str) -> str:
@@ -42,8 +64,8 @@ def get_engine() -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
+        pool_size=_pool.size,
+        max_overflow=_pool.overflow,
         pool_timeout=5,
         connect_args={"connect_timeout": 5},
     )
@@ -63,7 +85,13 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
     try:
         async with _sessions()() as session, session.begin():
             yield session
-    except (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError) as exc:
+    except (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,  # every pooled connection stayed busy for pool_timeout: overloaded
+        OSError,
+        TimeoutError,
+    ) as exc:
         raise DatabaseUnavailable(type(exc).__name__) from None
     except sa_exc.DBAPIError as exc:
         if exc.connection_invalidated:

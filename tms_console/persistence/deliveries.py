@@ -36,20 +36,29 @@ class DeliveryRecord:
 
 
 async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = False) -> DeliveryRecord | None:
-    """The delivery and what sending it needs; `lock` holds the delivery row until the transaction ends."""
-    query = select(Delivery).where(col(Delivery.id) == delivery_id)
-    delivery = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
-    if delivery is None:
-        return None
-    event = await session.get(TicketEvent, delivery.ticket_event_id)
-    assert event is not None  # the foreign key cascades: a delivery never outlives its event
+    """The delivery and what sending it needs, in one query; `lock` holds the delivery row (only it)
+    until the transaction ends."""
+    query = (
+        select(Delivery, TicketEvent, ProjectIntegration, IntegrationCredential)
+        .join(TicketEvent, col(TicketEvent.id) == col(Delivery.ticket_event_id))
+        .outerjoin(ProjectIntegration, col(ProjectIntegration.id) == col(Delivery.integration_id))
+        .outerjoin(
+            IntegrationCredential,
+            col(IntegrationCredential.integration_id) == col(ProjectIntegration.id),
+        )
+        .where(col(Delivery.id) == delivery_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Delivery)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None  # the foreign key cascades: a delivery never outlives its event
+    delivery, event, integration, credential = row
     if delivery.integration_type == REST_HOOK:
         return DeliveryRecord(
             delivery, event, None, None, await session.get(RestHook, delivery.integration_id)
         )
-    integration = await session.get(ProjectIntegration, delivery.integration_id)
-    credential = await session.get(IntegrationCredential, delivery.integration_id) if integration else None
-    return DeliveryRecord(delivery, event, integration, credential)
+    return DeliveryRecord(delivery, event, integration, credential if integration else None)
 
 
 async def thread_handle(session: AsyncSession, *, integration_id: uuid.UUID, ticket_id: str) -> str:

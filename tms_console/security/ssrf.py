@@ -24,6 +24,7 @@ that host, no other port and no other scheme, is exempt. Cloud metadata addresse
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -276,6 +277,14 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def verifying_context() -> ssl.SSLContext:
+    """The default certificate-verifying TLS context, built once: loading the CA bundle costs ~30 ms of
+    CPU, and a webhook delivery opens a client of its own. A context is only read once configured, so
+    every client (and thread) may share it."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """An httpx transport whose every connection goes through `GuardedNetworkBackend`.
 
@@ -292,8 +301,10 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits | None = None,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=50, max_keepalive_connections=10)
-        super().__init__(verify=verify, limits=limits, trust_env=False)
+        if verify is True:
+            verify = verifying_context()
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=limits.max_connections,

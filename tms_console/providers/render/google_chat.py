@@ -3,9 +3,11 @@
 Card text widgets (`textParagraph`, `decoratedText.text`) read a small HTML subset (`<a href>`, `<b>`,
 `<font>`), so ticket text is HTML-escaped there. Plain-text places (the card header, the message
 `text`, where `<users/all>` would mention everyone) get `<` and `>` replaced by look-alike angle
-quotes instead, so no Chat markup can form. The thread key derives from the ticket id; with
-`messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD` Chat starts the thread on the first event.
-Limits: a message is at most 32,000 bytes; the parts are cut far below that.
+quotes instead, so no Chat markup can form; the `text` then ends with the ticket's own link in Chat's
+`<url|label>` syntax, since a post with a user's credentials shows the text alone (no card). The
+thread key derives from the ticket id; with `messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD`
+Chat starts the thread on the first event. Limits: a message is at most 32,000 bytes; the parts are
+cut far below that.
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ def render(event: TicketEvent) -> RenderedMessage:
         "title": plain(f"#{summary.number} {summary.subject}", TITLE_LIMIT),
         "subtitle": plain(f"{summary.label} · by {summary.actor}", TITLE_LIMIT),
     }
+    text = plain(f"{summary.label}: #{summary.number} {summary.subject}", TEXT_LIMIT)
+    if summary.url:  # `safe_link` admits no `<`, `>` or `|`: the control sequence stays ours
+        text += f"\n<{summary.url}|Open ticket>"
     payload = {
         # Also what Chat shows where cards are not (notifications; user-authenticated posts).
-        "text": plain(f"{summary.label}: #{summary.number} {summary.subject}", TEXT_LIMIT),
+        "text": text,
         "cardsV2": [{"cardId": "ticket", "card": {"header": header, "sections": [{"widgets": widgets}]}}],
         "thread": {"threadKey": summary.thread_key},
     }

@@ -2,13 +2,16 @@
 
 Telegram's HTML mode knows only a few tags and the entities `&lt;`, `&gt;`, `&amp;`, `&quot;`:
 ticket text is escaped with them, so it can neither add tags nor break ours; the only `<a>` is the
-ticket's own https link. Text is at most 4096 characters (UTF-16 units, after entity parsing):
+ticket's own https link. Telegram also turns a typed `@username` into a mention that notifies that
+member, so the at sign of anything shaped like a username becomes a fullwidth one (U+FF20), which
+reads the same. Text is at most 4096 characters (UTF-16 units, after entity parsing):
 the escaped markup is kept within that, which is stricter.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
@@ -16,10 +19,12 @@ from tms_console.providers.render.summary import summarize
 from tms_console.providers.render.text import fit, utf16_length
 
 TEXT_LIMIT, HEADING_LIMIT, FACT_LIMIT = 4096, 600, 200
+_USERNAME = re.compile(r"(?<![\w@])@(?=[A-Za-z][A-Za-z0-9_]{4})")  # usernames: 5-32 of [A-Za-z0-9_]
 
 
 def escape(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Telegram HTML entities, and no `@username` mention."""
+    return html.escape(_USERNAME.sub("\uff20", text), quote=True)
 
 
 def render(event: TicketEvent) -> RenderedMessage:

@@ -2,10 +2,11 @@
 
 Ticket subjects, comments and names are written by customers. Before any platform sees them:
 control characters, bidirectional overrides and zero-width characters are removed (they hide or
-reorder text), URL schemes are defanged (`https://x` -> `https[:]//x`, so user text never becomes a
-link: the ticket's own URL is the only one), and `@everyone`-style mentions get a fullwidth at sign
-(U+FF20), which reads the same and mentions nobody on any platform. Each platform then escapes its
-own markup (Slack `&<>`, HTML, Discord markdown) and cuts at its own limits, counted after escaping.
+reorder text), URL schemes and `www.` are defanged (`https://x` -> `https[:]//x`, `www.x` -> `www[.]x`:
+every client would link them, and the ticket's own URL is the only link), and `@everyone`-style
+mentions get a fullwidth at sign (U+FF20), which reads the same and mentions nobody on any platform.
+Each platform then escapes its own markup (Slack `&<>`, HTML, Discord markdown) and cuts at its own
+limits, counted after escaping.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _INVISIBLE = re.compile(
     "\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
 )
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,30}):(?=/)")
+_WWW = re.compile(r"(?i)\b(www)\.(?=\w)")
 _MENTION = re.compile(r"(?i)@(everyone|here|channel|all|group|room)\b")
 ELLIPSIS = "…"
 MAX_INPUT = 20_000  # no platform shows more; bounds the work on a hostile 10 MB subject
@@ -31,7 +33,7 @@ def clean(text: str, *, single_line: bool = False) -> str:
     text = _INVISIBLE.sub("", text[:MAX_INPUT].replace("\r\n", "\n").replace("\t", " "))
     if single_line:
         text = " ".join(text.split())
-    text = _SCHEME.sub(r"\1[:]", text)
+    text = _WWW.sub(r"\1[.]", _SCHEME.sub(r"\1[:]", text))
     return _MENTION.sub("\uff20\\1", text).strip()
 
 
