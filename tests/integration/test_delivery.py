@@ -9,13 +9,11 @@ import json
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.utils.deliveries import (
@@ -27,22 +25,9 @@ from tests.utils.deliveries import (
     seal_webhook,
     wait_for,
 )
-from tests.utils.events import Place, new_place, ticket_event
+from tests.utils.events import Place, ticket_event
 from tms_console.domain.messages import Outcome
 from tms_console.security import signing
-
-
-@pytest.fixture(scope="module")
-def worker(live_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with running_worker(log) as process:
-        yield log
-        assert process.poll() is None, log.read_text()[-3000:]
-
-
-@pytest.fixture
-def place(db: psycopg.Connection) -> Place:
-    return new_place(db)
 
 
 def endpoint_url(sandbox_url: str, endpoint: str, status: int | None = None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +25,6 @@ from tests.utils.deliveries import (
     add_delivery,
     add_webhook,
     run_deliver,
-    running_worker,
     seal_webhook,
     wait_for,
 )
@@ -43,11 +42,6 @@ HEALTH = (
     "SELECT last_status, last_reason, failing, failing_since, last_delivery_at "
     "FROM delivery_health WHERE integration_id = %s"
 )
-
-
-@pytest.fixture
-def place(db: psycopg.Connection) -> Place:
-    return new_place(db)
 
 
 def health(db: psycopg.Connection, integration: uuid.UUID) -> tuple[Any, ...] | None:
@@ -294,14 +288,6 @@ def test_cards_and_overview_read_health_in_a_fixed_number_of_queries(
     assert statements(cards) == with_one
     views = run(cards)
     assert sum(1 for view in views if view.last_delivery and view.last_delivery.failing) == 3
-
-
-@pytest.fixture(scope="module")
-def worker(live_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with running_worker(log) as process:
-        yield log
-        assert process.poll() is None, log.read_text()[-3000:]
 
 
 def test_the_worker_flips_the_health_to_failing_and_back(

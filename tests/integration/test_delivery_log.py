@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,26 +19,13 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.utils.deliveries import SETTLED, add_webhook, received, running_worker, seal_webhook, wait_for
+from tests.utils.deliveries import SETTLED, add_webhook, received, seal_webhook, wait_for
 from tests.utils.events import Place, add_integration, new_place, ticket_event
 from tests.utils.live import run_in_thread
 from tms_console.persistence.db import dispose_engine
 from tms_console.services import delivery_log
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture(scope="module")
-def worker(live_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with running_worker(log) as process:
-        yield log
-        assert process.poll() is None, log.read_text()[-3000:]
-
-
-@pytest.fixture
-def place(db: psycopg.Connection) -> Place:
-    return new_place(db)
 
 
 class Api:

@@ -7,7 +7,6 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,13 @@ import pytest
 from psycopg.types.json import Jsonb
 from standardwebhooks.webhooks import Webhook
 
-from tests.utils.deliveries import SETTLED, add_webhook, received, run_deliver, running_worker, wait_for
+from tests.utils.deliveries import SETTLED, add_webhook, received, run_deliver, wait_for
 from tests.utils.events import Place, new_place, ticket_event
 from tests.utils.live import free_port
 from tms_console.domain.messages import Outcome
 from tms_console.security import signing
 from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services.rest_hooks import HOOK_EVENTS, MAX_HOOKS_PER_PROJECT
-
-
-@pytest.fixture(scope="module")
-def worker(live_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with running_worker(log) as process:
-        yield log
-        assert process.poll() is None, log.read_text()[-3000:]
-
-
-@pytest.fixture
-def place(db: psycopg.Connection) -> Place:
-    return new_place(db)
 
 
 def hooks_url(live_url: str, place: Place) -> str:
