@@ -126,7 +126,8 @@ def install_everything(
     add_to_chat(client, bot, chat, "Hostile desk")
     pick_target(client, place, "telegram", str(chat))
 
-    assert client.post(f"{base(place)}/whatsapp", json=signup(client, live_url)).status_code == 200
+    whatsapp = signup(client, live_url) | {"recipient": "+15551230042"}
+    assert client.post(f"{base(place)}/whatsapp", json=whatsapp).status_code == 200
     endpoint = "hostile" + uuid.uuid4().hex[:8]
     fields = {
         "url": f"{sandbox_origin()}/sandbox/webhook/receive/{endpoint}",
@@ -138,11 +139,6 @@ def install_everything(
         "SELECT integration_type, id FROM project_integrations WHERE project_id = %s", (place.project_id,)
     ).fetchall()
     integrations = {kind: row_id for kind, row_id in rows}
-    # Nothing in the product sets the WhatsApp recipient yet: set it as the setup will.
-    db.execute(
-        'UPDATE project_integrations SET meta = meta || \'{"recipient": "+15551230042"}\' WHERE id = %s',
-        (integrations["whatsapp"],),
-    )
     for kind in (*PROVIDERS, "webhook"):
         assert card(client, place, kind)["status"] == "connected", (kind, card(client, place, kind))
     return Installed(place, endpoint, connected.json()["reveal"]["signing_secret"], integrations)
