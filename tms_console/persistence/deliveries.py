@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from tms_console.domain.ticket_events import REST_HOOK, DeliveryStatus
@@ -62,8 +63,11 @@ async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = Fa
 
 
 async def thread_handle(session: AsyncSession, *, integration_id: uuid.UUID, ticket_id: str) -> str:
-    row = await session.get(TicketThread, (integration_id, ticket_id))
-    return row.handle if row else ""
+    table = TicketThread.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.handle).where(
+        table.c.integration_id == integration_id, table.c.ticket_id == ticket_id
+    )
+    return (await session.execute(query)).scalar_one_or_none() or ""
 
 
 async def keep_thread_handle(
@@ -74,9 +78,19 @@ async def keep_thread_handle(
     await session.execute(statement.on_conflict_do_nothing())
 
 
-async def add_attempt(session: AsyncSession, attempt: DeliveryAttempt) -> None:
-    session.add(attempt)
-    await session.flush()
+async def add_attempt(session: AsyncSession, values: dict[str, object]) -> None:
+    """Insert one attempt's log row (a Core statement: no ORM object, no flush)."""
+    table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+    await session.execute(sa.insert(table).values(id=uuid.uuid4(), **values))
+
+
+async def update(session: AsyncSession, delivery: Delivery, changes: dict[str, object]) -> None:
+    """Write `changes` to the (locked) delivery row in one Core UPDATE, and make the loaded object match
+    without marking it dirty (nothing left for the session to flush)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    await session.execute(sa.update(table).where(table.c.id == delivery.id).values(**changes))
+    for key, value in changes.items():
+        set_committed_value(delivery, key, value)
 
 
 async def set_integration_status(
