@@ -34,13 +34,17 @@ class DeliveryRecord:
     integration: ProjectIntegration | None
     credential: IntegrationCredential | None
     hook: RestHook | None = None
+    thread_handle: str = ""  # the ticket's first message at this integration, when read (`load(thread=)`)
 
 
-async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = False) -> DeliveryRecord | None:
+async def load(
+    session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = False, thread: bool = False
+) -> DeliveryRecord | None:
     """The delivery and what sending it needs, in one query; `lock` holds the delivery row (only it)
-    until the transaction ends."""
+    until the transaction ends; `thread` also reads the ticket's thread handle for this integration."""
+    handle = sa.literal("") if not thread else sa.func.coalesce(col(TicketThread.handle), "")
     query = (
-        select(Delivery, TicketEvent, ProjectIntegration, IntegrationCredential)
+        sa.select(Delivery, TicketEvent, ProjectIntegration, IntegrationCredential, handle)
         .join(TicketEvent, col(TicketEvent.id) == col(Delivery.ticket_event_id))
         .outerjoin(ProjectIntegration, col(ProjectIntegration.id) == col(Delivery.integration_id))
         .outerjoin(
@@ -49,25 +53,27 @@ async def load(session: AsyncSession, delivery_id: uuid.UUID, *, lock: bool = Fa
         )
         .where(col(Delivery.id) == delivery_id)
     )
+    if thread:
+        query = query.outerjoin(
+            TicketThread,
+            sa.and_(
+                col(TicketThread.integration_id) == col(ProjectIntegration.id),
+                col(TicketThread.ticket_id) == col(TicketEvent.payload)["ticket"]["id"].astext,
+            ),
+        )
     if lock:
         query = query.with_for_update(of=Delivery)
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None  # the foreign key cascades: a delivery never outlives its event
-    delivery, event, integration, credential = row
+    delivery, event, integration, credential, thread_handle = row
     if delivery.integration_type == REST_HOOK:
         return DeliveryRecord(
             delivery, event, None, None, await session.get(RestHook, delivery.integration_id)
         )
-    return DeliveryRecord(delivery, event, integration, credential if integration else None)
-
-
-async def thread_handle(session: AsyncSession, *, integration_id: uuid.UUID, ticket_id: str) -> str:
-    table = TicketThread.__table__  # type: ignore[attr-defined]
-    query = sa.select(table.c.handle).where(
-        table.c.integration_id == integration_id, table.c.ticket_id == ticket_id
+    return DeliveryRecord(
+        delivery, event, integration, credential if integration else None, thread_handle=thread_handle
     )
-    return (await session.execute(query)).scalar_one_or_none() or ""
 
 
 async def keep_thread_handle(
