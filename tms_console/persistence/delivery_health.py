@@ -6,6 +6,7 @@ admin overview (joined into its queries). Lock order, everywhere: the integratio
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -44,8 +45,23 @@ async def record(
     concurrently: only an outcome at least as recent as the stored one replaces it, and `failing_since`
     keeps the first failure of a run.
     """
-    pi = ProjectIntegration
     failing = status != DeliveryStatus.DELIVERED.value
+    values = {
+        "integration_id": integration_id,
+        "at": at,
+        "status": status,
+        "reason": reason[:50] if reason else None,
+        "failing": failing,
+        "failing_since": at if failing else None,
+    }
+    await session.execute(_record_statement(), values)
+
+
+@functools.cache
+def _record_statement() -> sa.Executable:
+    """`record`'s statement, built once (it runs once per delivery attempt; building it cost more than
+    running it): the values are bound parameters."""
+    pi = ProjectIntegration
     stamp = sa.DateTime(timezone=True)
     source = (
         sa.select(
@@ -53,26 +69,25 @@ async def record(
             col(pi.tenant_id),
             col(pi.project_id),
             col(pi.integration_type),
-            sa.literal(at, stamp),
-            sa.literal(status, sa.String(20)),
-            sa.literal(reason[:50] if reason else None, sa.String(50)),
-            sa.literal(failing, sa.Boolean),
-            sa.literal(at if failing else None, stamp),
+            sa.bindparam("at", type_=stamp),
+            sa.bindparam("status", type_=sa.String(20)),
+            sa.bindparam("reason", type_=sa.String(50)),
+            sa.bindparam("failing", type_=sa.Boolean),
+            sa.bindparam("failing_since", type_=stamp),
             sa.func.now(),
         )
-        .where(col(pi.id) == integration_id)
+        .where(col(pi.id) == sa.bindparam("integration_id", type_=sa.Uuid))
         .with_for_update(key_share=True)
     )
-    statement = insert(DeliveryHealth).from_select(list(COLUMNS), source)
-    new, old = statement.excluded, DeliveryHealth.__table__.c  # type: ignore[attr-defined]
+    table = DeliveryHealth.__table__  # type: ignore[attr-defined]  # Core: the values are parameters
+    statement = insert(table).from_select(list(COLUMNS), source)
+    new, old = statement.excluded, table.c
     since = sa.case((sa.not_(new.failing), None), (old.failing, old.failing_since), else_=new.failing_since)
     replaced = {name: new[name] for name in COLUMNS[4:]} | {"failing_since": since}
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["integration_id"],
-            set_=replaced,
-            where=new.last_delivery_at >= old.last_delivery_at,
-        )
+    return statement.on_conflict_do_update(
+        index_elements=["integration_id"],
+        set_=replaced,
+        where=new.last_delivery_at >= old.last_delivery_at,
     )
 
 

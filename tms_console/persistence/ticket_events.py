@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -65,5 +66,11 @@ async def find_event(session: AsyncSession, *, tenant_id: uuid.UUID, event_id: s
 
 
 async def add_deliveries(session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
-    session.add_all(deliveries)
-    await session.flush()
+    """Insert new deliveries in one multi-row Core INSERT (the objects are not added to the session)."""
+    if not deliveries:
+        return
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    rows = [
+        {column.name: getattr(delivery, column.name) for column in table.columns} for delivery in deliveries
+    ]
+    await session.execute(sa.insert(table).values(rows))

@@ -91,7 +91,7 @@ async def _prepare(delivery_id: uuid.UUID, number: int) -> Plan | None:
     """The plan of attempt `number`, or None: nothing to do (settled, or that attempt was made), or it
     ended here."""
     async with unit_of_work() as session:
-        record = await deliveries.load(session, delivery_id, lock=True)
+        record = await deliveries.load(session, delivery_id, lock=True, thread=True)
         if record is None or not is_due(record, number):
             return None  # gone, settled, or a job run again after a crash: nothing to do
         try:
@@ -121,14 +121,21 @@ async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> P
         raise Stop(DeliveryStatus.FAILED, "not_supported")
     bundle = _open(record)
     message = _render(hooks, record, bundle)
-    ticket_id = str(record.event.payload["ticket"]["id"])
-    handle = await deliveries.thread_handle(session, integration_id=row.id, ticket_id=ticket_id)
     meta = dict(row.meta or {})
     api = api_for(resolve(spec))
     due = record.credential is not None and spec.refresh and tokens.refresh_due(record.credential)
     refresh = (row, record.credential) if due and record.credential is not None else None
     return Plan(
-        record.delivery.id, number, hooks, api, row.integration_type, bundle, meta, message, handle, refresh
+        record.delivery.id,
+        number,
+        hooks,
+        api,
+        row.integration_type,
+        bundle,
+        meta,
+        message,
+        record.thread_handle,
+        refresh,
     )
 
 

@@ -23,7 +23,7 @@ from tms_console.domain.ticket_events import DeliveryStatus
 from tms_console.persistence import deliveries, delivery_health
 from tms_console.persistence.deliveries import DeliveryRecord
 from tms_console.persistence.job_queue import DeliveryJob, defer_retry
-from tms_console.persistence.models import DeliveryAttempt, RestHook, utcnow
+from tms_console.persistence.models import RestHook, utcnow
 from tms_console.services import audit, rest_hooks
 from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
@@ -62,8 +62,11 @@ async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
         record = await deliveries.load(session, delivery_id, lock=True)
         if record is None or not is_due(record, number):
             return
-        next_at = await _next_attempt(session, record, attempt.result, number)
-        await deliveries.add_attempt(session, _log_row(record, attempt, number, next_at))
+        changes = await _next_attempt(session, record, attempt.result, number)
+        await deliveries.update(session, record.delivery, changes)
+        await deliveries.add_attempt(
+            session, _log_row(record, attempt, number, record.delivery.next_attempt_at)
+        )
         await _keep_thread(session, record, attempt.result)
         if record.hook is not None:
             await _change_hook(session, record.hook, attempt.result)
@@ -74,44 +77,50 @@ async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
 
 def _log_row(
     record: DeliveryRecord, attempt: Attempt, number: int, next_at: datetime | None
-) -> DeliveryAttempt:
+) -> dict[str, object]:
+    """The attempt's delivery log row."""
     result = attempt.result
-    return DeliveryAttempt(
-        delivery_id=record.delivery.id,
-        attempt=number,
-        started_at=attempt.started_at,
-        duration_ms=attempt.duration_ms,
-        outcome=result.outcome.value,
-        http_status=result.http_status,
-        reason=result.reason[:50] or None,
-        retry_after=result.retry_after,
-        detail=result.detail[:1024] or None,
-        next_attempt_at=next_at,
-    )
+    return {
+        "delivery_id": record.delivery.id,
+        "attempt": number,
+        "started_at": attempt.started_at,
+        "duration_ms": attempt.duration_ms,
+        "outcome": result.outcome.value,
+        "http_status": result.http_status,
+        "reason": result.reason[:50] or None,
+        "retry_after": result.retry_after,
+        "detail": result.detail[:1024] or None,
+        "next_attempt_at": next_at,
+    }
 
 
 async def _next_attempt(
     session: AsyncSession, record: DeliveryRecord, result: SendResult, number: int
-) -> datetime | None:
-    """Update the delivery for this outcome; when it is retried, queue the next job and say when."""
+) -> dict[str, object]:
+    """The delivery's changes for this outcome (`next_attempt_at` set when it is retried, after queueing
+    the next job)."""
     delivery, now = record.delivery, utcnow()
-    delivery.attempts, delivery.updated_at = number, now
-    delivery.last_reason = result.reason[:50] or None
-    delivery.next_attempt_at = None
+    changes: dict[str, object] = {
+        "attempts": number,
+        "updated_at": now,
+        "last_reason": result.reason[:50] or None,
+        "next_attempt_at": None,
+    }
     if result.outcome is Outcome.DELIVERED:
-        delivery.delivered_at = now
+        changes["delivered_at"] = now
     if result.outcome is not Outcome.RETRY:
-        delivery.status = FINAL_STATUS[result.outcome].value
-        return None
+        changes["status"] = FINAL_STATUS[result.outcome].value
+        return changes
     settings = get_settings()
     delay = next_delay(number, retry_after=result.retry_after, scale=settings.retry_schedule_scale)
     if delay is None:
-        delivery.status = DeliveryStatus.FAILED.value
-        return None
-    delivery.next_attempt_at = now + timedelta(seconds=delay)
+        changes["status"] = DeliveryStatus.FAILED.value
+        return changes
+    next_at = now + timedelta(seconds=delay)
+    changes["next_attempt_at"] = next_at
     job = DeliveryJob(delivery.id, delivery.integration_id, str(record.event.payload["ticket"]["id"]))
-    await defer_retry(session, job, attempt=number + 1, at=delivery.next_attempt_at)
-    return delivery.next_attempt_at
+    await defer_retry(session, job, attempt=number + 1, at=next_at)
+    return changes
 
 
 async def _keep_thread(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
