@@ -1,9 +1,9 @@
 """kill -9 of the worker 20 times in the middle of 200 deliveries: every delivery still ends delivered.
 
 Each worker runs until 6 to 10 more deliveries are done, then is killed at once, so every kill lands
-while the queue is still full and (nearly always) the worker has jobs in hand; a fresh worker
-starts each time and a last one finishes. A job whose worker died is run again by the next worker once the dead one's
-heartbeat is stale (WORKER_STALLED_SECONDS=3 here).
+while the queue is still full and (nearly always) the worker has jobs in hand; a fresh worker starts
+each time and a last one finishes. A job whose worker died is run again by the next worker once the
+dead one's heartbeat is stale (WORKER_STALLED_SECONDS=3 here).
 
 The guarantee proven, exactly: a delivery is received at most once, plus once more for each kill that
 found its job in that worker's hands (`doing`, owned by the killed worker: it may have been posted but
