@@ -10,7 +10,7 @@ A new route that is neither fails the sweep until someone classifies it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,20 +87,31 @@ def subscribe_hook(live_url: str, sandbox_url: str, tenant: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def planted(live_url: str, sandbox_url: str, database_url: str) -> dict[str, dict[str, str]]:
+def planted(live_url: str, sandbox_url: str, database_url: str) -> Iterator[dict[str, dict[str, str]]]:
     """Both tenants have Discord and Slack on one project, so "exists elsewhere" is real, a REST hook
-    there and a failed Discord delivery (the hook and delivery routes take their ids); by tenant."""
+    there and a failed Discord delivery (the hook and delivery routes take their ids); by tenant.
+    Uninstalled again afterwards, so later tests find the demo projects as the seed left them."""
     for tenant in PEOPLE:
         for kind in ("discord", "slack"):
             install(live_url, tenant, kind)
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as db:
-        return {
+        ids = {
             tenant: {
                 "hook_id": subscribe_hook(live_url, sandbox_url, tenant),
                 "delivery_id": str(plant_delivery(db, tenant)),
             }
             for tenant in PEOPLE
         }
+    yield ids
+    for tenant, planted_ids in ids.items():
+        project = f"{live_url}/v1/tenants/{identity(tenant, PEOPLE[tenant]).tenant_id}/projects/" + str(
+            project_id(tenant, PROJECTS[tenant])
+        )
+        headers = {"Authorization": f"Bearer {token_for(tenant, PEOPLE[tenant])}"}
+        httpx.delete(f"{project}/hooks/{planted_ids['hook_id']}", headers=headers)
+        for kind in ("discord", "slack"):
+            answer = httpx.delete(f"{project}/integrations/{kind}", headers=headers, timeout=20)
+            assert answer.status_code in (204, 404), answer.text
 
 
 def plant_delivery(db: psycopg.Connection, tenant: str) -> uuid.UUID:
