@@ -29,7 +29,11 @@ def async_client(base_url: str, connections: int = 100) -> httpx.AsyncClient:
         follow_redirects=False,
         timeout=30,
         cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them on its side: reusing
+        # one the server is closing at that moment is a ReadError that says nothing about the console.
+        limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0
+        ),
     )
 
 
