@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 from standardwebhooks.webhooks import Webhook
 
-from tests.utils.deliveries import SETTLED, add_webhook, received, run_deliver, wait_for
+from tests.utils.deliveries import SETTLED, add_delivery, add_webhook, received, run_deliver, wait_for
 from tests.utils.events import Place, new_place, ticket_event
 from tests.utils.live import free_port
 from tms_console.domain.messages import Outcome
@@ -156,7 +155,8 @@ def test_unsubscribing_stops_deliveries_and_drops_queued_ones(
     hook = subscribe(live_url, place, receiver(sandbox_url, endpoint))
     post_event(live_url, place)
     hook_deliveries(db, hook["id"])
-    queued = queued_delivery(db, place, hook["id"])  # stored before the unsubscribe, not yet sent
+    # Stored before the unsubscribe, not yet sent.
+    queued = add_delivery(db, place, uuid.UUID(hook["id"]), ticket_event(), kind="rest_hook")
 
     gone = httpx.delete(f"{hooks_url(live_url, place)}/{hook['id']}", headers=agent(place))
     _, counted = post_event(live_url, place)
@@ -173,24 +173,6 @@ def test_unsubscribing_stops_deliveries_and_drops_queued_ones(
     ]
     again = httpx.delete(f"{hooks_url(live_url, place)}/{hook['id']}", headers=agent(place))
     assert again.status_code == 404
-
-
-def queued_delivery(db: psycopg.Connection, place: Place, hook_id: str) -> uuid.UUID:
-    """A stored delivery to the hook with no job yet: the test runs it itself."""
-    event = ticket_event()
-    row = db.execute(
-        "INSERT INTO ticket_events (id, tenant_id, project_id, event_id, type, payload, answer) "
-        "VALUES (%s, %s, %s, %s, %s, %s, '{}') RETURNING id",
-        (uuid.uuid4(), place.tenant_id, place.project_id, event["id"], event["type"], Jsonb(event)),
-    ).fetchone()
-    assert row is not None
-    delivery_id = uuid.uuid4()
-    db.execute(
-        "INSERT INTO deliveries (id, ticket_event_id, tenant_id, project_id, integration_id, "
-        "integration_type) VALUES (%s, %s, %s, %s, %s, 'rest_hook')",
-        (delivery_id, row[0], place.tenant_id, place.project_id, hook_id),
-    )
-    return delivery_id
 
 
 def test_a_410_removes_the_subscription(
@@ -234,12 +216,12 @@ def test_a_sealed_target_moved_to_another_hook_does_not_open(
         "FROM rest_hooks o WHERE o.id = %s AND rest_hooks.id = %s",
         (first["id"], second["id"]),
     )
-    queued = queued_delivery(db, place, second["id"])
+    queued = add_delivery(db, place, uuid.UUID(second["id"]), ticket_event(), kind="rest_hook")
 
     assert run_deliver(queued) is None
     row = db.execute("SELECT status, last_reason FROM deliveries WHERE id = %s", (queued,)).fetchone()
     assert row is not None and tuple(row) == ("failed", "credentials_unreadable")
-    control = queued_delivery(db, place, first["id"])
+    control = add_delivery(db, place, uuid.UUID(first["id"]), ticket_event(), kind="rest_hook")
     assert run_deliver(control) is Outcome.DELIVERED
 
 
@@ -247,7 +229,7 @@ def test_the_ssrf_guard_holds_at_delivery_time_too(
     live_url: str, sandbox_url: str, db: psycopg.Connection, place: Place
 ) -> None:
     hook = subscribe(live_url, place, receiver(sandbox_url, uuid.uuid4().hex))
-    control = queued_delivery(db, place, hook["id"])
+    control = add_delivery(db, place, uuid.UUID(hook["id"]), ticket_event(), kind="rest_hook")
     assert run_deliver(control) is Outcome.DELIVERED
     # As if the stored name now resolved to a local address: the sealed URL points at loopback.
     aad = row_aad(
@@ -264,7 +246,7 @@ def test_the_ssrf_guard_holds_at_delivery_time_too(
             "UPDATE rest_hooks SET key_id = %s, nonce = %s, ciphertext = %s WHERE id = %s",
             (sealed.key_id, sealed.nonce, sealed.ciphertext, hook["id"]),
         )
-        queued = queued_delivery(db, place, hook["id"])
+        queued = add_delivery(db, place, uuid.UUID(hook["id"]), ticket_event(), kind="rest_hook")
 
         assert run_deliver(queued) is Outcome.REJECTED
         with pytest.raises(BlockingIOError):

@@ -98,7 +98,13 @@ def received(sandbox_url: str, endpoint: str) -> list[dict[str, Any]]:
 
 
 def add_delivery(
-    db: psycopg.Connection, place: Place, integration: uuid.UUID, event: dict[str, Any], *, attempts: int = 0
+    db: psycopg.Connection,
+    place: Place,
+    integration: uuid.UUID,
+    event: dict[str, Any],
+    *,
+    attempts: int = 0,
+    kind: str = "webhook",
 ) -> uuid.UUID:
     """An event and its delivery as the intake stores them, but with no job: a test runs it itself."""
     row = db.execute(
@@ -110,8 +116,8 @@ def add_delivery(
     delivery_id = uuid.uuid4()
     db.execute(
         "INSERT INTO deliveries (id, ticket_event_id, tenant_id, project_id, integration_id, "
-        "integration_type, attempts) VALUES (%s, %s, %s, %s, %s, 'webhook', %s)",
-        (delivery_id, row[0], place.tenant_id, place.project_id, integration, attempts),
+        "integration_type, attempts) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (delivery_id, row[0], place.tenant_id, place.project_id, integration, kind, attempts),
     )
     return delivery_id
 

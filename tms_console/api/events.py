@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from tms_console.api.body_limit import body_limited_route
 from tms_console.api.deps import service_identity
+from tms_console.api.v1 import ProjectId, TenantId
 from tms_console.domain.events import EVENT_TYPES, EventType
 from tms_console.domain.ticket_events import MAX_EVENT_BYTES
 from tms_console.security.identity import Identity
@@ -16,8 +17,6 @@ from tms_console.services import intake
 
 router = APIRouter(prefix="/v1", tags=["events"], route_class=body_limited_route(MAX_EVENT_BYTES))
 
-TenantId = Annotated[str, Path(max_length=64)]
-ProjectId = Annotated[str, Path(max_length=64)]
 ServiceIdentity = Annotated[Identity, Depends(service_identity)]
 Text = Annotated[str, Field(max_length=1000)]
 Ident = Annotated[str, Field(min_length=1, max_length=200)]

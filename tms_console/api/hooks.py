@@ -9,21 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit
-from tms_console.security.identity import Identity
+from tms_console.api.deps import client_ip, enforce_rate_limit
+from tms_console.api.v1 import CurrentIdentity, ProjectId, TenantId
 from tms_console.services import rest_hooks
 from tms_console.services.tenancy import require_tenant
 from tms_console.settings import get_settings
 
 router = APIRouter(prefix="/v1", tags=["hooks"])
 
-TenantId = Annotated[str, Path(max_length=64)]
-ProjectId = Annotated[str, Path(max_length=64)]
 HookId = Annotated[str, Path(max_length=64)]
-CurrentIdentity = Annotated[Identity, Depends(bearer_identity)]
 # `*` or one ticket event type (rest_hooks.HOOK_EVENTS; tests/unit/test_rest_hook_values.py keeps them equal).
 HookEvent = Literal[
     "*",

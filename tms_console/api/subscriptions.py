@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 
-from tms_console.api.deps import bearer_identity, client_ip
+from tms_console.api.deps import client_ip
+from tms_console.api.v1 import CurrentIdentity, IntegrationType, ProjectId, TenantId
 from tms_console.domain.events import EVENT_TYPES, EventType
-from tms_console.security.identity import Identity
 from tms_console.services import subscriptions
 from tms_console.services.tenancy import require_tenant
 
 router = APIRouter(prefix="/v1", tags=["integrations"])
 
-TenantId = Annotated[str, Path(max_length=64)]
-ProjectId = Annotated[str, Path(max_length=64)]
-IntegrationType = Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")]
-CurrentIdentity = Annotated[Identity, Depends(bearer_identity)]
 PATH = "/tenants/{tenant_id}/projects/{project_id}/integrations/{integration_type}/events"
 
 
