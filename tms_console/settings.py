@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = 10.0
     session_cookie_secure: bool = False
     log_level: str = "INFO"
+    # json: one JSON object per line (production's default); text: plain lines (dev and test's default).
+    log_format: Literal["json", "text"] | None = None
+    # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers 404.
+    metrics_token: SecretStr | None = None
+    # The worker serves its own /metrics on this port (unset: not at all), on this address.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     # Reverse proxies in front of the console that append to X-Forwarded-For (0: trust no header).
     trusted_proxy_count: int = 0
     # Per minute, per client IP and per signed-in user.
@@ -128,11 +135,30 @@ def _production_problems(settings: Settings) -> list[str]:
         problems.append("DEMO_LOGIN=1 is refused in production (TMS_ENV=prod): it signs in as anyone")
     if settings.intake_commit_pause_seconds:
         problems.append("INTAKE_COMMIT_PAUSE_SECONDS is refused in production (TMS_ENV=prod): a test hook")
+    problems += _metrics_problems(settings)
     for name, url in sorted(_provider_urls().items()):
         reason = _local_address(url)
         if reason:
             problems.append(f"{name} points at {reason} ({url}); production calls only public provider hosts")
     return problems
+
+
+def _metrics_problems(settings: Settings) -> list[str]:
+    token = settings.metrics_token
+    if token is not None and (_missing(token, strict=True) or len(token.get_secret_value()) < 16):
+        return ["METRICS_TOKEN must be a real secret of at least 16 characters (or unset: no /metrics)"]
+    if settings.worker_metrics_port and token is None and not _loopback(settings.worker_metrics_host):
+        return [
+            "WORKER_METRICS_HOST other than loopback needs METRICS_TOKEN (the worker's /metrics is public)"
+        ]
+    return []
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _missing(value: SecretStr | None, *, strict: bool) -> bool:

@@ -18,6 +18,7 @@ import itertools
 import logging
 import signal
 
+from tms_console.api import worker_metrics
 from tms_console.jobs import create_app
 from tms_console.jobs import stalled as stalled_jobs
 from tms_console.jobs.app import conninfo
@@ -111,12 +112,16 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def run() -> None:
     """Run workers until SIGTERM/SIGINT, riding out database outages; then let the jobs in hand finish."""
-    stalled = get_settings().worker_stalled_seconds
-    use_pool(PoolSize(size=CONCURRENCY, overflow=0))  # one connection per job in hand, never a wait
+    settings = get_settings()
+    stalled = settings.worker_stalled_seconds
+    # One connection per job in hand, never a wait; one more for a metrics scrape (the queue's depth).
+    use_pool(PoolSize(size=CONCURRENCY, overflow=1))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)
     error: str | None = None
+    port = settings.worker_metrics_port
+    scrapes = await worker_metrics.serve(settings.worker_metrics_host, port) if port else None
     try:
         while await _reachable(stop):
             # Right after an outage every worker's heartbeat is stale: let the live ones beat again before
@@ -128,6 +133,8 @@ async def run() -> None:
                 break
             logger.warning("worker_restarting cause=%s", error)
     finally:
+        if scrapes is not None:
+            scrapes.close()
         await dispose_engine()
     logger.info("worker_stopped")
 

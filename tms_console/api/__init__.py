@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tms_console.api import callback, deliveries, events, health, hooks, inbound, session, subscriptions, v1
+from tms_console.api import (
+    callback,
+    deliveries,
+    events,
+    health,
+    hooks,
+    inbound,
+    metrics,
+    session,
+    subscriptions,
+    v1,
+)
 from tms_console.api.deps import service_error_handler
 from tms_console.api.headers import SecurityHeaders
+from tms_console.api.request_id import RequestId
 from tms_console.domain.errors import ServiceError
 from tms_console.logs import configure_logging
 from tms_console.settings import load_settings
@@ -24,9 +36,10 @@ def create_api() -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.add_exception_handler(ServiceError, service_error_handler)
-    for module in (v1, subscriptions, deliveries, hooks, events, callback, inbound, session, health):
+    for module in (v1, subscriptions, deliveries, hooks, events, callback, inbound, session, health, metrics):
         api.include_router(module.router)
     if settings.demo_login:  # never in production: Settings refuses DEMO_LOGIN=1 there
         api.include_router(session.demo_router)
+    api.add_middleware(RequestId)  # inside SecurityHeaders: its error page gets the headers too
     api.add_middleware(SecurityHeaders)
     return api

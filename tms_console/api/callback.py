@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tms_console import logs
 from tms_console.api.deps import client_ip, enforce_rate_limit
 from tms_console.domain.errors import ServiceError, TooManyRequests, Unavailable
 from tms_console.domain.reasons import Reason, describe
@@ -97,12 +98,14 @@ def _refused(exc: ServiceError) -> HTMLResponse:
 def _plain_error(reason: Reason, status_code: int) -> HTMLResponse:
     message = html.escape(describe(reason, "The provider"))
     console = html.escape(get_settings().public_base_url + "/")
+    reference = html.escape(logs.current("request_id") or "-")  # the id the user can report
     body = (
         "<!doctype html><meta charset='utf-8'><title>Installation failed</title>"
         "<body style='font-family:system-ui;max-width:40rem;margin:4rem auto'>"
         "<h1>Installation could not be completed</h1>"
         f"<p id='reason' data-reason='{reason.value}'>{message}</p>"
-        f"<p><a href='{console}'>Back to the console</a></p></body>"
+        f"<p><a href='{console}'>Back to the console</a></p>"
+        f"<p id='reference'>Reference: <code>{reference}</code></p></body>"
     )
     return HTMLResponse(body, status_code=status_code, headers=NO_REFERRER)
 

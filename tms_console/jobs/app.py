@@ -5,8 +5,9 @@ Built on demand from the settings (`create_app`), so importing this module opens
 
 from __future__ import annotations
 
-from procrastinate import App, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector
 
+from tms_console import logs
 from tms_console.jobs.outages import OutageRetry
 from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
 from tms_console.services import delivery, delivery_log
@@ -28,19 +29,23 @@ def create_app() -> App:
     """The app with every task; open it (`async with app.open_async()`) before running a worker."""
     app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1, max_size=4))
 
-    @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE, retry=OutageRetry())
-    async def deliver(delivery_id: str, attempt: int = 1) -> None:
+    @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE, retry=OutageRetry(), pass_context=True)
+    async def deliver(context: JobContext, delivery_id: str, attempt: int = 1) -> None:
         """One attempt of one delivery (the intake's jobs are attempt 1); the service records it and
         queues the next one if any. A database outage midway runs the job again (it sends again at
-        most what it could not record, with the same message id)."""
-        await delivery.deliver(delivery_id, attempt)
+        most what it could not record, with the same message id). Its log lines name the job and delivery."""
+        with logs.context(job_id=str(context.job.id), delivery_id=delivery_id[:40]):
+            await delivery.deliver(delivery_id, attempt)
 
     # Every hour; procrastinate defers each tick once however many workers run. The lock keeps two
     # ticks (a slow run and the next one) from deleting side by side.
     @app.periodic(cron=PURGE_CRON)
-    @app.task(name=PURGE_TASK, queue=MAINTENANCE_QUEUE, lock=PURGE_TASK, queueing_lock=PURGE_TASK)
-    async def purge_delivery_log(timestamp: int) -> None:
+    @app.task(
+        name=PURGE_TASK, queue=MAINTENANCE_QUEUE, lock=PURGE_TASK, queueing_lock=PURGE_TASK, pass_context=True
+    )
+    async def purge_delivery_log(context: JobContext, timestamp: int) -> None:
         """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
-        await delivery_log.purge_old_events()
+        with logs.context(job_id=str(context.job.id)):
+            await delivery_log.purge_old_events()
 
     return app

@@ -15,6 +15,7 @@ from datetime import datetime
 from procrastinate import PsycopgConnector
 from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DELIVER_TASK = "deliver"
@@ -88,3 +89,48 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic's filter: procrastinate's tables are its schema's business, not our models'."""
     return not (type_ == "table" and (name or "").startswith(JOB_QUEUE_PREFIX))
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """Jobs of one queue in one status (`todo`: waiting, scheduled ones included; `doing`: running)."""
+
+    queue: str
+    status: str
+    jobs: int
+    oldest_seconds: float  # since the oldest of them was due (deferred, or its scheduled time): 0 if none
+
+
+# One pass over the waiting and running jobs. A job's age counts from its scheduled time, or from when it
+# was deferred (its `deferred` event, read only for the lowest id per group); jobs scheduled later are
+# counted but have no age yet.
+_QUEUE_LOAD = text(
+    """
+    WITH groups AS (
+        SELECT queue_name, status::text AS status, count(*) AS jobs,
+               min(id) FILTER (WHERE scheduled_at IS NULL) AS first_unscheduled,
+               min(scheduled_at) FILTER (WHERE scheduled_at <= now()) AS first_due
+        FROM procrastinate_jobs WHERE status IN ('todo', 'doing') GROUP BY queue_name, status
+    )
+    SELECT queue_name, status, jobs,
+           coalesce(extract(epoch FROM now() - least(first_due, (
+               SELECT min(at) FROM procrastinate_events
+               WHERE job_id = first_unscheduled AND type = 'deferred'))), 0)::float8 AS oldest_seconds
+    FROM groups
+    """
+)
+
+
+async def queue_load(session: AsyncSession) -> list[QueueLoad]:
+    """How many jobs wait and run per queue, and how long the oldest has been due (known queues are
+    listed with zeros when empty, so their series never vanish)."""
+    found = {
+        (row.queue_name, row.status): QueueLoad(
+            row.queue_name, row.status, row.jobs, max(row.oldest_seconds, 0)
+        )
+        for row in (await session.execute(_QUEUE_LOAD)).all()
+    }
+    for queue in (DELIVERIES_QUEUE, MAINTENANCE_QUEUE):
+        for status in ("todo", "doing"):
+            found.setdefault((queue, status), QueueLoad(queue, status, 0, 0.0))
+    return sorted(found.values(), key=lambda load: (load.queue, load.status))

@@ -24,7 +24,7 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
-from tms_console.services import credentials, sample_message, tokens
+from tms_console.services import credentials, metrics, sample_message, tokens
 from tms_console.services.install import clean_meta
 from tms_console.services.installations import needs_target
 from tms_console.services.tenancy import require_project
@@ -84,6 +84,23 @@ async def connect(
     Returns what must be shown to the agent exactly once (a webhook's signing secret), or {}.
     """
     spec = _spec(integration_type)
+    try:
+        revealed = await _connect(identity, spec, project_id, fields, ip, user_agent)
+    except ServiceError as exc:
+        metrics.install_ended(spec.key, exc.reason.value)
+        raise
+    metrics.install_ended(spec.key, Reason.INSTALLED.value)
+    return revealed
+
+
+async def _connect(
+    identity: Identity,
+    spec: ProviderSpec,
+    project_id: str,
+    fields: dict[str, Any],
+    ip: str | None,
+    user_agent: str | None,
+) -> dict[str, str]:
     async with unit_of_work() as session:  # first: another tenant's project is a plain 404
         project = await require_project(session, identity, project_id)
     if spec.install_kind == "redirect":

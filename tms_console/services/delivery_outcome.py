@@ -24,7 +24,7 @@ from tms_console.persistence import deliveries, delivery_health
 from tms_console.persistence.deliveries import DeliveryRecord
 from tms_console.persistence.job_queue import DeliveryJob, defer_retry
 from tms_console.persistence.models import RestHook, utcnow
-from tms_console.services import audit, rest_hooks
+from tms_console.services import audit, metrics, rest_hooks
 from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
 
@@ -63,6 +63,8 @@ async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
         if record is None or not is_due(record, number):
             return
         changes = await _next_attempt(session, record, attempt.result, number)
+        pending = changes.get("status", DeliveryStatus.PENDING.value) == DeliveryStatus.PENDING.value
+        became = delivery_health.RETRYING if pending else str(changes["status"])
         await deliveries.update(session, record.delivery, changes)
         await deliveries.add_attempt(
             session, _log_row(record, attempt, number, record.delivery.next_attempt_at)
@@ -73,6 +75,7 @@ async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
         else:
             await _change_integration(session, record, attempt.result)
             await keep_health(session, record, at=attempt.started_at)
+    metrics.delivery_recorded(record.delivery.integration_type, became)  # once committed
 
 
 def _log_row(

@@ -7,6 +7,7 @@ raises to its caller: it returns where to send the browser and why.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from tms_console.providers.spec import ProviderSpec, dig
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
 from tms_console.security.state_store import PendingInstall, StateStore, digest
-from tms_console.services import audit, credentials
+from tms_console.services import audit, credentials, metrics
 from tms_console.services.tenancy import require_project
 from tms_console.services.unit_of_work import outage, unit_of_work
 from tms_console.settings import get_settings
@@ -116,7 +117,15 @@ class CallbackOutcome:
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
     """Guards in order: repeated parameters -> a cancel from another browser (refused, state kept) ->
     consume state -> provider error -> binding -> signed-in account -> type -> code -> exchange ->
-    validate -> enrich -> encrypt + upsert in one transaction -> audit -> redirect."""
+    validate -> enrich -> encrypt + upsert in one transaction -> audit -> redirect. Timed (metrics)."""
+    started = time.perf_counter()
+    try:
+        return await _complete(data)
+    finally:
+        metrics.callback_took(data.integration_type, time.perf_counter() - started)
+
+
+async def _complete(data: CallbackInput) -> CallbackOutcome:
     if data.duplicated:
         return _finish(None, data, Reason.DUPLICATE_PARAMETER, status_code=400)
     try:
@@ -266,7 +275,8 @@ async def _save(
 
 
 def log_callback(reason: Reason, integration_type: str, pending: PendingInstall | None = None) -> None:
-    """The one structured line every callback ends with: reason code and ids, never a secret."""
+    """The one structured line every callback ends with (reason code and ids, never a secret), counted."""
+    metrics.install_ended(integration_type, reason.value)
     logger.info(
         "oauth_callback reason=%s type=%s tenant=%s project=%s",
         reason.value,

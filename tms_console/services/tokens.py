@@ -19,7 +19,7 @@ from tms_console.persistence.models import IntegrationCredential, ProjectIntegra
 from tms_console.providers.config import resolve
 from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.security.keyring import configured_keyring, row_aad
-from tms_console.services import credentials
+from tms_console.services import credentials, metrics
 from tms_console.services.install import installation_from_token
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -58,11 +58,16 @@ async def fresh_bundle(row: ProjectIntegration, credential: IntegrationCredentia
         if not refresh_due(locked):  # another worker refreshed while we waited for the lock
             return bundle
         provider = resolve(spec)
-        status, body = await oauth2.refresh_grant(provider, refresh_token=str(bundle["refresh_token"]))
+        try:
+            status, body = await oauth2.refresh_grant(provider, refresh_token=str(bundle["refresh_token"]))
+        except ServiceError as exc:  # the provider could not be reached or answered nonsense
+            metrics.refresh_failed(spec.key, exc.reason.value)
+            raise
         try:
             token = oauth2.judge_token_response(hooks_for(spec), status, body)
         except ServiceError as exc:
             logger.warning("refresh_failed reason=%s type=%s", exc.reason.value, spec.key)
+            metrics.refresh_failed(spec.key, exc.reason.value)
             raise ServiceError(Reason.NEEDS_RECONNECT) from None
         fresh = installation_from_token(provider, token)
         bundle = bundle | fresh.secrets  # no new refresh token in the answer: the old one stays
