@@ -41,6 +41,8 @@ os.environ.setdefault("PROVIDER_TIMEOUT_SECONDS", "3")
 # Every application logger at its most verbose (httpx, httpcore and SQL included): the leak sweep in
 # tests/leaks/ then proves no canary secret reached any of it.
 os.environ["LOG_LEVEL"] = "DEBUG"
+# GET /metrics is on for the suite (the leak sweep reads it); tests/integration/test_metrics.py turns it off.
+os.environ.setdefault("METRICS_TOKEN", "metrics-" + secrets.token_hex(16))
 # The suite drives thousands of installs from one address; tests/security/test_rate_limits.py lowers
 # the limits where it proves them.
 os.environ.setdefault("CALLBACK_RATE_LIMIT", "1000000")
