@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,6 +34,7 @@ _CONTEXT: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # 
 # Our log lines read "event_name key=value key=value": the fields a JSON line carries on its own.
 _EVENT = re.compile(r"[a-z][a-z0-9_]*(?= |$)")
 _FIELD = re.compile(r" ([a-z][a-z0-9_]*)=(\S*)")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Attributes every LogRecord has: anything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -66,6 +68,16 @@ def context(**fields: str) -> Iterator[None]:
 def current(name: str) -> str | None:
     """A field of the current log context (`current("request_id")`), or None."""
     return _CONTEXT.get().get(name)
+
+
+def is_request_id(value: str | None) -> bool:
+    """Whether `value` may serve as a request id: 1-64 characters of `[A-Za-z0-9._-]`."""
+    return value is not None and _REQUEST_ID.fullmatch(value) is not None
+
+
+def request_id(incoming: str | None) -> str:
+    """The caller's id when it is a sane one (`is_request_id`), else a new one (uuid4 hex)."""
+    return incoming if incoming is not None and is_request_id(incoming) else uuid.uuid4().hex
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, object]:

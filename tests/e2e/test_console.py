@@ -71,6 +71,9 @@ def test_install_cancel_uninstall_through_the_browser(
     page.locator("#cancel").click()
     page.wait_for_url("**/projects/*/integrations?status=error**")
     expect(page.locator("#flash")).to_contain_text("Installation cancelled")
+    # The callback's request id, so what the agent reports leads to its log lines.
+    ref = page.url.split("ref=")[1].split("&")[0]
+    expect(page.locator("#flash-reference")).to_have_text(f"Reference: {ref}")
     expect(page.locator("#status-discord")).to_have_text("Not connected")
 
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:

@@ -153,6 +153,7 @@ def test_postgres_down_at_callback_tells_the_user_to_retry(rig: Rig) -> None:
         "status": "error",
         "integration": KIND,
         "reason": "not_saved",
+        "ref": answer.headers["x-request-id"],
     }
     assert "try again" in describe(Reason.NOT_SAVED, "Discord")  # what the console page says
     assert exchanges(rig) == before + 1  # the state was consumed and the code spent; only the save failed

@@ -249,7 +249,9 @@ def _assert_refused(live_url: str, db: psycopg.Connection, kind: str, reason: st
     assert done.status_code == 303
     location = urlsplit(done.headers["location"])
     assert location.path == f"/projects/{PROJECT}/integrations"
-    assert _query(done) == {"status": "error", "integration": kind, "reason": reason}
+    # ref: the callback's request id, shown with the console's flash (a report leads to the logs)
+    ref = done.headers["x-request-id"]
+    assert _query(done) == {"status": "error", "integration": kind, "reason": reason, "ref": ref}
     assert exchanges == 1  # no retry
     assert elapsed < BOUND, elapsed
     assert _row(db, kind) is None

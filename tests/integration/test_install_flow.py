@@ -136,6 +136,7 @@ def test_cancel_at_provider_stores_nothing_and_audits(live_url, db) -> None:
         "status": "error",
         "integration": "discord",
         "reason": "access_denied",
+        "ref": done.headers["x-request-id"],  # the flash shows it: a report leads to the logs
     }
     assert row(db, "discord", project) is None
     events = db.execute(

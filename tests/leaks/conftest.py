@@ -2,13 +2,14 @@
 
 Two installs, each leaving sealed canary secrets in the database:
 - through the in-process API (`live_url`): the callback, httpx and SQL log lines of the application log,
-  and an API response listing the integration;
+  an API response listing the integration, and `GET /metrics`;
 - through the real console (`console`) in Chromium: the websocket frames that render the installed card,
   with the built frontend the console serves.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import psycopg
@@ -53,6 +54,9 @@ def install_through_the_api(live_url: str, db: psycopg.Connection) -> str:
             headers={"Authorization": f"Bearer {token_for()}"},
         )
         assert listed.status_code == 200, listed.text
+        # The metrics as a scraper reads them (METRICS_TOKEN is set for the suite), after the install.
+        scraped = client.get("/metrics", headers={"Authorization": f"Bearer {os.environ['METRICS_TOKEN']}"})
+        assert scraped.status_code == 200, scraped.text
     return guild_name(db, project)
 
 

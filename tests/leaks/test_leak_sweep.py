@@ -3,9 +3,10 @@
 Every secret the sandbox providers issue carries a canary (all canaries of the suite start with
 "CANARY"). After every install, fault, race and attack above, the canary must not appear in:
 application logs at every level (httpx, httpcore and SQL loggers included), Redis (OAuth keys and
-Reflex's pickled state), a pg_dump of the database, captured websocket frames, API responses, or the
-built frontend. conftest.py installs what is swept right before the sweep, and each scan proves it is
-looking at that real data: no frames, no frontend files or no credential rows fail the scan.
+Reflex's pickled state), a pg_dump of the database, captured websocket frames, API responses (`GET
+/metrics` included), or the built frontend. conftest.py installs what is swept right before the sweep,
+and each scan proves it is looking at that real data: no frames, no frontend files or no credential
+rows fail the scan.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def test_no_canary_in_api_responses(planted: Planted) -> None:
     assert responses.exists(), "no API response was captured"
     data = responses.read_bytes()
     assert b"/v1/tenants/" in data and planted.api_guild.encode() in data, "the planted install is not listed"
+    assert b"/metrics # HELP" in data and b'tms_installs_total{provider="discord",reason="installed"}' in data
     assert not hits(data)
 
 

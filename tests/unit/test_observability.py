@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from tests.utils.live import production_env
 from tms_console import logs
-from tms_console.api.request_id import RequestId, request_id
+from tms_console.api.request_id import RequestId
 from tms_console.security.metrics_token import MetricsAccess, metrics_access
 from tms_console.services import metrics
 from tms_console.settings import Settings, clear_settings_cache
@@ -78,14 +78,14 @@ def test_text_lines_append_the_context_before_a_traceback() -> None:
 
 @pytest.mark.parametrize("given", ["abc", "A.b_c-9", "x" * 64])
 def test_a_sane_incoming_request_id_is_kept(given: str) -> None:
-    assert request_id(given) == given
+    assert logs.request_id(given) == given and logs.is_request_id(given)
 
 
 @pytest.mark.parametrize("given", [None, "", "x" * 65, "a b", "<script>", "id\r\nSet-Cookie: x", "é"])
 def test_any_other_request_id_is_replaced_by_a_fresh_one(given: str | None) -> None:
-    made = request_id(given)
-    assert made != given and len(made) == 32 and int(made, 16) >= 0
-    assert request_id(given) != made  # fresh each time
+    made = logs.request_id(given)
+    assert made != given and len(made) == 32 and int(made, 16) >= 0 and not logs.is_request_id(given)
+    assert logs.request_id(given) != made  # fresh each time
 
 
 async def failing_app(scope: object, receive: object, send: object) -> None:

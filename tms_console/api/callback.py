@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tms_console import logs
 from tms_console.api.deps import client_ip, enforce_rate_limit
 from tms_console.domain.errors import ServiceError, TooManyRequests, Unavailable
 from tms_console.domain.reasons import Reason, describe
+from tms_console.logs import current
 from tms_console.security import redirects
 from tms_console.security.session import (
     BINDING_COOKIE,
@@ -98,7 +98,7 @@ def _refused(exc: ServiceError) -> HTMLResponse:
 def _plain_error(reason: Reason, status_code: int) -> HTMLResponse:
     message = html.escape(describe(reason, "The provider"))
     console = html.escape(get_settings().public_base_url + "/")
-    reference = html.escape(logs.current("request_id") or "-")  # the id the user can report
+    reference = html.escape(current("request_id") or "-")  # the id the user can report
     body = (
         "<!doctype html><meta charset='utf-8'><title>Installation failed</title>"
         "<body style='font-family:system-ui;max-width:40rem;margin:4rem auto'>"

@@ -1,6 +1,6 @@
 """Every HTTP request gets an id: the caller's `X-Request-ID` when it is a sane one, else a fresh one.
 
-The id is in every log line written while the request runs (`logs.context`), in the `X-Request-ID`
+The id is in every log line written while the request runs (`context`), in the `X-Request-ID`
 header of every response (the API, the callback, the console's pages), and on error pages as
 "Reference: <id>", so a user's report leads to the log lines of their request.
 """
@@ -8,23 +8,13 @@ header of every response (the API, the callback, the console's pages), and on er
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tms_console import logs
+from tms_console.logs import context, request_id
 
 HEADER = b"x-request-id"
-_VALID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 logger = logging.getLogger("tms_console.api")
-
-
-def request_id(incoming: str | None) -> str:
-    """The caller's id when it is 1-64 characters of `[A-Za-z0-9._-]`, else a new one (uuid4 hex)."""
-    if incoming is not None and _VALID.fullmatch(incoming):
-        return incoming
-    return uuid.uuid4().hex
 
 
 def _incoming(scope: Scope) -> str | None:
@@ -59,7 +49,7 @@ class RequestId:
                 message["headers"] = [*headers, (HEADER, rid.encode())]
             await send(message)
 
-        with logs.context(request_id=rid):
+        with context(request_id=rid):
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from procrastinate import App, JobContext, PsycopgConnector
 
-from tms_console import logs
 from tms_console.jobs.outages import OutageRetry
+from tms_console.logs import context as log_context
 from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
 from tms_console.services import delivery, delivery_log
 from tms_console.settings import get_settings
@@ -34,7 +34,7 @@ def create_app() -> App:
         """One attempt of one delivery (the intake's jobs are attempt 1); the service records it and
         queues the next one if any. A database outage midway runs the job again (it sends again at
         most what it could not record, with the same message id). Its log lines name the job and delivery."""
-        with logs.context(job_id=str(context.job.id), delivery_id=delivery_id[:40]):
+        with log_context(job_id=str(context.job.id), delivery_id=delivery_id[:40]):
             await delivery.deliver(delivery_id, attempt)
 
     # Every hour; procrastinate defers each tick once however many workers run. The lock keeps two
@@ -45,7 +45,7 @@ def create_app() -> App:
     )
     async def purge_delivery_log(context: JobContext, timestamp: int) -> None:
         """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
-        with logs.context(job_id=str(context.job.id)):
+        with log_context(job_id=str(context.job.id)):
             await delivery_log.purge_old_events()
 
     return app

@@ -27,6 +27,12 @@ def flash() -> rx.Component:
             rx.callout.icon(rx.icon(icon)),  # type: ignore[arg-type]
             rx.callout.text(IntegrationsState.flash_message),
             rx.cond(
+                IntegrationsState.flash_reference != "",
+                rx.text(
+                    "Reference: ", rx.code(IntegrationsState.flash_reference), size="1", id="flash-reference"
+                ),
+            ),
+            rx.cond(
                 IntegrationsState.flash_action != "",
                 rx.button(
                     "Ask an administrator to approve",

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Installation
+from tms_console.logs import current
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import api_for
 from tms_console.persistence.redis import get_redis
@@ -295,4 +296,6 @@ def _finish(
     query = {"integration": pending.integration_type}
     status = {Reason.INSTALLED: "success", Reason.ADMIN_CONSENT_GRANTED: "info"}.get(reason, "error")
     query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
+    if status == "error" and current("request_id"):
+        query["ref"] = current("request_id") or ""  # shown with the flash: a report leads to the logs
     return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)

@@ -17,6 +17,7 @@ from reflex.event import EventSpec
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason, describe, parse_reason
 from tms_console.domain.status import CardStatus
+from tms_console.logs import is_request_id
 from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import connect, installations
@@ -60,6 +61,7 @@ class IntegrationsState(rx.State):
     flash_kind: str = ""
     flash_message: str = ""
     flash_action: str = ""  # a follow-up link for the flash (e.g. Microsoft's admin consent)
+    flash_reference: str = ""  # the failed callback's request id, for a report (only a well-formed id)
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
@@ -106,6 +108,8 @@ class IntegrationsState(rx.State):
             reason = parse_reason(query.get("reason")) or Reason.PROVIDER_ERROR
             calm = reason in (Reason.ACCESS_DENIED, Reason.ADMIN_CONSENT_GRANTED)
             self._flash("info" if calm else "error", describe(reason, name))
+            if is_request_id(query.get("ref")):
+                self.flash_reference = query["ref"]
             spec = get_provider(key)
             if reason is Reason.ADMIN_CONSENT_REQUIRED and spec and spec.admin_consent_path:
                 self.flash_action = (
@@ -113,7 +117,7 @@ class IntegrationsState(rx.State):
                 )
 
     def _flash(self, kind: str, message: str) -> None:
-        self.flash_kind, self.flash_message, self.flash_action = kind, message, ""
+        self.flash_kind, self.flash_message, self.flash_action, self.flash_reference = kind, message, "", ""
 
     @rx.event
     def dismiss_flash(self) -> None:
