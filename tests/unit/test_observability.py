@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -158,3 +160,17 @@ def test_production_refuses_weak_metrics_protection(
         monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=refusal):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    """PROMETHEUS_MULTIPROC_DIR: counters of every process (Granian workers) in any one's answer."""
+    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = "from tms_console.services import metrics; metrics.install_ended('slack', 'installed')"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+    show = (
+        "from prometheus_client import generate_latest; from tms_console.services import metrics; "
+        "print(generate_latest(metrics._registry()).decode())"
+    )
+    shown = subprocess.run([sys.executable, "-c", show], env=env, check=True, timeout=60, capture_output=True)
+    assert 'tms_installs_total{provider="slack",reason="installed"} 2.0' in shown.stdout.decode()
