@@ -149,12 +149,17 @@ def test_deliveries_are_counted_by_the_worker_with_job_and_delivery_in_its_json_
     )
     labels = {"provider": "webhook", "outcome": "delivered"}
     after = scrape(url)
+    # At least ours: the worker also takes what earlier modules left queued.
     assert (
-        value(after, "tms_deliveries_total", **labels) == value(before, "tms_deliveries_total", **labels) + 1
+        value(after, "tms_deliveries_total", **labels) >= value(before, "tms_deliveries_total", **labels) + 1
     )
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    [attempt] = [line for line in lines if line.get("event") == "delivery_attempt"]
-    assert attempt["delivery_id"] == str(delivery_id) and attempt["outcome"] == "delivered"
+    [attempt] = [
+        line
+        for line in lines
+        if line.get("event") == "delivery_attempt" and line.get("delivery_id") == str(delivery_id)
+    ]
+    assert attempt["outcome"] == "delivered"
     assert attempt["job_id"].isdigit() and attempt["logger"] == "tms_console.delivery"
 
 
