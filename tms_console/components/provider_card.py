@@ -48,10 +48,10 @@ def _status_note(card: rx.Var[CardView]) -> rx.Component:
     """Why the integration needs attention and what fixes it, with since when."""
     return rx.cond(
         card.status_note != "",
-        rx.callout(
-            rx.text(card.status_note, size="2"),
-            rx.cond(card.status_since != "", rx.text("Since " + card.status_since, size="1")),
-            icon="info",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("info", size=16)),
+            rx.callout.text(card.status_note),
+            rx.cond(card.status_since != "", rx.callout.text("Since " + card.status_since, size="1")),
             color_scheme="amber",
             size="1",
             id="status-note-" + card.key,
