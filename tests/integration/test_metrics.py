@@ -18,11 +18,21 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.test_install_flow import browser, install
-from tests.utils.deliveries import add_webhook, running_worker, wait_for
+from sandbox.msteams_fixtures import CONTOSO
+from tests.integration.test_install_flow import browser, install, query_of, row
+from tests.integration.test_oauth_providers import ACME, approve, base, consent, expire_access_token
+from tests.utils.deliveries import (
+    add_delivery,
+    add_webhook,
+    run_deliver,
+    running_worker,
+    seal_webhook,
+    wait_for,
+)
 from tests.utils.events import Place, ticket_event
 from tests.utils.identities import project_id
 from tests.utils.live import free_port
+from tms_console.domain.messages import Outcome
 from tms_console.settings import clear_settings_cache
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -237,3 +247,61 @@ def test_the_callback_error_page_shows_the_request_id(live_url: str) -> None:
     assert "Reference: <code>user-report-7</code>" in answer.text
     made = httpx.get(live_url + "/api/public/integrations/discord/callback", params={"state": "unknown"})
     assert f"Reference: <code>{made.headers['x-request-id']}</code>" in made.text
+
+
+def test_status_changes_are_counted_once_each(
+    live_url: str, sandbox_url: str, db: psycopg.Connection, place: Place
+) -> None:
+    """A delivery failing for good degrades the webhook, the next delivered one recovers it (run in this
+    process, whose counters the in-process API serves)."""
+    receiver = f"{sandbox_url}/sandbox/webhook/receive/{uuid.uuid4().hex}"
+    integration, secret = add_webhook(db, place, receiver + "?status=400")
+    degraded = {"provider": "webhook", "to": "degraded", "reason": "rejected"}
+    recovered = {"provider": "webhook", "to": "active", "reason": "recovered"}
+    before = scrape(live_url)
+    assert run_deliver(add_delivery(db, place, integration, ticket_event())) is Outcome.REJECTED
+    assert run_deliver(add_delivery(db, place, integration, ticket_event())) is Outcome.REJECTED  # no change
+    seal_webhook(db, place, integration, receiver, secret)
+    assert run_deliver(add_delivery(db, place, integration, ticket_event())) is Outcome.DELIVERED
+    after = scrape(live_url)
+    name = "tms_integration_transitions_total"
+    assert value(after, name, **degraded) == value(before, name, **degraded) + 1
+    assert value(after, name, **recovered) == value(before, name, **recovered) + 1
+    failed = {"provider": "webhook", "outcome": "failed"}
+    assert (
+        value(after, "tms_deliveries_total", **failed) == value(before, "tms_deliveries_total", **failed) + 2
+    )
+
+
+def test_a_refused_token_refresh_is_counted(live_url: str, db: psycopg.Connection) -> None:
+    """Teams rotates refresh tokens and takes each once: credentials put back from before a refresh hold
+    a spent one, which Teams refuses."""
+    project = project_id(ACME, "Customer Support")
+    targets = f"{base(project)}/msteams/targets"
+    with browser(live_url, ACME, "ada@acme.example") as ada:
+        if row(db, "msteams", project) is not None:
+            assert ada.delete(f"{base(project)}/msteams").status_code == 204
+        done = approve(ada, consent(ada, "msteams", project), tenant_id=CONTOSO.id)
+        assert query_of(done.headers["location"])["status"] == "success"
+        integration = row(db, "msteams", project)[0]
+        try:
+            spent = db.execute(
+                "SELECT key_id, nonce, ciphertext FROM integration_credentials WHERE integration_id = %s",
+                (integration,),
+            ).fetchone()
+            expire_access_token(db, "msteams", project)
+            assert ada.get(targets).status_code == 200  # refreshed: the stored refresh token is spent
+            db.execute(
+                "UPDATE integration_credentials SET key_id = %s, nonce = %s, ciphertext = %s, "
+                "expires_at = now() - interval '1 hour' WHERE integration_id = %s",
+                (*spent, integration),
+            )
+            before = scrape(live_url)
+            refused = ada.get(targets)
+            after = scrape(live_url)
+        finally:
+            assert ada.delete(f"{base(project)}/msteams").status_code == 204
+    assert refused.status_code == 400 and refused.json()["reason"] == "needs_reconnect", refused.text
+    labels = {"provider": "msteams", "reason": "invalid_grant"}
+    name = "tms_token_refresh_failures_total"
+    assert value(after, name, **labels) == value(before, name, **labels) + 1

@@ -28,11 +28,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import Unavailable
 from tms_console.domain.ticket_events import REST_HOOK
 from tms_console.persistence.job_queue import QueueLoad, queue_load
 from tms_console.providers.registry import get_provider
+from tms_console.services import lifecycle
 from tms_console.services.unit_of_work import unit_of_work
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -90,12 +92,14 @@ def delivery_recorded(integration_type: str, outcome: str) -> None:
     DELIVERIES.labels(provider(integration_type), code(outcome)).inc()
 
 
-def transitioned(integration_type: str, to: str, reason: str) -> None:
-    TRANSITIONS.labels(provider(integration_type), code(to), code(reason)).inc()
-
-
 def refresh_failed(integration_type: str, reason: str) -> None:
     REFRESH_FAILURES.labels(provider(integration_type), code(reason)).inc()
+
+
+@lifecycle.on_transition
+async def _count_transition(session: AsyncSession, change: lifecycle.StatusChange) -> None:
+    """Every status change, counted once (in the transaction that makes it)."""
+    TRANSITIONS.labels(provider(change.integration_type), code(change.to_status), code(change.reason)).inc()
 
 
 class QueueCollector(Collector):
