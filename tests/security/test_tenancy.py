@@ -46,6 +46,10 @@ PUBLIC = {
         "served their own tenant only"
     ),
     ("GET", "/api/health"): "dependency status only",
+    ("GET", "/metrics"): (
+        "counts by provider and reason code, no ids (test_metrics.py::test_metrics_hold_no_ids_or_secrets); "
+        "404 unless METRICS_TOKEN is set, then only for its holder"
+    ),
     ("GET", "/ping"): "Reflex's liveness probe",
     ("GET", "/_health"): "Reflex's health check; dependency status only",
     ("WEBSOCKET", "/_event"): (
