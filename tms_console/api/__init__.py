@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tms_console.api import callback, deliveries, events, health, hooks, inbound, session, subscriptions, v1
+from tms_console.api import (
+    audit,
+    callback,
+    deliveries,
+    events,
+    health,
+    hooks,
+    inbound,
+    session,
+    subscriptions,
+    v1,
+)
 from tms_console.api.deps import service_error_handler
 from tms_console.api.headers import SecurityHeaders
 from tms_console.domain.errors import ServiceError
@@ -24,7 +35,7 @@ def create_api() -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.add_exception_handler(ServiceError, service_error_handler)
-    for module in (v1, subscriptions, deliveries, hooks, events, callback, inbound, session, health):
+    for module in (v1, subscriptions, deliveries, hooks, audit, events, callback, inbound, session, health):
         api.include_router(module.router)
     if settings.demo_login:  # never in production: Settings refuses DEMO_LOGIN=1 there
         api.include_router(session.demo_router)
