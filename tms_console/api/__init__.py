@@ -12,6 +12,7 @@ from tms_console.api import (
     health,
     hooks,
     inbound,
+    notifications,
     session,
     subscriptions,
     v1,
@@ -35,7 +36,19 @@ def create_api() -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.add_exception_handler(ServiceError, service_error_handler)
-    for module in (v1, subscriptions, deliveries, hooks, audit, events, callback, inbound, session, health):
+    for module in (
+        v1,
+        subscriptions,
+        deliveries,
+        hooks,
+        audit,
+        notifications,
+        events,
+        callback,
+        inbound,
+        session,
+        health,
+    ):
         api.include_router(module.router)
     if settings.demo_login:  # never in production: Settings refuses DEMO_LOGIN=1 there
         api.include_router(session.demo_router)
