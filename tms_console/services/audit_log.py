@@ -15,6 +15,7 @@ import base64
 import binascii
 import csv
 import io
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -53,6 +54,7 @@ CSV_COLUMNS = (
     "user_agent",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def explain(reason: str | None, provider: str) -> str:
         return describe(known, provider)
     if is_delivery_reason(reason):
         return explain_delivery_reason(reason)
-    return f"Reason code {reason[:50]}."
+    return f"Reason code {_UNSAFE.sub('', reason)[:50] or 'unknown'}."
 
 
 def provider_name(integration_type: str) -> str:

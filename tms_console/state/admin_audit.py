@@ -141,12 +141,12 @@ class AdminAuditState(rx.State):
 
     @rx.event
     async def set_provider(self, value: str) -> None:
-        self.provider = value if value in PROVIDERS else ANY
+        self.provider = value if isinstance(value, str) and value in PROVIDERS else ANY
         await self._fetch(fresh=True)
 
     @rx.event
     async def set_action(self, value: str) -> None:
-        self.action = value if value in ACTION_LABELS else ANY
+        self.action = value if isinstance(value, str) and value in ACTION_LABELS else ANY
         await self._fetch(fresh=True)
 
     @rx.event
