@@ -1,5 +1,5 @@
 """The audit trail in a real Chromium: a card's Audit panel shows what happened to the integration in plain
-words (and outlives an uninstall); an admin's /admin/audit filters the tenant's trail and exports it as CSV."""
+words (and outlives an uninstall); an admin's /admin/audit filters the tenant's trail and exports a CSV."""
 
 from __future__ import annotations
 
