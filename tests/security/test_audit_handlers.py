@@ -94,7 +94,7 @@ async def test_nobody_else_sees_the_trail_or_changes_the_setting(
             await client.call(PANEL + ".more_audit", {}, PAGE, settle=1)
         await client.call(AUDIT_PAGE + ".load", {}, ADMIN_PAGE)
         await client.call(AUDIT_PAGE + ".set_project", {"value": str(PROJECT)}, ADMIN_PAGE)
-        await client.call(AUDIT_PAGE + ".set_actor", {"value": planted["marker"]}, ADMIN_PAGE)
+        await client.call(AUDIT_PAGE + ".set_actor", {"value": "u-marker"}, ADMIN_PAGE)
         await client.call(AUDIT_PAGE + ".load_more", {}, ADMIN_PAGE)
         await client.call(NOTIFY + ".load_notify", {}, OVERVIEW)
         await client.call(NOTIFY + ".choose_notify", {"value": planted["integration"]}, OVERVIEW)
