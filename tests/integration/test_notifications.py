@@ -77,7 +77,7 @@ def test_one_notice_per_transition_never_per_check(
         "Integration Slack of project Intake needs reconnecting: "
         "The Slack token was revoked. Reconnect Slack.",
         "Integration Slack of project Intake is failing to deliver: The receiving server had an error (5xx). "
-        "It is tried again later.",
+        "It is tried again later. Open Activity to see the failing deliveries.",
     ]
     assert all(body["type"] == "console.notice" for body in notices(sandbox_url, endpoint))
 

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from tms_console.domain import status_reasons
 from tms_console.domain.audit_actions import ACTION_LABELS, action_label
 from tms_console.domain.delivery_reasons import explain as explain_delivery_reason
 from tms_console.domain.delivery_reasons import is_known as is_delivery_reason
@@ -102,9 +103,12 @@ def _invalid(field: str, detail: str) -> ServiceError:
 
 
 def explain(reason: str | None, provider: str) -> str:
-    """A reason code in plain words: ours (install, uninstall...), or a platform's (a status change)."""
+    """A reason code in plain words: a status change's (the lifecycle's or a platform's), or ours (install,
+    uninstall...)."""
     if not reason:
         return ""
+    if reason in status_reasons.EXPLANATIONS:
+        return status_reasons.EXPLANATIONS[reason]
     known = parse_reason(reason)
     if known is not None:
         return describe(known, provider)
@@ -131,8 +135,8 @@ def entry(event: IntegrationEvent, project_name: str | None) -> AuditEntry:
         action_label=action_label(event.action),
         reason=event.reason or "",
         explanation=explain(event.reason, provider),
-        from_status=str(getattr(event, "from_status", None) or ""),
-        to_status=str(getattr(event, "to_status", None) or ""),
+        from_status=event.from_status or "",
+        to_status=event.to_status or "",
         actor_id=event.actor_id or "",
         actor_name=event.actor_name or "",
         ip=event.ip or "",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tms_console.domain import status_reasons
 from tms_console.domain.errors import NotFound, ServiceError
 from tms_console.domain.messages import Outcome, SendResult
 from tms_console.domain.reasons import Reason
@@ -115,7 +116,7 @@ async def on_transition(session: AsyncSession, change: lifecycle.StatusChange) -
         session, tenant_id=change.tenant_id, project_id=change.project_id
     )
     provider = audit_log.provider_name(change.integration_type)
-    why = audit_log.explain(change.reason, provider)
+    why = status_reasons.explain(to.value, change.reason)
     text = f"Integration {provider} of project {project or change.project_id} {TOLD[to]}: {why}"
     await defer_notice(session, tenant_id=change.tenant_id, integration_id=target, text=text)
 
