@@ -74,8 +74,10 @@ async def notify_setting(identity: Identity) -> NotifySetting:
         rows = await tenant_settings.integrations_of_types(
             session, tenant_id=identity.tenant_id, types=notice_types()
         )
-    options = [NotifyOption(str(row.id), f"{audit_log.provider_name(row.integration_type)} · {name}")
-               for row, name in rows]  # fmt: skip
+    options = [
+        NotifyOption(str(row.id), f"{audit_log.provider_name(row.integration_type)} · {name}")
+        for row, name in rows
+    ]
     return NotifySetting(str(chosen) if chosen else "", options)
 
 
