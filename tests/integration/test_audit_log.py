@@ -257,11 +257,18 @@ def test_peoples_actions_are_recorded_with_where_they_came_from(
         failed = [add_delivery(db, place, webhook, ticket_event(ticket_id=f"T-{n}")) for n in (1, 2)]
         db.execute("UPDATE deliveries SET status = 'failed' WHERE id = ANY(%s)", (failed,))
         deliveries = f"/v1/tenants/{place.tenant_id}/projects/{project}"
-        assert client.post(f"{deliveries}/deliveries/{failed[0]}/resend").status_code == 202
-        retried = client.post(
-            f"{deliveries}/integrations/webhook/retry-failed", json={"since": since.isoformat()}
-        )
-        assert retried.json() == {"queued": 1}
+        try:
+            assert client.post(f"{deliveries}/deliveries/{failed[0]}/resend").status_code == 202
+            retried = client.post(
+                f"{deliveries}/integrations/webhook/retry-failed", json={"since": since.isoformat()}
+            )
+            assert retried.json() == {"queued": 1}
+        finally:  # the delivery log outlives the uninstall: leave the demo project's log as it was
+            db.execute(
+                "DELETE FROM ticket_events WHERE id IN (SELECT ticket_event_id FROM deliveries "
+                "WHERE id = ANY(%s))",
+                (failed,),
+            )
         for kind in ("telegram", "webhook"):
             assert client.delete(f"{base(project)}/{kind}").status_code == 204
     admin = Audit(live_url, place.tenant_id, issue_token(ada, get_settings()))

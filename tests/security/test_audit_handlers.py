@@ -116,9 +116,8 @@ async def test_the_owner_sees_the_panel_and_the_admin_the_page_and_the_setting(
         await alice.call(LOAD, {}, PAGE)
         frames = await alice.call(PANEL + ".open_audit", {"integration_type": "webhook"}, PAGE, settle=1)
         rows = ReflexClient.state(frames, PANEL)["audit_rows_rx_state_"]
-        assert [(r["label"], r["actor"], r["ip"]) for r in rows] == [
-            ("Installed", planted["marker"], "198.51.100.9")
-        ]
+        ours = [(r["label"], r["ip"]) for r in rows if r["actor"] == planted["marker"]]
+        assert ours == [("Installed", "198.51.100.9")]
     async with ReflexClient(console["url"], cookie=cookie("Acme", "ada@acme.example", "admin")) as ada:
         await ada.call(AUDIT_PAGE + ".load", {}, ADMIN_PAGE)
         frames = await ada.call(AUDIT_PAGE + ".set_actor", {"value": planted["marker"]}, ADMIN_PAGE)
