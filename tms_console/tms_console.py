@@ -3,10 +3,12 @@
 import reflex as rx
 
 from tms_console.api import create_api
-from tms_console.pages import admin, integrations, login
+from tms_console.pages import admin, admin_audit, integrations, login
 from tms_console.state.admin import AdminState
+from tms_console.state.admin_audit import AdminAuditState
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
+from tms_console.state.notify import NotifyState
 from tms_console.state.session import SessionGuard
 
 # console.js: browser-side actions that must not travel through the websocket (see its header).
@@ -20,4 +22,15 @@ app.add_page(
     title="Integrations · TMS",
     on_load=IntegrationsState.load,
 )
-app.add_page(admin.admin_page, route=admin.ROUTE, title="Overview · TMS", on_load=AdminState.load)
+app.add_page(
+    admin.admin_page,
+    route=admin.ROUTE,
+    title="Overview · TMS",
+    on_load=[AdminState.load, NotifyState.load_notify],
+)
+app.add_page(
+    admin_audit.admin_audit_page,
+    route=admin_audit.ROUTE,
+    title="Audit log · TMS",
+    on_load=AdminAuditState.load,
+)

@@ -61,6 +61,7 @@ PEOPLE = {"Acme": "alice@acme.example", "Globex": "gary@globex.example"}
 # Routes for the TMS backend (role `service`), not for people: swept with the tenant's service token.
 SERVICE_ROUTES = {("POST", "/v1/tenants/{tenant_id}/projects/{project_id}/events")}
 PROJECTS = {"Acme": "Customer Support", "Globex": "Helpdesk"}
+ADMIN_ONLY = ("/overview", "/audit", "/audit.csv", "/notifications")  # GET routes the sweep's agents cannot
 
 
 def install(live_url: str, tenant: str, kind: str) -> None:
@@ -240,6 +241,7 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
         "/target": {"target_id": "x"},
         "/{integration_type}/events": {"events": ["ticket.created"]},
         "/retry-failed": {"since": "2026-01-01T00:00:00Z"},
+        "/notifications": {"integration_id": None},
     }
     body = next((b for end, b in bodies.items() if route.path.endswith(end)), {} if route.body else None)
     if route.path.endswith("/hooks") and route.method == "POST":
@@ -273,10 +275,11 @@ def check_own_ids_reach_something(
 ) -> None:
     """Control: the caller's own ids do reach something (GETs only; DELETE would remove it).
 
-    Discord has no targets to list (404 for everyone); the overview is for admins and these callers
-    are agents (roles: test_overview.py).
+    Discord has no targets to list (404 for everyone); the overview, the audit trail and the notification
+    setting are for admins and these callers are agents (roles: test_overview.py, test_audit_log.py,
+    test_notifications.py).
     """
-    if route.method != "GET" or route.path.endswith(("/targets", "/overview")):
+    if route.method != "GET" or route.path.endswith(("/targets", *ADMIN_ONLY)):
         return
     status, location, content = call(client, route, ids, caller)
     if route.query_params & TENANT_PARAMS:  # a console route: on to the provider, not back with an error

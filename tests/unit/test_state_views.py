@@ -13,6 +13,7 @@ from tms_console.services import installations, overview, setup
 from tms_console.state import (  # noqa: F401
     activity,
     admin,
+    audit,
     connect,
     event_types,
     integrations,
@@ -74,6 +75,7 @@ def test_each_concern_of_the_integrations_page_is_a_substate_of_the_page() -> No
         setup_panel.SetupState,
         targets.TargetPickerState,
         activity.ActivityState,
+        audit.AuditPanelState,
         event_types.EventTypesState,
         simulate.SimulateState,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tms_console.api import (
+    audit,
     callback,
     deliveries,
     events,
@@ -12,6 +13,7 @@ from tms_console.api import (
     hooks,
     inbound,
     metrics,
+    notifications,
     session,
     subscriptions,
     v1,
@@ -36,7 +38,20 @@ def create_api() -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.add_exception_handler(ServiceError, service_error_handler)
-    for module in (v1, subscriptions, deliveries, hooks, events, callback, inbound, session, health, metrics):
+    for module in (
+        v1,
+        subscriptions,
+        deliveries,
+        hooks,
+        audit,
+        notifications,
+        events,
+        callback,
+        inbound,
+        session,
+        health,
+        metrics,
+    ):
         api.include_router(module.router)
     if settings.demo_login:  # never in production: Settings refuses DEMO_LOGIN=1 there
         api.include_router(session.demo_router)

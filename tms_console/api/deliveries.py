@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from tms_console.api.deps import enforce_rate_limit
+from tms_console.api.deps import enforce_rate_limit, request_origin
 from tms_console.api.v1 import ERRORS, CurrentIdentity, IntegrationType, ProjectId, TenantId
 from tms_console.domain.events import EventType
 from tms_console.services import delivery_log
@@ -139,7 +139,8 @@ async def resend(
     """Send the delivery's event to its integration again, as a new delivery with the whole retry schedule."""
     require_tenant(identity, tenant_id)
     await enforce_rate_limit(request, "resend", get_settings().install_rate_limit, identity)
-    return Resent(delivery_id=await delivery_log.resend(identity, project_id, delivery_id))
+    new_id = await delivery_log.resend(identity, project_id, delivery_id, origin=request_origin(request))
+    return Resent(delivery_id=new_id)
 
 
 @router.post(
@@ -159,5 +160,7 @@ async def retry_failed(
     """Resend every event whose latest delivery to this integration failed since `since`, oldest first."""
     require_tenant(identity, tenant_id)
     await enforce_rate_limit(request, "resend", get_settings().install_rate_limit, identity)
-    count = await delivery_log.retry_failed(identity, project_id, integration_type, body.since)
+    count = await delivery_log.retry_failed(
+        identity, project_id, integration_type, body.since, origin=request_origin(request)
+    )
     return Queued(queued=count)

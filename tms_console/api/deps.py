@@ -14,6 +14,7 @@ from tms_console.persistence.redis import get_redis
 from tms_console.security.identity import AuthError, Identity, verify_token
 from tms_console.security.ratelimit import Limit, RateLimiter
 from tms_console.security.session import SESSION_COOKIE
+from tms_console.services.audit import Origin
 from tms_console.services.unit_of_work import outage
 from tms_console.settings import get_settings
 
@@ -83,6 +84,11 @@ def client_ip(request: Request) -> str | None:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return peer
+
+
+def request_origin(request: Request) -> Origin:
+    """Where the request came from, for the audit trail."""
+    return Origin(client_ip(request), request.headers.get("user-agent"))
 
 
 async def enforce_rate_limit(request: Request, bucket: str, per_minute: int, who: Identity | None) -> None:

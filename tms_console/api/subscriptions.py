@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 
-from tms_console.api.deps import client_ip
+from tms_console.api.deps import request_origin
 from tms_console.api.v1 import CurrentIdentity, IntegrationType, ProjectId, TenantId
 from tms_console.domain.events import EVENT_TYPES, EventType
 from tms_console.services import subscriptions
@@ -70,7 +70,6 @@ async def set_event_types(
         project_id=project_id,
         integration_type=integration_type,
         events=list(choice.events),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
+        origin=request_origin(request),
     )
     return EventTypes(events=events)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit
+from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit, request_origin
 from tms_console.security.identity import Identity
 from tms_console.services import connect, install, installations, overview
 from tms_console.services.tenancy import require_tenant
@@ -139,8 +139,7 @@ async def uninstall(
         identity,
         project_id=project_id,
         integration_type=integration_type,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
+        origin=request_origin(request),
     )
     return Response(status_code=204)
 
@@ -221,7 +220,9 @@ async def send_test(
     chosen at install, and say how it went."""
     require_tenant(identity, tenant_id)
     await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
-    result = await connect.send_test(identity, project_id=project_id, integration_type=integration_type)
+    result = await connect.send_test(
+        identity, project_id=project_id, integration_type=integration_type, origin=request_origin(request)
+    )
     return TestResult(result=result)
 
 
@@ -245,6 +246,7 @@ async def list_targets(
     responses=ERRORS | {400: {"description": "Not one of the listed targets"}},
 )
 async def choose_target(
+    request: Request,
     tenant_id: TenantId,
     project_id: ProjectId,
     integration_type: IntegrationType,
@@ -254,7 +256,11 @@ async def choose_target(
     """Pick where notifications go; only an id the provider lists for this install is accepted."""
     require_tenant(identity, tenant_id)
     target = await connect.choose_target(
-        identity, project_id=project_id, integration_type=integration_type, target_id=choice.target_id
+        identity,
+        project_id=project_id,
+        integration_type=integration_type,
+        target_id=choice.target_id,
+        origin=request_origin(request),
     )
     return TargetOut(id=target.id, name=target.name, group=target.group)
 

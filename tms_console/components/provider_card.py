@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tms_console.components.activity_panel import activity_button
+from tms_console.components.audit_panel import audit_button
 from tms_console.components.browser import run_in_browser
 from tms_console.components.card_settings import events_line, target_entry
 from tms_console.components.status_badge import status_badge
@@ -157,6 +158,7 @@ def _actions(card: rx.Var[CardView]) -> rx.Component:
     return rx.hstack(
         actions,
         rx.spacer(),
+        rx.cond(card.status != "coming_soon", audit_button(card)),
         rx.cond((card.status != "coming_soon") & (IntegrationsState.user_role == "admin"), setup),
         width="100%",
         align="center",

@@ -73,6 +73,7 @@ class ProviderHooks:
     enters_target: ClassVar[bool] = False  # the agent types the target (entered_target checks it)
     receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
     renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
+    sends_notices: ClassVar[bool] = False  # render_notice makes a console notice (an admin notification)
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
@@ -121,6 +122,16 @@ class ProviderHooks:
             NotFound: the provider cannot carry ticket events.
         """
         raise NotFound(Reason.NOT_FOUND, "this integration cannot carry ticket events")
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        """A short notice from the console itself (not a ticket event, so no thread) as this platform's
+        plainest message, sent with `send_message`. `text` may carry tenant-chosen names: the renderer
+        neutralises it as it does ticket text. Used only when `sends_notices`.
+
+        Raises:
+            NotFound: the provider cannot carry notices.
+        """
+        raise NotFound(Reason.NOT_FOUND, "this integration cannot carry console notices")
 
     async def send_message(
         self,

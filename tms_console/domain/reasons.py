@@ -55,6 +55,9 @@ class Reason(StrEnum):
     NEEDS_TARGET = "needs_target"
     TEST_FAILED = "test_failed"
     DEV_ONLY = "dev_only"
+    TEST_SENT = "test_sent"
+    DELIVERY_RESENT = "delivery_resent"
+    DELIVERIES_RETRIED = "deliveries_retried"
 
 
 MESSAGES: dict[Reason, str] = {
@@ -140,6 +143,9 @@ MESSAGES: dict[Reason, str] = {
     "then try again.",
     Reason.TEST_FAILED: "{provider} did not take the test message. Check its setup and try again.",
     Reason.DEV_ONLY: "Simulated ticket events exist only in development and test consoles.",
+    Reason.TEST_SENT: "{provider} took the test message.",
+    Reason.DELIVERY_RESENT: "A delivery to {provider} was queued again.",
+    Reason.DELIVERIES_RETRIED: "The failed deliveries to {provider} were queued again.",
 }
 
 

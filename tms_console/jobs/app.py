@@ -5,16 +5,18 @@ Built on demand from the settings (`create_app`), so importing this module opens
 
 from __future__ import annotations
 
-from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from tms_console.jobs.outages import OutageRetry
 from tms_console.logs import context as log_context
-from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
-from tms_console.services import delivery, delivery_log
+from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_TASK
+from tms_console.services import delivery, delivery_log, notifications
 from tms_console.settings import get_settings
 
 PURGE_TASK = "purge_delivery_log"
 PURGE_CRON = "17 * * * *"
+# A notice the platform did not take (or met a database outage) is tried again after 5 s, 25 s, 2 and 10 min.
+NOTICE_RETRY = RetryStrategy(max_attempts=4, exponential_wait=5)
 
 
 def conninfo() -> str:
@@ -36,6 +38,11 @@ def create_app() -> App:
         most what it could not record, with the same message id). Its log lines name the job and delivery."""
         with log_context(job_id=str(context.job.id), delivery_id=delivery_id[:40]):
             await delivery.deliver(delivery_id, attempt)
+
+    @app.task(name=NOTIFY_TASK, queue=DELIVERIES_QUEUE, retry=NOTICE_RETRY)
+    async def notify(tenant_id: str, integration_id: str, text: str) -> None:
+        """One console notice to the integration the tenant's admins chose (services/notifications)."""
+        await notifications.send_notice(tenant_id, integration_id, text)
 
     # Every hour; procrastinate defers each tick once however many workers run. The lock keeps two
     # ticks (a slow run and the next one) from deleting side by side.

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from tms_console.components.layout import page_frame, top_bar
+from tms_console.components.notify_setting import notify_setting
 from tms_console.domain.status import OverviewBucket
 from tms_console.state.admin import AdminState
 from tms_console.state.views import OverviewCell, OverviewRow
@@ -236,6 +237,7 @@ def _body() -> rx.Component:
                 wrap="wrap",
             ),
             rx.card(_chart(), width="100%"),
+            notify_setting(),
             _filters(),
             rx.cond(
                 AdminState.error != "", rx.callout(AdminState.error, color_scheme="red", icon="circle-alert")
@@ -256,6 +258,7 @@ def admin_page() -> rx.Component:
     bar = top_bar(
         "layout-grid",
         "Integrations overview",
+        rx.link("Audit log", href="/admin/audit", size="2", id="audit-log-link"),
         rx.link("Back to projects", href="/", size="2"),
         rx.text(AdminState.user_name, size="2"),
     )

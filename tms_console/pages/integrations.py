@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tms_console.components.activity_panel import activity_panel
+from tms_console.components.audit_panel import audit_panel
 from tms_console.components.browser import run_in_browser
 from tms_console.components.card_settings import event_types_dialog
 from tms_console.components.dialogs import connect_dialog, setup_dialog
@@ -125,5 +126,6 @@ def integrations_page() -> rx.Component:
         connect_dialog(),
         setup_dialog(),
         activity_panel(),
+        audit_panel(),
         event_types_dialog(),
     )

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DELIVER_TASK = "deliver"
+NOTIFY_TASK = "notify"  # a console notice to the integration a tenant's admins chose (services/notifications)
 DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention)
 # Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
@@ -79,6 +80,26 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
             priority=RETRY_PRIORITY,
             scheduled_at=at,
             task_kwargs={"delivery_id": str(job.delivery_id), "attempt": attempt},
+        ),
+        connection=connection.driver_connection,
+    )
+    assert deferred.id is not None
+    return deferred.id
+
+
+async def defer_notice(
+    session: AsyncSession, *, tenant_id: uuid.UUID, integration_id: uuid.UUID, text: str
+) -> int:
+    """Queue one `notify` job inside the session's transaction; its job id."""
+    connection = await (await session.connection()).get_raw_connection()
+    deferred = await _jobs.defer_job_async(
+        Job(
+            id=None,
+            queue=DELIVERIES_QUEUE,
+            task_name=NOTIFY_TASK,
+            lock=None,
+            queueing_lock=None,
+            task_kwargs={"tenant_id": str(tenant_id), "integration_id": str(integration_id), "text": text},
         ),
         connection=connection.driver_connection,
     )

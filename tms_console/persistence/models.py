@@ -125,7 +125,10 @@ class IntegrationEvent(SQLModel, table=True):
     """Audit trail. Survives uninstall (no foreign key to the integration row)."""
 
     __tablename__ = "integration_events"
-    __table_args__ = (sa.Index("idx_integration_events_project", "tenant_id", "project_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("idx_integration_events_project", "tenant_id", "project_id", "created_at"),
+        sa.Index("idx_integration_events_tenant", "tenant_id", "created_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(nullable=False)
@@ -141,6 +144,23 @@ class IntegrationEvent(SQLModel, table=True):
     from_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(20)))  # status_changed only
     to_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(20)))
     created_at: datetime = _ts()
+
+
+class TenantSettings(SQLModel, table=True):
+    """A tenant's console settings: which of its own integrations tells the admins that another one needs
+    attention. Uninstalling that integration clears the choice (the foreign key sets it to null)."""
+
+    __tablename__ = "tenant_settings"
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    notify_integration_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("project_integrations.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    updated_at: datetime = _ts()
+    updated_by: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
 
 
 class TicketEvent(SQLModel, table=True):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import Unavailable
 from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
+from tms_console.persistence.models import ProjectIntegration
+from tms_console.security.identity import Identity
 from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.audit")
@@ -25,7 +28,22 @@ ACTIONS = {
     Reason.HOOK_UNSUBSCRIBED: "unsubscribed",
     Reason.HOOK_GONE: "unsubscribed",  # a REST hook's URL answered 410 to a delivery
     Reason.EVENTS_CHANGED: "events_changed",  # an agent picked which ticket events it receives
+    Reason.TARGET_SAVED: "target_changed",  # an agent picked the channel, space, chat or number
+    Reason.TEST_SENT: "test_sent",  # a test message was taken (a refused one: `test_sent` with its reason)
+    Reason.DELIVERY_RESENT: "delivery_resent",
+    Reason.DELIVERIES_RETRIED: "deliveries_retried",
 }
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a person's request came from: the trail's "from where" (never a secret)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+NO_ORIGIN = Origin()
 
 
 async def record(
@@ -40,19 +58,46 @@ async def record(
     integration_id: uuid.UUID | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    action: str | None = None,
 ) -> None:
+    """One audit row; the action is the reason's (ACTIONS) unless named."""
     await repository.record_event(
         session,
         tenant_id=uuid.UUID(str(tenant_id)),
         project_id=uuid.UUID(str(project_id)),
         integration_id=integration_id,
         integration_type=integration_type[:50],
-        action=ACTIONS.get(reason, "install_failed"),
+        action=action or ACTIONS.get(reason, "install_failed"),
         reason=reason.value,
         actor_id=actor_id,
         actor_name=(actor_name or "")[:200] or None,
         ip=(ip or "")[:64] or None,
         user_agent=(user_agent or "")[:512] or None,
+    )
+
+
+async def record_by(
+    session: AsyncSession,
+    identity: Identity,
+    row: ProjectIntegration,
+    reason: Reason,
+    *,
+    origin: Origin = NO_ORIGIN,
+    action: str | None = None,
+) -> None:
+    """What a signed-in person did to an integration, in the caller's transaction."""
+    await record(
+        session,
+        tenant_id=row.tenant_id,
+        project_id=row.project_id,
+        integration_type=row.integration_type,
+        reason=reason,
+        actor_id=identity.user_id,
+        actor_name=identity.name,
+        integration_id=row.id,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        action=action,
     )
 
 

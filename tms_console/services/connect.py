@@ -12,7 +12,7 @@ import logging
 import secrets
 from typing import Any
 
-from tms_console.domain.errors import NotFound, ServiceError
+from tms_console.domain.errors import NotFound, ServiceError, Unavailable
 from tms_console.domain.messages import Outcome, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Target
@@ -24,7 +24,7 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
-from tms_console.services import credentials, metrics, sample_message, tokens
+from tms_console.services import audit, credentials, metrics, sample_message, tokens
 from tms_console.services.install import clean_meta
 from tms_console.services.installations import needs_target
 from tms_console.services.tenancy import require_project
@@ -123,7 +123,9 @@ async def _connect(
     return hooks.reveal(install.secrets)
 
 
-async def send_test(identity: Identity, *, project_id: str, integration_type: str) -> str:
+async def send_test(
+    identity: Identity, *, project_id: str, integration_type: str, origin: audit.Origin = audit.NO_ORIGIN
+) -> str:
     """Send a test message to the integration's target: a sample event marked as a test, through the
     same renderer and `send_message` a delivery uses (refreshing the token first when due).
 
@@ -152,7 +154,24 @@ async def send_test(identity: Identity, *, project_id: str, integration_type: st
     except Exception as exc:  # the contract says hooks never raise; a bug is a failed test, never a 500
         result = SendResult(Outcome.RETRY, reason="send_error", detail=type(exc).__name__)
     logger.info("test_message type=%s outcome=%s reason=%s", spec.key, result.outcome.value, result.reason)
-    return sample_message.judge(result, spec.name, (spec.target_label or "channel").lower())
+    try:
+        said = sample_message.judge(result, spec.name, (spec.target_label or "channel").lower())
+    except ServiceError as exc:
+        await _record_test(identity, row, exc.reason, origin)
+        raise
+    await _record_test(identity, row, Reason.TEST_SENT, origin)
+    return said
+
+
+async def _record_test(
+    identity: Identity, row: ProjectIntegration, reason: Reason, origin: audit.Origin
+) -> None:
+    """A test message was sent (taken or not): best effort, the agent is told the result either way."""
+    try:
+        async with unit_of_work() as session:
+            await audit.record_by(session, identity, row, reason, origin=origin, action="test_sent")
+    except Unavailable:
+        logger.warning("audit_not_recorded reason=%s", reason.value)
 
 
 def ready_made(integration_type: str, name: str) -> str:
@@ -199,7 +218,12 @@ async def list_targets(identity: Identity, *, project_id: str, integration_type:
 
 
 async def choose_target(
-    identity: Identity, *, project_id: str, integration_type: str, target_id: str
+    identity: Identity,
+    *,
+    project_id: str,
+    integration_type: str,
+    target_id: str,
+    origin: audit.Origin = audit.NO_ORIGIN,
 ) -> Target:
     """Store the picked target, if the provider lists it for this install (never a made-up id), or, where
     the agent types it (a recipient's number), once the provider's hooks accept what was typed."""
@@ -217,6 +241,7 @@ async def choose_target(
     meta = clean_meta(provider, Installation(meta=meta))
     async with unit_of_work() as session:
         await repository.update_meta(session, tenant_id=identity.tenant_id, integration_id=row.id, meta=meta)
+        await audit.record_by(session, identity, row, Reason.TARGET_SAVED, origin=origin)
     return choice
 
 

@@ -39,6 +39,7 @@ from tms_console.persistence.models import (
     utcnow,
 )
 from tms_console.security.identity import Identity
+from tms_console.services import audit
 from tms_console.services.tenancy import parse_uuid, require_project
 from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
@@ -247,7 +248,9 @@ async def _queue_again(session: AsyncSession, originals: list[tuple[Delivery, st
     return [d.id for d, _ in fresh]
 
 
-async def resend(identity: Identity, project_id: str, delivery_id: str) -> str:
+async def resend(
+    identity: Identity, project_id: str, delivery_id: str, *, origin: audit.Origin = audit.NO_ORIGIN
+) -> str:
     """Queue the delivery's event to its integration again, as a new delivery; the new delivery's id.
 
     Raises:
@@ -263,7 +266,7 @@ async def resend(identity: Identity, project_id: str, delivery_id: str) -> str:
             project_id=original.project_id,
             integration_id=original.integration_id,
         )
-        _require_sendable(integration)
+        integration = _require_sendable(integration)
         busy = await delivery_log.unsettled_exists(
             session, ticket_event_id=original.ticket_event_id, integration_id=original.integration_id
         )
@@ -271,6 +274,7 @@ async def resend(identity: Identity, project_id: str, delivery_id: str) -> str:
             raise Refused(Reason.DELIVERY_PENDING, "this event is still being delivered to the integration")
         ticket_id = await _ticket_id(session, original)
         [new_id] = await _queue_again(session, [(original, ticket_id)])
+        await audit.record_by(session, identity, integration, Reason.DELIVERY_RESENT, origin=origin)
     logger.info("delivery_resent type=%s actor=%s", original.integration_type, identity.user_id)
     return str(new_id)
 
@@ -281,7 +285,14 @@ async def _ticket_id(session: AsyncSession, delivery: Delivery) -> str:
     return str(event.payload["ticket"]["id"])
 
 
-async def retry_failed(identity: Identity, project_id: str, integration_type: str, since: datetime) -> int:
+async def retry_failed(
+    identity: Identity,
+    project_id: str,
+    integration_type: str,
+    since: datetime,
+    *,
+    origin: audit.Origin = audit.NO_ORIGIN,
+) -> int:
     """Resend every event whose latest delivery to this integration failed since `since`; how many
     (at most MAX_RETRY_FAILED, oldest first: ask again for the rest).
 
@@ -307,6 +318,8 @@ async def retry_failed(identity: Identity, project_id: str, integration_type: st
             session, integration_id=integration.id, since=_aware(since) or since, limit=MAX_RETRY_FAILED
         )
         queued = await _queue_again(session, failed)
+        if queued:
+            await audit.record_by(session, identity, integration, Reason.DELIVERIES_RETRIED, origin=origin)
     logger.info(
         "deliveries_retried type=%s count=%d actor=%s", integration_type, len(queued), identity.user_id
     )

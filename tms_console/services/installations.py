@@ -205,8 +205,7 @@ async def uninstall(
     *,
     project_id: str,
     integration_type: str,
-    ip: str | None = None,
-    user_agent: str | None = None,
+    origin: audit.Origin = audit.NO_ORIGIN,
 ) -> None:
     """Delete the row and its credentials (keeping the audit), then revoke at the provider (best effort).
 
@@ -226,18 +225,7 @@ async def uninstall(
             raise NotFound(Reason.NOT_FOUND, "integration not installed")
         row, credential = found
         await repository.delete_integration(session, integration_id=row.id)
-        await audit.record(
-            session,
-            tenant_id=row.tenant_id,
-            project_id=row.project_id,
-            integration_type=spec.key,
-            reason=Reason.UNINSTALLED,
-            actor_id=identity.user_id,
-            actor_name=identity.name,
-            integration_id=row.id,
-            ip=ip,
-            user_agent=user_agent,
-        )
+        await audit.record_by(session, identity, row, Reason.UNINSTALLED, origin=origin)
     if credential is not None:
         await _revoke_best_effort(spec, row, credential)
 

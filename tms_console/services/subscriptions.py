@@ -59,8 +59,7 @@ async def set_event_types(
     project_id: str,
     integration_type: str,
     events: object,
-    ip: str | None = None,
-    user_agent: str | None = None,
+    origin: audit.Origin = audit.NO_ORIGIN,
 ) -> list[str]:
     """Store which event types an installed integration receives; the types it receives now.
 
@@ -84,18 +83,7 @@ async def set_event_types(
         if len(picked) < len(EVENT_TYPES):
             meta["events"] = picked
         await repository.update_meta(session, tenant_id=identity.tenant_id, integration_id=row.id, meta=meta)
-        await audit.record(
-            session,
-            tenant_id=row.tenant_id,
-            project_id=row.project_id,
-            integration_type=spec.key,
-            reason=Reason.EVENTS_CHANGED,
-            actor_id=identity.user_id,
-            actor_name=identity.name,
-            integration_id=row.id,
-            ip=ip,
-            user_agent=user_agent,
-        )
+        await audit.record_by(session, identity, row, Reason.EVENTS_CHANGED, origin=origin)
     return picked
 
 

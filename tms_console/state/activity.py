@@ -20,7 +20,7 @@ from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import delivery_log
 from tms_console.state.integrations import IntegrationsState, provider_name
-from tms_console.state.session import current_identity
+from tms_console.state.session import current_identity, request_origin
 
 RECENT = 25
 RESENDABLE = (DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value)
@@ -176,14 +176,14 @@ class ActivityState(IntegrationsState):
     async def resend_delivery(self, delivery_id: str) -> EventSpec | None:
         """Queue the delivery's event again (a new delivery), then list afresh."""
         async with self:
-            identity, wanted = current_identity(self), _plain_id(delivery_id)
+            identity, wanted, origin = current_identity(self), _plain_id(delivery_id), request_origin(self)
             if identity is None:
                 return rx.redirect("/login")
             if not wanted or self.busy_delivery or not self.activity_type:
                 return None
             self.busy_delivery, project_id, name = wanted, self.project_id, self.activity_name
         try:
-            await delivery_log.resend(identity, project_id, wanted)
+            await delivery_log.resend(identity, project_id, wanted, origin=origin)
             notice, error = "Queued again: the new delivery is at the top of the list.", ""
         except ServiceError as exc:
             notice, error = "", describe(exc.reason, name)
@@ -201,10 +201,11 @@ class ActivityState(IntegrationsState):
                 return rx.redirect("/login")
             if self.retrying or not self.activity_type:
                 return None
-            self.retrying, project_id = True, self.project_id
+            self.retrying, project_id, origin = True, self.project_id, request_origin(self)
             kind, name = self.activity_type, self.activity_name
         try:
-            count = await delivery_log.retry_failed(identity, project_id, kind, delivery_log.log_start())
+            since = delivery_log.log_start()
+            count = await delivery_log.retry_failed(identity, project_id, kind, since, origin=origin)
             notice, error = _queued(count), ""
         except ServiceError as exc:
             notice, error = "", describe(exc.reason, name)

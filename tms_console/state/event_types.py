@@ -16,7 +16,7 @@ from tms_console.domain.events import EVENT_TYPES
 from tms_console.domain.reasons import Reason, describe
 from tms_console.services import subscriptions
 from tms_console.state.integrations import CardsState, IntegrationsState, provider_name
-from tms_console.state.session import current_identity
+from tms_console.state.session import current_identity, request_origin
 from tms_console.state.views import EventChoice, event_choices
 
 
@@ -56,7 +56,7 @@ class EventTypesState(IntegrationsState):
     async def save_events(self) -> EventSpec | None:
         """Store the ticked types; a refused choice keeps the editor open with the reason."""
         async with self:
-            identity, project_id = current_identity(self), self.project_id
+            identity, project_id, origin = current_identity(self), self.project_id, request_origin(self)
             if identity is None:
                 return rx.redirect("/login")
             if not self.editing or self.saving_events:
@@ -67,7 +67,11 @@ class EventTypesState(IntegrationsState):
         name = provider_name(integration_type)
         try:
             await subscriptions.set_event_types(
-                identity, project_id=project_id, integration_type=integration_type, events=picked
+                identity,
+                project_id=project_id,
+                integration_type=integration_type,
+                events=picked,
+                origin=origin,
             )
             error = ""
         except ServiceError as exc:

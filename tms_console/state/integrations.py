@@ -22,7 +22,7 @@ from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import connect, installations
 from tms_console.services.sample_message import SendTestFailed
-from tms_console.state.session import current_identity
+from tms_console.state.session import current_identity, request_origin
 from tms_console.state.views import CardView, ProjectOption, card_view, project_options
 
 NOT_YOURS = "This project does not exist or is not part of your organisation."
@@ -170,7 +170,7 @@ class CardsState(IntegrationsState):
         The type comes from the dialog; the service checks it against the caller's tenant and project.
         """
         async with self:
-            identity, project_id = current_identity(self), self.project_id
+            identity, project_id, origin = current_identity(self), self.project_id, request_origin(self)
             self.confirm_type, self.confirm_name = "", ""
             if identity is None:
                 return rx.redirect("/login")
@@ -179,7 +179,9 @@ class CardsState(IntegrationsState):
             self.busy_type = integration_type
         name = provider_name(integration_type)
         try:
-            await installations.uninstall(identity, project_id=project_id, integration_type=integration_type)
+            await installations.uninstall(
+                identity, project_id=project_id, integration_type=integration_type, origin=origin
+            )
             kind, message = "success", describe(Reason.UNINSTALLED, name)
         except ServiceError as exc:
             kind, message = "error", describe(exc.reason, name)
@@ -193,7 +195,7 @@ class CardsState(IntegrationsState):
     async def send_test(self, integration_type: str) -> EventSpec | None:
         """Send the integration's test message and report how it went."""
         async with self:
-            identity, project_id = current_identity(self), self.project_id
+            identity, project_id, origin = current_identity(self), self.project_id, request_origin(self)
             if identity is None:
                 return rx.redirect("/login")
             if self.testing:
@@ -202,7 +204,7 @@ class CardsState(IntegrationsState):
         name = provider_name(integration_type)
         try:
             result = await connect.send_test(
-                identity, project_id=project_id, integration_type=integration_type
+                identity, project_id=project_id, integration_type=integration_type, origin=origin
             )
             kind, message = "success", f"{name}: test message sent. {result}"
         except SendTestFailed as exc:  # what the provider said, in plain words

@@ -13,11 +13,17 @@ from reflex.middleware import Middleware
 
 from tms_console.security.identity import Identity
 from tms_console.security.session import identity_from_cookie_header
+from tms_console.services.audit import Origin
 
 
 def current_identity(state: Any) -> Identity | None:
     """The identity of the websocket's session cookie (handshake headers, never router_data)."""
     return identity_from_cookie_header(state.router.headers.cookie)
+
+
+def request_origin(state: Any) -> Origin:
+    """Where the websocket's client is (Reflex applies its trusted proxy hops), for the audit trail."""
+    return Origin(state.router.session.client_ip or None, state.router.headers.user_agent or None)
 
 
 class SessionOwnerState(rx.State):

@@ -10,7 +10,7 @@ from tms_console.domain.reasons import Reason, describe
 from tms_console.providers.registry import get_provider
 from tms_console.services import connect
 from tms_console.state.integrations import CardsState, IntegrationsState, provider_name
-from tms_console.state.session import current_identity
+from tms_console.state.session import current_identity, request_origin
 from tms_console.state.views import TargetOption, target_option
 
 
@@ -60,6 +60,7 @@ class TargetPickerState(IntegrationsState):
         """Store a typed target (the entry form's `target`); a refused value keeps the form open."""
         async with self:
             identity, project_id, integration_type = current_identity(self), self.project_id, self.picking
+            origin = request_origin(self)
             if identity is None:
                 return rx.redirect("/login")
         value = form_data.get("target") if isinstance(form_data, dict) else None
@@ -70,7 +71,11 @@ class TargetPickerState(IntegrationsState):
         name = provider_name(integration_type)
         try:
             await connect.choose_target(
-                identity, project_id=project_id, integration_type=integration_type, target_id=value
+                identity,
+                project_id=project_id,
+                integration_type=integration_type,
+                target_id=value,
+                origin=origin,
             )
         except ServiceError as exc:
             async with self:
@@ -87,13 +92,17 @@ class TargetPickerState(IntegrationsState):
     async def save_target(self, integration_type: str, target_id: str) -> EventSpec | None:
         """Store the picked target; the service accepts only an id the provider lists."""
         async with self:
-            identity, project_id = current_identity(self), self.project_id
+            identity, project_id, origin = current_identity(self), self.project_id, request_origin(self)
             if identity is None:
                 return rx.redirect("/login")
         name = provider_name(integration_type)
         try:
             await connect.choose_target(
-                identity, project_id=project_id, integration_type=integration_type, target_id=target_id
+                identity,
+                project_id=project_id,
+                integration_type=integration_type,
+                target_id=target_id,
+                origin=origin,
             )
             kind, message = "success", describe(Reason.TARGET_SAVED, name)
         except ServiceError as exc:

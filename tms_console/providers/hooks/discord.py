@@ -8,10 +8,11 @@ from typing import Any
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
-from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
+from tms_console.domain.messages import Outcome, RenderedMessage, SendResult, ThreadMode
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets
 from tms_console.providers.hooks._send import Answer, attempt, by_status, delivered, missing_target, result
+from tms_console.providers.render.discord import notice as render_discord_notice
 from tms_console.providers.render.discord import render as render_discord
 
 SNOWFLAKE = re.compile(r"^[0-9]{1,25}$")
@@ -21,9 +22,13 @@ _ESCAPED = re.compile(r"\\(.)")
 
 class DiscordHooks(ProviderHooks):
     renders_events = True
+    sends_notices = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_discord(event)
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        return render_discord_notice(text)
 
     async def send_message(
         self,
@@ -37,7 +42,8 @@ class DiscordHooks(ProviderHooks):
         """Execute the install's webhook (`?wait=true`, `thread_id` for later events of a ticket).
 
         A webhook cannot start a thread: with the app's bot token, the first message of a ticket gets a
-        thread started on it, whose id is the handle; without one, every message stands alone.
+        thread started on it, whose id is the handle; without one, every message stands alone (as do
+        console notices).
         """
         webhook_id, token = str(meta.get("webhook_id") or ""), str(bundle.get("webhook_token") or "")
         if not SNOWFLAKE.match(webhook_id) or not token:
@@ -49,8 +55,8 @@ class DiscordHooks(ProviderHooks):
             return answer
         if answer.status >= 300:
             return _judge_failure(answer, replying=bool(thread_handle), token=token)
-        if thread_handle or not api.has_bot:
-            return delivered(answer)
+        if thread_handle or not api.has_bot or message.threading.mode is ThreadMode.NONE:
+            return delivered(answer)  # a reply, no bot to start a thread, or a notice (no ticket)
         return delivered(answer, await _start_thread(api, answer.body, message.payload))
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:

@@ -16,6 +16,7 @@ from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
+from tms_console.providers.render.google_chat import notice as render_google_chat_notice
 from tms_console.providers.render.google_chat import render as render_google_chat
 
 MAX_PAGES = 20
@@ -24,9 +25,13 @@ SPACE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,100}$")
 
 class GoogleChatHooks(ProviderHooks):
     renders_events = True
+    sends_notices = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_google_chat(event)
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        return render_google_chat_notice(text)
 
     async def send_message(
         self,

@@ -18,6 +18,7 @@ from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
+from tms_console.providers.render.msteams import notice as render_teams_notice
 from tms_console.providers.render.msteams import render as render_teams
 
 MAX_PAGES = 20
@@ -46,9 +47,13 @@ def _relative(api: ProviderHttp, link: object) -> str | None:
 
 class MicrosoftTeamsHooks(ProviderHooks):
     renders_events = True
+    sends_notices = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_teams(event)
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        return render_teams_notice(text)
 
     async def send_message(
         self,

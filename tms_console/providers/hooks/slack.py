@@ -11,6 +11,7 @@ from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
+from tms_console.providers.render.slack import notice as render_slack_notice
 from tms_console.providers.render.slack import render as render_slack
 
 _ERRORS = {
@@ -57,9 +58,13 @@ class SlackHooks(ProviderHooks):
     judges_token_response = True
     revokes = True
     renders_events = True
+    sends_notices = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_slack(event)
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        return render_slack_notice(text)
 
     async def send_message(
         self,

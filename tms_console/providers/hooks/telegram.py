@@ -19,6 +19,7 @@ from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
+from tms_console.providers.render.telegram import notice as render_telegram_notice
 from tms_console.providers.render.telegram import render as render_telegram
 
 TOKEN_SHAPE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,80}$")
@@ -64,9 +65,13 @@ class TelegramHooks(ProviderHooks):
     revokes = True
     receives_inbound = True
     renders_events = True
+    sends_notices = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_telegram(event)
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        return render_telegram_notice(text)
 
     async def send_message(
         self,

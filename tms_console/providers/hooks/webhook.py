@@ -22,6 +22,7 @@ from tms_console.domain.values import ConnectContext, Installation, Meta, Secret
 from tms_console.providers import http_outcome, templating
 from tms_console.providers.hooks._send import excerpt
 from tms_console.providers.ready_made import READY_MADE
+from tms_console.providers.render.webhook import notice as render_webhook_notice
 from tms_console.providers.render.webhook import render as render_webhook
 from tms_console.security import signing, ssrf
 from tms_console.settings import get_settings
@@ -43,9 +44,13 @@ def _sample() -> TicketEvent:
 class WebhookHooks(ProviderHooks):
     ready_made = READY_MADE
     renders_events = True
+    sends_notices = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_webhook(event, template)
+
+    def render_notice(self, text: str) -> RenderedMessage:
+        return render_webhook_notice(text)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         try:

@@ -14,8 +14,9 @@ from typing import Any
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
 from tms_console.providers.render.summary import summarize
-from tms_console.providers.render.text import fit
+from tms_console.providers.render.text import clean, fit
 
+NOTICE_LIMIT = 2000  # a message's `content`
 TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_LIMIT, FOOTER_LIMIT, EMBED_LIMIT = 256, 4096, 1024, 2048, 6000
 _MARKDOWN = re.compile(r"([\\*_~`|<>\[\]()#@])")
 _COLORS = {"urgent": 0xED4245, "high": 0xE67E22, "normal": 0x3498DB, "low": 0x95A5A6}
@@ -53,3 +54,10 @@ def render(event: TicketEvent) -> RenderedMessage:
         ThreadMode.REPLY_TO_FIRST, summary.thread_key, handle_field="thread_id", handle_from="id"
     )
     return RenderedMessage(payload, threading)
+
+
+def notice(text: str) -> RenderedMessage:
+    """A console notice (not a ticket event) as a plain Discord message that mentions nobody."""
+    return RenderedMessage(
+        {"content": fit(clean(text), NOTICE_LIMIT, escape), "allowed_mentions": {"parse": []}}
+    )

@@ -18,7 +18,7 @@ from typing import Any
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
 from tms_console.providers.render.summary import summarize
-from tms_console.providers.render.text import cut, fit
+from tms_console.providers.render.text import clean, cut, fit
 
 TITLE_LIMIT, TEXT_LIMIT, DETAIL_LIMIT, FACT_LIMIT = 200, 500, 4000, 300
 REPLY_OPTION = {"messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
@@ -60,3 +60,8 @@ def render(event: TicketEvent) -> RenderedMessage:
         "thread": {"threadKey": summary.thread_key},
     }
     return RenderedMessage(payload, Threading(ThreadMode.KEYED, summary.thread_key), query=REPLY_OPTION)
+
+
+def notice(text: str) -> RenderedMessage:
+    """A console notice (not a ticket event) as a plain Google Chat message, outside any ticket's thread."""
+    return RenderedMessage({"text": plain(clean(text), TEXT_LIMIT)})

@@ -14,7 +14,7 @@ from typing import Any
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
 from tms_console.providers.render.summary import Summary, summarize
-from tms_console.providers.render.text import cut
+from tms_console.providers.render.text import clean, cut
 
 ATTACHMENT_ID = "tms-ticket-card"
 SUBJECT_LIMIT, DETAIL_LIMIT, FACT_LIMIT = 500, 4000, 200
@@ -63,3 +63,8 @@ def render(event: TicketEvent) -> RenderedMessage:
         ThreadMode.REPLY_TO_FIRST, summary.thread_key, handle_field="replies_of", handle_from="id"
     )
     return RenderedMessage(payload, threading)
+
+
+def notice(text: str) -> RenderedMessage:
+    """A console notice (not a ticket event) as a plain-text Graph channel message (no HTML is read)."""
+    return RenderedMessage({"body": {"contentType": "text", "content": cut(clean(text), DETAIL_LIMIT)}})

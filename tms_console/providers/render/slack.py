@@ -12,7 +12,7 @@ from typing import Any
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
 from tms_console.providers.render.summary import summarize
-from tms_console.providers.render.text import fit
+from tms_console.providers.render.text import clean, fit
 
 HEADER_LIMIT, SECTION_LIMIT, FIELD_LIMIT, TEXT_LIMIT = 150, 3000, 2000, 3000
 
@@ -53,3 +53,10 @@ def render(event: TicketEvent) -> RenderedMessage:
         ThreadMode.REPLY_TO_FIRST, summary.thread_key, handle_field="thread_ts", handle_from="ts"
     )
     return RenderedMessage(payload, threading)
+
+
+def notice(text: str) -> RenderedMessage:
+    """A console notice (not a ticket event) as a plain Slack message."""
+    return RenderedMessage(
+        {"text": fit(clean(text), TEXT_LIMIT, escape), "unfurl_links": False, "unfurl_media": False}
+    )

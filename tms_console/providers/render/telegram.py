@@ -16,7 +16,7 @@ import re
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage, Threading, ThreadMode
 from tms_console.providers.render.summary import summarize
-from tms_console.providers.render.text import fit, utf16_length
+from tms_console.providers.render.text import clean, fit, utf16_length
 
 TEXT_LIMIT, HEADING_LIMIT, FACT_LIMIT = 4096, 600, 200
 _USERNAME = re.compile(r"(?<![\w@])@(?=[A-Za-z][A-Za-z0-9_]{4})")  # usernames: 5-32 of [A-Za-z0-9_]
@@ -50,3 +50,11 @@ def render(event: TicketEvent) -> RenderedMessage:
         handle_from="result.message_id",
     )
     return RenderedMessage(payload, threading)
+
+
+def notice(text: str) -> RenderedMessage:
+    """A console notice (not a ticket event) as a plain Telegram message."""
+    body = fit(clean(text), TEXT_LIMIT, escape, utf16_length)
+    return RenderedMessage(
+        {"text": body, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+    )

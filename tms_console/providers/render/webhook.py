@@ -13,6 +13,8 @@ from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import RenderedMessage
 from tms_console.providers import templating
 
+NOTICE_TYPE = "console.notice"
+
 
 def template_view(event: TicketEvent) -> dict[str, Any]:
     """What a payload template sees: the event, plus the names older templates use."""
@@ -32,3 +34,9 @@ def render(event: TicketEvent, template: str = "") -> RenderedMessage:
     if not template.strip():
         return RenderedMessage(event.to_dict())
     return RenderedMessage(json.loads(templating.render(template, template_view(event))))
+
+
+def notice(text: str) -> RenderedMessage:
+    """A console notice (not a ticket event) as JSON; `text` also makes it a valid Slack or Google Chat
+    incoming-webhook body. The integration's payload template is for ticket events and is not used."""
+    return RenderedMessage({"type": NOTICE_TYPE, "text": text})
