@@ -7,6 +7,7 @@ from tms_console.pages import admin, integrations, login
 from tms_console.state.admin import AdminState
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
+from tms_console.state.replace import ReplaceState
 from tms_console.state.session import SessionGuard
 
 # console.js: browser-side actions that must not travel through the websocket (see its header).
@@ -18,6 +19,6 @@ app.add_page(
     integrations.integrations_page,
     route=integrations.ROUTE,
     title="Integrations · TMS",
-    on_load=IntegrationsState.load,
+    on_load=[IntegrationsState.load, ReplaceState.ask],
 )
 app.add_page(admin.admin_page, route=admin.ROUTE, title="Overview · TMS", on_load=AdminState.load)

@@ -8,8 +8,13 @@ from __future__ import annotations
 from procrastinate import App, PsycopgConnector
 
 from tms_console.jobs.outages import OutageRetry
-from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
-from tms_console.services import delivery, delivery_log
+from tms_console.persistence.job_queue import (
+    DELIVER_TASK,
+    DELIVERIES_QUEUE,
+    EXPIRE_REPLACEMENT_TASK,
+    MAINTENANCE_QUEUE,
+)
+from tms_console.services import delivery, delivery_log, replacements
 from tms_console.settings import get_settings
 
 PURGE_TASK = "purge_delivery_log"
@@ -42,5 +47,10 @@ def create_app() -> App:
     async def purge_delivery_log(timestamp: int) -> None:
         """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
         await delivery_log.purge_old_events()
+
+    @app.task(name=EXPIRE_REPLACEMENT_TASK, queue=MAINTENANCE_QUEUE, retry=OutageRetry())
+    async def expire_replacement(handle: str) -> None:
+        """Drop a held account replacement nobody confirmed in time, revoking its new tokens."""
+        await replacements.expire(handle)
 
     return app

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 DELIVER_TASK = "deliver"
 DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention)
+EXPIRE_REPLACEMENT_TASK = "expire_replacement"
 # Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
 JOB_QUEUE_PREFIX = "procrastinate_"
 # A retry outranks the ticket's later events: procrastinate runs no job while a job with the same lock
@@ -88,3 +89,20 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic's filter: procrastinate's tables are its schema's business, not our models'."""
     return not (type_ == "table" and (name or "").startswith(JOB_QUEUE_PREFIX))
+
+
+async def defer_replacement_expiry(session: AsyncSession, handle: str, *, at: datetime) -> None:
+    """Queue the job that drops a held replacement at `at` if nobody decided (and revokes its tokens)."""
+    connection = await (await session.connection()).get_raw_connection()
+    await _jobs.defer_job_async(
+        Job(
+            id=None,
+            queue=MAINTENANCE_QUEUE,
+            task_name=EXPIRE_REPLACEMENT_TASK,
+            lock=None,
+            queueing_lock=None,
+            scheduled_at=at,
+            task_kwargs={"handle": handle},
+        ),
+        connection=connection.driver_connection,
+    )
