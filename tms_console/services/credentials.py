@@ -93,6 +93,9 @@ async def save_installation(
         return keyring.seal(install.secrets, aad=_aad(tenant_id, project_id, integration_type, row_id))
 
     async with unit_of_work(saving=True) as session:
+        await repository.lock_integration_slot(
+            session, tenant_id=tenant_id, project_id=project_id, integration_type=integration_type
+        )
         found = await repository.get_integration(
             session, tenant_id=tenant_id, project_id=project_id, integration_type=integration_type, lock=True
         )
