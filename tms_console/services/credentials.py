@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Installation, Sealed, Secrets
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.providers.registry import get_provider
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.keyring import DecryptError, configured_keyring, row_aad
-from tms_console.services import audit, revocation
+from tms_console.services import audit, lifecycle, revocation
 from tms_console.services.delivery_outcome import resume_paused
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -126,6 +127,8 @@ async def save_installation(
             ip=actor.ip,
             user_agent=actor.user_agent,
         )
+        who = lifecycle.Actor(actor.user_id, actor.user_name, actor.ip, actor.user_agent)
+        await lifecycle.transition(session, row_id, IntegrationStatus.ACTIVE, reason.value, actor=who)
         await resume_paused(session, row_id)
     if previous is not None and _revokes(spec, previous, install.secrets):
         await revocation.revoke_quietly(spec, previous.bundle or {}, why=reason.value)
