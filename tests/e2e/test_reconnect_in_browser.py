@@ -90,7 +90,7 @@ def test_reconnect_keeps_history_and_the_guard_refuses_another_workspace(
             "SELECT action FROM integration_events WHERE integration_id = %s ORDER BY created_at", (row_id,)
         )
     ]
-    assert actions[-3:] == ["reconnected", "install_failed", "replacement_refused"]
+    assert actions[-4:] == ["reconnected", "status_changed", "install_failed", "replacement_refused"]
 
     page.reload()  # the same link again: the replacement is gone, nothing is asked
     expect(page.locator("#status-slack")).to_have_text("Needs reconnect")

@@ -177,7 +177,7 @@ def test_oauth_reconnect_keeps_the_row_and_guards_the_account(kind, ada, db, pla
     assert db.execute(
         "SELECT count(*) FROM ticket_threads WHERE integration_id = %s", (row_id,)
     ).fetchone() == (1,)
-    assert actions(db, row_id)[-1] == "reconnected"
+    assert actions(db, row_id)[-2:] == ["reconnected", "status_changed"]
     assert bundle(db, kind, place).get("access_token") != old_token
     if case.revokes:
         assert revocations(ada, kind) == revoked + (1 if case.revokes_same else 0)
@@ -265,7 +265,7 @@ def test_telegram_reconnect_keeps_chat_and_webhook_and_guards_the_bot(ada, db, p
     assert ada.post(f"{base(place)}/telegram", json={"bot_token": token}).status_code == 200
     same_id, after, status, _ = snapshot(db, "telegram", place)
     assert (same_id, status, after["target_id"]) == (row_id, "active", "-1001900000777")
-    assert after["chats"] == meta["chats"] and actions(db, row_id)[-1] == "reconnected"
+    assert after["chats"] == meta["chats"] and actions(db, row_id)[-2:] == ["reconnected", "status_changed"]
     assert add_to_chat(ada, token, -1001900000778)["delivered"] is True  # the webhook was not deleted
 
     other = new_bot(ada)
