@@ -344,3 +344,21 @@ def test_an_expired_replacement_is_dropped_and_its_token_revoked(ada, db, place,
     assert snapshot(db, "slack", place) == before
     assert actions(db, before[0])[-1] == "replacement_expired"
     assert ada.delete(f"{base(place)}/slack").status_code == 204
+
+
+def test_a_disabled_webhook_reconnects_on_its_row_with_its_history(ada, db, place) -> None:
+    """A webhook has no provider account: connecting a new URL over it is a reconnect, never a guard."""
+    receiver = f"{sandbox_origin()}/sandbox/webhook/receive/"
+    fields = {"url": receiver + uuid.uuid4().hex, "events": EVENTS}
+    assert ada.post(f"{base(place)}/webhook", json=fields).status_code == 200
+    row_id = snapshot(db, "webhook", place)[0]
+    done, paused = history(db, place, row_id)
+    db.execute("UPDATE project_integrations SET status = 'disabled' WHERE id = %s", (row_id,))
+    fields = {"url": receiver + uuid.uuid4().hex, "events": ["ticket.created"]}
+    assert ada.post(f"{base(place)}/webhook", json=fields).status_code == 200
+    same_id, meta, status, _ = snapshot(db, "webhook", place)
+    assert (same_id, status, meta["events"]) == (row_id, "active", ["ticket.created"])  # the form picked
+    assert db.execute("SELECT status FROM deliveries WHERE id = %s", (paused,)).fetchone() == ("pending",)
+    assert db.execute("SELECT status FROM deliveries WHERE id = %s", (done,)).fetchone() == ("delivered",)
+    assert actions(db, row_id)[-2:] == ["reconnected", "status_changed"]
+    assert ada.delete(f"{base(place)}/webhook").status_code == 204
