@@ -17,6 +17,7 @@ from tms_console.state import (  # noqa: F401
     event_types,
     integrations,
     login,
+    replace,
     setup_panel,
     simulate,
     targets,
@@ -76,6 +77,7 @@ def test_each_concern_of_the_integrations_page_is_a_substate_of_the_page() -> No
         activity.ActivityState,
         event_types.EventTypesState,
         simulate.SimulateState,
+        replace.ReplaceState,
     }
 
 
