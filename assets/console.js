@@ -13,6 +13,7 @@
     const url = "/v1/tenants/" + encodeURIComponent(tenantId) + "/projects/" +
       encodeURIComponent(projectId) + "/integrations/" + encodeURIComponent(type);
     let reason = "unavailable";
+    let replace = "";
     try {
       const response = await fetch(url, {
         method: "POST",
@@ -29,10 +30,13 @@
       }
       const body = await response.json().catch(() => ({}));
       reason = typeof body.reason === "string" ? body.reason : "provider_error";
+      // Another account than the one installed: the page asks whether it replaces it.
+      if (typeof body.replacement === "string") replace = body.replacement;
     } catch (error) {
       reason = "unavailable";
     }
-    page(projectId, { status: "error", integration: type, reason: reason });
+    const query = { status: "error", integration: type, reason: reason };
+    page(projectId, replace ? Object.assign(query, { replace: replace }) : query);
   }
 
   // A secret shown exactly once (a webhook's signing secret): only in this dialog, never stored.

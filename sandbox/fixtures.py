@@ -106,6 +106,27 @@ SLACK_USER_NAME = "sandbox.admin"
 # A fixed creation time keeps `created` fields stable across runs.
 SLACK_CREATED = 1700000000
 
+
+@dataclass(frozen=True)
+class SlackTeam:
+    """A workspace the sandbox user belongs to (both show the same channels)."""
+
+    id: str
+    name: str
+    url: str
+
+
+# The first is the default on the consent page; the second is another account for the wrong-account guard.
+SLACK_TEAMS: tuple[SlackTeam, ...] = (
+    SlackTeam(SLACK_TEAM_ID, SLACK_TEAM_NAME, SLACK_TEAM_URL),
+    SlackTeam("T0SANDBOX2", "Globex Help (sandbox)", "https://globex-sandbox.slack.com/"),
+)
+
+
+def slack_team(team_id: str | None) -> SlackTeam | None:
+    return next((t for t in SLACK_TEAMS if t.id == team_id), None)
+
+
 SLACK_CHANNELS: tuple[SlackChannel, ...] = (
     SlackChannel("C0SBX0001", "support-alerts", "Alerts from the ticketing system", 8, True),
     SlackChannel("C0SBX0002", "tickets", "New and updated tickets", 12),

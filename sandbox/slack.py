@@ -83,11 +83,11 @@ class SlackHooks(OAuthHooks[Scopes]):
         """Slack's install page, with a channel picker for `incoming-webhook`."""
         scopes, user_scopes = request
         hidden = {name: params[name] for name in FORWARDED if name in params}
-        pickers = (_channel_picker(),) if "incoming-webhook" in scopes else ()
+        pickers = (_team_picker(params.get("team")),)
+        pickers += (_channel_picker(),) if "incoming-webhook" in scopes else ()
         return Consent(
-            title=f"Slack (sandbox) — install {self.app.name} to {fixtures.SLACK_TEAM_NAME}",
-            intro=f"{self.app.name} is requesting permission to access the "
-            f"{fixtures.SLACK_TEAM_NAME} Slack workspace.",
+            title=f"Slack (sandbox) — install {self.app.name}",
+            intro=f"{self.app.name} is requesting permission to access a Slack workspace of yours.",
             scopes=scopes + user_scopes,
             action=action,
             hidden=hidden,
@@ -100,38 +100,45 @@ class SlackHooks(OAuthHooks[Scopes]):
         channel_id = form.get("channel_id")
         if "incoming-webhook" in scopes and fixtures.slack_channel(channel_id) is None:
             raise Rejected(error_page("Invalid channel", "Choose a channel to post to."))
-        return Approval({"scopes": scopes, "user_scopes": user_scopes, "channel_id": channel_id})
+        team = fixtures.slack_team(form.get("team_id", fixtures.SLACK_TEAM_ID))
+        if team is None:
+            raise Rejected(error_page("Invalid workspace", "Choose a workspace."))
+        approval = {"scopes": scopes, "user_scopes": user_scopes, "channel_id": channel_id}
+        return Approval(approval | {"team_id": team.id})
 
     async def issue(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """Bot token at the top level, `authed_user`, and `incoming_webhook` when that scope was granted."""
         body = {"ok": True, "app_id": fixtures.SLACK_APP_ID}
         body["authed_user"] = await self._authed_user(record["user_scopes"])
-        body |= await self._bot_token(record["scopes"])
+        team_id = record.get("team_id", fixtures.SLACK_TEAM_ID)
+        body |= await self._bot_token(record["scopes"], team_id)
         if "incoming-webhook" in record["scopes"]:
-            body["incoming_webhook"] = await self.api.create_hook(request, record["channel_id"])
+            body["incoming_webhook"] = await self.api.create_hook(request, record["channel_id"], team_id)
         return body
 
     async def refresh(self, request: Request, params: dict[str, str], record: JsonDict) -> JsonDict:
         """Token rotation: a new expiring bot token and a new refresh token."""
-        bot = await self._bot_token(record["scopes"], rotate=True)
+        team_id = record.get("team_id", fixtures.SLACK_TEAM_ID)
+        bot = await self._bot_token(record["scopes"], team_id, rotate=True)
         return {"ok": True, "app_id": fixtures.SLACK_APP_ID} | bot
 
-    async def _bot_token(self, scopes: list[str], rotate: bool | None = None) -> JsonDict:
+    async def _bot_token(self, scopes: list[str], team_id: str, rotate: bool | None = None) -> JsonDict:
         rotate = self.app.token_rotation if rotate is None else rotate
         prefix = "xoxe.xoxb-1" if rotate else "xoxb"
         token = f"{prefix}-{self.canary}-{secrets.token_urlsafe(24)}"
-        record = {"kind": "bot", "client_id": self.app.client_id, "scopes": scopes}
+        record = {"kind": "bot", "client_id": self.app.client_id, "scopes": scopes, "team_id": team_id}
         await self.store.put_secret("token", token, record, ROTATING_TTL if rotate else None)
         body: JsonDict = {"scope": ",".join(scopes), "token_type": "bot", "access_token": token}
         if rotate:
-            body |= {"expires_in": ROTATING_TTL, "refresh_token": await self._refresh_token(scopes)}
-        team = {"id": fixtures.SLACK_TEAM_ID, "name": fixtures.SLACK_TEAM_NAME}
+            body |= {"expires_in": ROTATING_TTL, "refresh_token": await self._refresh_token(scopes, team_id)}
+        chosen = fixtures.slack_team(team_id) or fixtures.SLACK_TEAMS[0]
+        team = {"id": chosen.id, "name": chosen.name}
         body |= {"bot_user_id": fixtures.SLACK_BOT_USER_ID, "team": team, "enterprise": None}
         return body | {"is_enterprise_install": False}
 
-    async def _refresh_token(self, scopes: list[str]) -> str:
+    async def _refresh_token(self, scopes: list[str], team_id: str) -> str:
         token = f"xoxe-1-{self.canary}-{secrets.token_urlsafe(32)}"
-        record = {"client_id": self.app.client_id, "scopes": scopes}
+        record = {"client_id": self.app.client_id, "scopes": scopes, "team_id": team_id}
         await self.store.put_secret("refresh", token, record)
         return token
 
@@ -144,6 +151,13 @@ class SlackHooks(OAuthHooks[Scopes]):
         await self.store.put_secret("token", token, record)
         scope = ",".join(user_scopes)
         return user | {"scope": scope, "access_token": token, "token_type": "user"}
+
+
+def _team_picker(wanted: str | None) -> Picker:
+    """The workspace to install to (Slack's `team` parameter preselects one)."""
+    chosen = fixtures.slack_team(wanted) or fixtures.SLACK_TEAMS[0]
+    options = [Option(t.id, t.name, t == chosen) for t in fixtures.SLACK_TEAMS]
+    return Picker("workspace", "team_id", "Workspace", [("", options)])
 
 
 def _channel_picker() -> Picker:

@@ -93,14 +93,14 @@ class SlackApi:
         hook = faults.with_message_faults(self.store, "slack", self.post_hook)
         router.add_api_route(hook_path, hook, methods=["POST"])
 
-    async def create_hook(self, request: Request, channel_id: str) -> JsonDict:
+    async def create_hook(self, request: Request, channel_id: str, team_id: str) -> JsonDict:
         """Create the incoming webhook an `incoming-webhook` install returns."""
         hook_id = f"B0SBXH{await self.store.incr('hook_serial'):05d}"
         secret = f"{self.canary}-{secrets.token_urlsafe(18)}"
-        meta = {"team_id": fixtures.SLACK_TEAM_ID, "hook_id": hook_id, "channel_id": channel_id}
+        meta = {"team_id": team_id, "hook_id": hook_id, "channel_id": channel_id}
         await self.store.put_secret("hook", secret, meta)
         channel = fixtures.slack_channel(channel_id)
-        path = f"/sandbox/slack/hooks/services/{fixtures.SLACK_TEAM_ID}/{hook_id}/{secret}"
+        path = f"/sandbox/slack/hooks/services/{team_id}/{hook_id}/{secret}"
         return {
             "channel": f"#{channel.name}" if channel else "",
             "channel_id": channel_id,
@@ -112,12 +112,13 @@ class SlackApi:
     async def auth_test(self, request: Request) -> Response:
         """auth.test: who the token belongs to."""
         record = await self._authed(request, await _args(request))
-        body = {"ok": True, "url": fixtures.SLACK_TEAM_URL, "team": fixtures.SLACK_TEAM_NAME}
+        team = fixtures.slack_team(record.get("team_id")) or fixtures.SLACK_TEAMS[0]
+        body = {"ok": True, "url": team.url, "team": team.name}
         if record["kind"] == "bot":
-            body |= {"user": fixtures.SLACK_BOT_NAME, "team_id": fixtures.SLACK_TEAM_ID}
+            body |= {"user": fixtures.SLACK_BOT_NAME, "team_id": team.id}
             body |= {"user_id": fixtures.SLACK_BOT_USER_ID, "bot_id": fixtures.SLACK_BOT_ID}
         else:
-            body |= {"user": fixtures.SLACK_USER_NAME, "team_id": fixtures.SLACK_TEAM_ID}
+            body |= {"user": fixtures.SLACK_USER_NAME, "team_id": team.id}
             body |= {"user_id": fixtures.SLACK_USER_ID}
         return json_response(body | {"is_enterprise_install": False})
 

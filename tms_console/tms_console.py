@@ -9,6 +9,7 @@ from tms_console.state.admin_audit import AdminAuditState
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
 from tms_console.state.notify import NotifyState
+from tms_console.state.replace import ReplaceState
 from tms_console.state.session import SessionGuard
 
 # console.js: browser-side actions that must not travel through the websocket (see its header).
@@ -20,7 +21,7 @@ app.add_page(
     integrations.integrations_page,
     route=integrations.ROUTE,
     title="Integrations · TMS",
-    on_load=IntegrationsState.load,
+    on_load=[IntegrationsState.load, ReplaceState.ask],
 )
 app.add_page(
     admin.admin_page,

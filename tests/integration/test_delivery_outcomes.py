@@ -131,6 +131,7 @@ def test_an_auth_failure_pauses_the_delivery_and_asks_for_a_reconnect(
     ).fetchall()
     assert [tuple(row) for row in changes] == [
         ("status_changed", "active", "needs_reconnect", "invalid_auth", "delivery-worker"),
+        ("reconnected", None, None, "reconnected", "u-1"),
         ("status_changed", "needs_reconnect", "active", "reconnected", "u-1"),
     ]
 

@@ -179,7 +179,7 @@ def test_state_minted_for_another_tenant_is_refused(live_url, refused) -> None:
         callback = decide(api, consent, "approve")
     refused.snapshot()
     with browser(live_url, ACME, "alice@acme.example") as victim:
-        refused(victim.get(callback), "wrong_account")
+        refused(victim.get(callback), "wrong_console_user")
 
 
 def test_callback_without_the_browser_binding_is_refused(live_url, refused) -> None:

@@ -24,6 +24,7 @@ from tests.utils.flow import (
     bearer,
     follow,
     outcome,
+    query_of,
     race,
     sandbox_count,
 )
@@ -60,11 +61,18 @@ def orphan_credentials(db: psycopg.Connection) -> int:
 
 
 def installed_events(db: psycopg.Connection, project: uuid.UUID, kind: str) -> int:
+    """Installs saved, first ones and reconnects over the row alike."""
     return db.execute(
         "SELECT count(*) FROM integration_events "
-        "WHERE project_id = %s AND integration_type = %s AND action = 'installed'",
+        "WHERE project_id = %s AND integration_type = %s AND action IN ('installed', 'reconnected')",
         (project, kind),
     ).fetchone()[0]
+
+
+def reason_of(answer: httpx.Response) -> str:
+    """The failure reason of a callback's redirect, "" for a success."""
+    assert outcome(answer) in ("success", "error")
+    return query_of(answer.headers["location"]).get("reason", "")
 
 
 def decrypt(row: tuple[Any, ...], project: uuid.UUID, kind: str) -> dict[str, Any]:
@@ -94,8 +102,9 @@ async def test_identical_callbacks_install_exactly_once(client, db, n: int) -> N
 
 
 async def test_two_agents_racing_into_one_project_leave_one_whole_row(client, db) -> None:
-    """Alice and Ada install Discord into one empty project at once: both succeed, one row stays,
-    and its meta and decrypted credentials come from the same install."""
+    """Alice and Ada install Discord (two servers) into one empty project at once: the first saved wins
+    whole, its meta and decrypted credentials from the same install; the other reached another server
+    than the one now installed, so the wrong-account guard holds it for its agent to decide."""
     kind, project = "discord", project_id(ACME, "Billing Desk")
     first, second = DISCORD_GUILDS
     picks = {
@@ -114,9 +123,9 @@ async def test_two_agents_racing_into_one_project_leave_one_whole_row(client, db
             *(approved_callback(client, kind, project, tokens[who], **picks[who]) for who in picks)
         )
         answers = await race(*(partial(follow, client, callback) for callback in callbacks))
-        assert [outcome(answer) for answer in answers] == ["success", "success"], round_no
+        assert sorted(reason_of(answer) for answer in answers) == ["", "wrong_account"], round_no
         assert await sandbox_count(client, kind, "token_exchanges") == exchanges + 2
-        assert installed_events(db, project, kind) == audited + 2, round_no
+        assert installed_events(db, project, kind) == audited + 1, round_no
         stored = integrations(db, project, kind)
         assert len(stored) == 1, round_no
         meta, installer = stored[0][2], stored[0][3]

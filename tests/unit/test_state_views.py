@@ -18,6 +18,7 @@ from tms_console.state import (  # noqa: F401
     event_types,
     integrations,
     login,
+    replace,
     setup_panel,
     simulate,
     targets,
@@ -78,6 +79,7 @@ def test_each_concern_of_the_integrations_page_is_a_substate_of_the_page() -> No
         audit.AuditPanelState,
         event_types.EventTypesState,
         simulate.SimulateState,
+        replace.ReplaceState,
     }
 
 

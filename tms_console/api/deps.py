@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from tms_console.domain.errors import ServiceError, TooManyRequests
+from tms_console.domain.errors import ServiceError, TooManyRequests, WrongAccount
 from tms_console.persistence.redis import get_redis
 from tms_console.security.identity import AuthError, Identity, verify_token
 from tms_console.security.ratelimit import Limit, RateLimiter
@@ -113,8 +113,7 @@ async def enforce_rate_limit(request: Request, bucket: str, per_minute: int, who
 async def service_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-    return JSONResponse(
-        status_code=exc.status_code,
-        content={"detail": exc.detail, "reason": exc.reason.value},
-        headers=headers,
-    )
+    content = {"detail": exc.detail, "reason": exc.reason.value}
+    if isinstance(exc, WrongAccount):  # the one-time id the agent confirms or refuses the replacement with
+        content["replacement"] = exc.replacement_id
+    return JSONResponse(status_code=exc.status_code, content=content, headers=headers)

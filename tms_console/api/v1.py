@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit, request_origin
 from tms_console.security.identity import Identity
-from tms_console.services import connect, install, installations, overview
+from tms_console.services import connect, install, installations, overview, replacements
 from tms_console.services.tenancy import require_tenant
 from tms_console.settings import get_settings
 
@@ -263,6 +263,46 @@ async def choose_target(
         origin=request_origin(request),
     )
     return TargetOut(id=target.id, name=target.name, group=target.group)
+
+
+class ReplacementDecision(BaseModel):
+    replacement: str = Field(
+        max_length=64, description="The one-time id a reinstall reaching another account answered with."
+    )
+    replace: bool = Field(
+        default=False, description="true replaces the installed account; false (the default) keeps it."
+    )
+
+
+class ReplacementOutcome(BaseModel):
+    result: str = Field(description="replaced, replacement_refused or replacement_expired")
+
+
+@router.post(
+    "/tenants/{tenant_id}/projects/{project_id}/replacement",
+    response_model=ReplacementOutcome,
+    responses=ERRORS | {503: {"description": "Unavailable"}},
+)
+async def decide_replacement(
+    request: Request,
+    tenant_id: TenantId,
+    project_id: ProjectId,
+    identity: CurrentIdentity,
+    decision: ReplacementDecision,
+) -> ReplacementOutcome:
+    """Answer the wrong-account guard: a reinstall reached another provider account than the one
+    installed (409 `wrong_account` with a `replacement` id, or `replace=` in the callback's redirect),
+    and nothing was saved. Only the agent who started it can decide; refusing revokes the new tokens."""
+    require_tenant(identity, tenant_id)
+    reason = await replacements.decide(
+        identity,
+        project_id=project_id,
+        replacement_id=decision.replacement,
+        replace=decision.replace,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return ReplacementOutcome(result=reason.value)
 
 
 class OverviewCell(BaseModel):

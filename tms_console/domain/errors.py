@@ -60,3 +60,14 @@ class TooManyRequests(ServiceError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(Reason.TOO_MANY_REQUESTS, "too many requests")
         self.retry_after = retry_after
+
+
+class WrongAccount(ServiceError):
+    """A reinstall reached another provider account than the one installed: nothing was saved, and the
+    new installation waits under `replacement_id` for the agent to confirm or refuse the replacement."""
+
+    status_code = 409
+
+    def __init__(self, replacement_id: str, detail: str) -> None:
+        super().__init__(Reason.WRONG_ACCOUNT, detail)
+        self.replacement_id = replacement_id

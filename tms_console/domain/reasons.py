@@ -15,7 +15,12 @@ class Reason(StrEnum):
     INVALID_STATE = "invalid_state"
     STATE_REUSED = "state_reused"
     DUPLICATE_PARAMETER = "duplicate_parameter"
+    WRONG_CONSOLE_USER = "wrong_console_user"
     WRONG_ACCOUNT = "wrong_account"
+    RECONNECTED = "reconnected"
+    REPLACED = "replaced"
+    REPLACEMENT_REFUSED = "replacement_refused"
+    REPLACEMENT_EXPIRED = "replacement_expired"
     INVALID_BROWSER = "invalid_browser"
     TYPE_MISMATCH = "type_mismatch"
     MISSING_CODE = "missing_code"
@@ -74,9 +79,19 @@ MESSAGES: dict[Reason, str] = {
     Reason.DUPLICATE_PARAMETER: (
         "The provider's answer was malformed (a parameter was repeated). Start the installation again."
     ),
-    Reason.WRONG_ACCOUNT: (
+    Reason.WRONG_CONSOLE_USER: (
         "This installation was started by a different console account than the one signed in here. "
         "Nothing was connected. Start it again while signed in as yourself."
+    ),
+    Reason.WRONG_ACCOUNT: (
+        "{provider} answered for a different account than the one connected here ({account}). "
+        "Nothing was changed: reconnect with {account}, or confirm that the new account replaces it."
+    ),
+    Reason.RECONNECTED: "{provider} is reconnected.",
+    Reason.REPLACED: "{provider} now uses the new account; the old one's access was revoked.",
+    Reason.REPLACEMENT_REFUSED: "{provider} stays connected to {account}. Nothing was changed.",
+    Reason.REPLACEMENT_EXPIRED: (
+        "The replacement waited too long and was dropped. Nothing was changed; reconnect again."
     ),
     Reason.INVALID_BROWSER: (
         "This installation was started in another browser or session. Start it again from this browser."
@@ -156,5 +171,6 @@ def parse_reason(value: str | None) -> Reason | None:
         return None
 
 
-def describe(reason: Reason, provider_name: str) -> str:
-    return MESSAGES[reason].format(provider=provider_name)
+def describe(reason: Reason, provider_name: str, account: str = "") -> str:
+    """The reason's sentence; `account` is a stored display name (never text from a request)."""
+    return MESSAGES[reason].format(provider=provider_name, account=account or "the account installed")

@@ -12,6 +12,7 @@ from tms_console.domain import delivery_reasons
 # One sentence per lifecycle reason code, said to an agent; helpers add theirs here.
 EXPLANATIONS: dict[str, str] = {
     "reconnected": "Reconnected.",
+    "replaced": "Connected to another account of the platform, as an agent confirmed.",
     "recovered": "Working again.",
     "delivery_failed": "Messages could not be delivered. Open Activity to see why and retry them.",
     "uninstalled_by_provider": "The app was removed on the platform's side. Reconnect it to resume.",

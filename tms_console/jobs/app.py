@@ -9,8 +9,14 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from tms_console.jobs.outages import OutageRetry
 from tms_console.logs import context as log_context
-from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE, NOTIFY_TASK
-from tms_console.services import delivery, delivery_log, notifications
+from tms_console.persistence.job_queue import (
+    DELIVER_TASK,
+    DELIVERIES_QUEUE,
+    EXPIRE_REPLACEMENT_TASK,
+    MAINTENANCE_QUEUE,
+    NOTIFY_TASK,
+)
+from tms_console.services import delivery, delivery_log, notifications, replacements
 from tms_console.settings import get_settings
 
 PURGE_TASK = "purge_delivery_log"
@@ -54,5 +60,10 @@ def create_app() -> App:
         """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
         with log_context(job_id=str(context.job.id)):
             await delivery_log.purge_old_events()
+
+    @app.task(name=EXPIRE_REPLACEMENT_TASK, queue=MAINTENANCE_QUEUE, retry=OutageRetry())
+    async def expire_replacement(handle: str) -> None:
+        """Drop a held account replacement nobody confirmed in time, revoking its new tokens."""
+        await replacements.expire(handle)
 
     return app

@@ -131,7 +131,11 @@ async def revoke(provider: ResolvedProvider, *, token: str) -> None:
     if not provider.spec.revoke_path:
         return
     form = {"token": token, "token_type_hint": "access_token"}
-    await request("POST", provider.api_base + provider.spec.revoke_path, **_client_auth(provider, form))
+    status, _ = await request(
+        "POST", provider.api_base + provider.spec.revoke_path, **_client_auth(provider, form)
+    )
+    if status >= 400:
+        raise ProviderError(Reason.PROVIDER_ERROR, f"revoke answered {status}")
 
 
 async def refresh_grant(provider: ResolvedProvider, *, refresh_token: str) -> tuple[int, dict[str, Any]]:

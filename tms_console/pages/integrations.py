@@ -11,6 +11,7 @@ from tms_console.components.card_settings import event_types_dialog
 from tms_console.components.dialogs import connect_dialog, setup_dialog
 from tms_console.components.layout import page_frame
 from tms_console.components.provider_card import provider_card
+from tms_console.components.replace_dialog import replace_dialog
 from tms_console.components.simulate import simulate_control
 from tms_console.state.integrations import CardsState, IntegrationsState
 
@@ -123,6 +124,7 @@ def integrations_page() -> rx.Component:
         simulate_control(),
         body(),
         confirm_dialog(),
+        replace_dialog(),
         connect_dialog(),
         setup_dialog(),
         activity_panel(),

@@ -22,6 +22,7 @@ DELIVER_TASK = "deliver"
 NOTIFY_TASK = "notify"  # a console notice to the integration a tenant's admins chose (services/notifications)
 DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention)
+EXPIRE_REPLACEMENT_TASK = "expire_replacement"
 # Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
 JOB_QUEUE_PREFIX = "procrastinate_"
 # A retry outranks the ticket's later events: procrastinate runs no job while a job with the same lock
@@ -155,3 +156,20 @@ async def queue_load(session: AsyncSession) -> list[QueueLoad]:
         for status in ("todo", "doing"):
             found.setdefault((queue, status), QueueLoad(queue, status, 0, 0.0))
     return sorted(found.values(), key=lambda load: (load.queue, load.status))
+
+
+async def defer_replacement_expiry(session: AsyncSession, handle: str, *, at: datetime) -> None:
+    """Queue the job that drops a held replacement at `at` if nobody decided (and revokes its tokens)."""
+    connection = await (await session.connection()).get_raw_connection()
+    await _jobs.defer_job_async(
+        Job(
+            id=None,
+            queue=MAINTENANCE_QUEUE,
+            task_name=EXPIRE_REPLACEMENT_TASK,
+            lock=None,
+            queueing_lock=None,
+            scheduled_at=at,
+            task_kwargs={"handle": handle},
+        ),
+        connection=connection.driver_connection,
+    )

@@ -136,6 +136,15 @@ def _meta_keeping_events(new_meta: Any) -> Any:
     return sa.case((keep, kept), else_=new_meta)
 
 
+async def lock_integration_slot(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
+) -> None:
+    """Hold the project's place for one integration type until the transaction ends (an advisory lock),
+    so two installs into it run one after the other even when no row exists yet to lock."""
+    key = f"integration:{tenant_id}:{project_id}:{integration_type}"
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+
+
 async def get_integration(
     session: AsyncSession,
     *,

@@ -47,6 +47,7 @@ DISCORD = ProviderSpec(
     trusted_domains=("discord.com", "discordapp.com"),
     secret_url_fields=("webhook_url",),
     docs_url="https://discord.com/developers/docs/topics/oauth2",
+    account_key="guild_id",
     extra_env=(("BOT_TOKEN", "the bot token (names the webhook's channel)"),),
 )
 
@@ -83,6 +84,7 @@ SLACK = ProviderSpec(
     secret_url_fields=("webhook_url",),
     display_url_fields=("configuration_url", "team_url"),
     docs_url="https://docs.slack.dev/authentication/installing-with-oauth",
+    account_key="team_id",
 )
 
 
@@ -117,6 +119,8 @@ MSTEAMS = ProviderSpec(
     target_hint="Join a team in Teams (or create a channel), then look again.",
     admin_consent_path="/v2.0/adminconsent",
     docs_url="https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow",
+    account_key="tenant_id",
+    kept_meta=("target_id", "target_name", "team_id", "ms_team_name", "channel_id"),
 )
 
 GOOGLE_CHAT = ProviderSpec(
@@ -152,6 +156,10 @@ GOOGLE_CHAT = ProviderSpec(
     target_label="Space",
     target_hint="Create a space in Google Chat (or get added to one), then look again.",
     docs_url="https://developers.google.com/workspace/chat/authenticate-authorize-chat-user",
+    account_key="account_id",
+    kept_meta=("target_id", "target_name"),
+    # Google's revoke ends the user's whole grant to the app, the reconnect's new tokens with it.
+    revoke_same_account=False,
 )
 
 TELEGRAM = ProviderSpec(
@@ -173,6 +181,9 @@ TELEGRAM = ProviderSpec(
     target_hint="Add the bot to a group or channel (as an admin, for channels), then look again.",
     trusted_domains=("telegram.org",),
     docs_url="https://core.telegram.org/bots/api",
+    account_key="bot_id",
+    kept_meta=("target_id", "target_name", "chats"),
+    revoke_same_account=False,  # deleteWebhook on the same bot would undo the reconnect's setWebhook
 )
 
 
@@ -208,6 +219,9 @@ WHATSAPP = ProviderSpec(
     target_hint="Enter the phone number that receives ticket updates, with its country code.",
     trusted_domains=("facebook.com", "whatsapp.com"),
     docs_url="https://developers.facebook.com/docs/whatsapp/embedded-signup",
+    account_key="waba_id",
+    kept_meta=("target_id", "target_name", "recipient"),
+    revoke_same_account=False,  # unsubscribing the same WABA would detach the reconnect too
 )
 
 

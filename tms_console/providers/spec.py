@@ -76,6 +76,15 @@ class ProviderSpec:
     extra_env: tuple[tuple[str, str], ...] = ()
     # Extra authorize parameters that name deployment settings, e.g. {"config_id": "config_id"}.
     authorize_settings: Mapping[str, str] = field(default_factory=dict)
+    # The `meta` field naming the provider account an install reaches (workspace, server, tenant, bot):
+    # a reinstall that reaches another account is held until the agent confirms it replaces the old one.
+    account_key: str = ""
+    # `meta` fields set after installing (the picked target, what the provider told us since) that a
+    # reconnect to the same account keeps, unless it brings its own.
+    kept_meta: tuple[str, ...] = ()
+    # Whether a reconnect to the same account revokes the credentials it replaces. False where that
+    # revoke would reach the new install too (a grant-wide revoke, an uninstall-style hook).
+    revoke_same_account: bool = True
 
     @property
     def logo(self) -> str:

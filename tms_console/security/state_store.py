@@ -42,6 +42,7 @@ class PendingInstall:
     pkce_verifier: str | None = None
     binding_hash: str | None = None
     purpose: str = "install"  # or "admin_consent" (Microsoft's tenant-wide approval)
+    reconnect_of: str | None = None  # the row installed when the flow started (a reconnect keeps it)
 
 
 def digest(value: str) -> str:

@@ -19,6 +19,10 @@ logger = logging.getLogger("tms_console.audit")
 
 ACTIONS = {
     Reason.INSTALLED: "installed",
+    Reason.RECONNECTED: "reconnected",  # installed again over the same row and account
+    Reason.REPLACED: "replaced",  # installed again over the same row, with another account (confirmed)
+    Reason.REPLACEMENT_REFUSED: "replacement_refused",
+    Reason.REPLACEMENT_EXPIRED: "replacement_expired",
     Reason.UNINSTALLED: "uninstalled",
     Reason.INSTALL_STARTED: "install_started",
     Reason.ADMIN_CONSENT_GRANTED: "admin_consent_granted",

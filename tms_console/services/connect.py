@@ -24,7 +24,7 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
-from tms_console.services import audit, credentials, metrics, sample_message, tokens
+from tms_console.services import audit, credentials, metrics, replacements, sample_message, tokens
 from tms_console.services.install import clean_meta
 from tms_console.services.installations import needs_target
 from tms_console.services.tenancy import require_project
@@ -119,7 +119,7 @@ async def _connect(
     actor = credentials.Actor(
         str(identity.tenant_id), str(project.id), identity.user_id, identity.name, ip, user_agent
     )
-    await credentials.save_installation(actor, spec.key, install)
+    await replacements.save_guarded(actor, spec.key, install)
     return hooks.reveal(install.secrets)
 
 

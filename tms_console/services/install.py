@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable
+from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable, WrongAccount
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Installation
 from tms_console.logs import current
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import api_for
+from tms_console.persistence import repository
 from tms_console.persistence.redis import get_redis
 from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.registry import get_provider, hooks_for
@@ -27,7 +29,7 @@ from tms_console.providers.spec import ProviderSpec, dig
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
 from tms_console.security.state_store import PendingInstall, StateStore, digest
-from tms_console.services import audit, credentials, metrics
+from tms_console.services import audit, credentials, metrics, replacements
 from tms_console.services.tenancy import require_project
 from tms_console.services.unit_of_work import outage, unit_of_work
 from tms_console.settings import get_settings
@@ -69,6 +71,9 @@ async def start_install(
         raise NotFound(Reason.NOT_FOUND, "no admin consent for this integration")
     async with unit_of_work() as session:
         project = await require_project(session, identity, project_id)
+        installed = await repository.get_integration(
+            session, tenant_id=identity.tenant_id, project_id=project.id, integration_type=provider.spec.key
+        )
     pkce = provider.spec.pkce and purpose == "install"
     verifier, challenge = oauth2.new_pkce_pair() if pkce else (None, None)
     pending = PendingInstall(
@@ -80,6 +85,7 @@ async def start_install(
         pkce_verifier=verifier,
         binding_hash=digest(binding) if binding else None,
         purpose=purpose,
+        reconnect_of=str(installed[0].id) if installed else None,
     )
     try:
         state = await _state_store().issue(pending)
@@ -140,13 +146,16 @@ async def _complete(data: CallbackInput) -> CallbackOutcome:
         return _finish(None, data, Reason.INVALID_STATE, status_code=400)
     if isinstance(pending, str):
         return _finish(None, data, Reason.STATE_REUSED, status_code=400)
+    replacement = None
     try:
         reason = await _run_guards(pending, data)
+    except WrongAccount as exc:  # nothing saved: the agent is asked on the console page
+        reason, replacement = exc.reason, exc.replacement_id
     except (ProviderError, Unavailable) as exc:  # Unavailable: not saved (the database is down)
         reason = exc.reason
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
-    return _finish(pending, data, reason)
+    return _finish(pending, data, reason, replacement=replacement)
 
 
 async def _bound_to_another_browser(data: CallbackInput) -> bool:
@@ -168,6 +177,7 @@ def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any
         "integration_type": pending.integration_type,
         "actor_id": pending.user_id,
         "actor_name": pending.user_name,
+        "integration_id": uuid.UUID(pending.reconnect_of) if pending.reconnect_of else None,
         "ip": data.ip,
         "user_agent": data.user_agent,
     }
@@ -181,7 +191,7 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
     if data.signed_in and (
         str(data.signed_in.tenant_id) != pending.tenant_id or data.signed_in.user_id != pending.user_id
     ):
-        return Reason.WRONG_ACCOUNT
+        return Reason.WRONG_CONSOLE_USER
     if pending.integration_type != data.integration_type:
         return Reason.TYPE_MISMATCH
     if pending.purpose == "admin_consent":
@@ -272,7 +282,7 @@ async def _save(
     actor = credentials.Actor(
         pending.tenant_id, pending.project_id, pending.user_id, pending.user_name, data.ip, data.user_agent
     )
-    await credentials.save_installation(actor, spec.key, install)
+    await replacements.save_guarded(actor, spec.key, install)
 
 
 def log_callback(reason: Reason, integration_type: str, pending: PendingInstall | None = None) -> None:
@@ -288,7 +298,12 @@ def log_callback(reason: Reason, integration_type: str, pending: PendingInstall 
 
 
 def _finish(
-    pending: PendingInstall | None, data: CallbackInput, reason: Reason, *, status_code: int = 303
+    pending: PendingInstall | None,
+    data: CallbackInput,
+    reason: Reason,
+    *,
+    status_code: int = 303,
+    replacement: str | None = None,
 ) -> CallbackOutcome:
     log_callback(reason, data.integration_type, pending)
     if pending is None:
@@ -298,4 +313,6 @@ def _finish(
     query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
     if status == "error" and current("request_id"):
         query["ref"] = current("request_id") or ""  # shown with the flash: a report leads to the logs
+    if replacement:  # the one-time id of the held replacement, which only this agent can decide on
+        query["replace"] = replacement
     return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)

@@ -9,11 +9,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tms_console.domain import status_reasons
-from tms_console.domain.errors import NotFound, ProviderError
+from tms_console.domain.errors import NotFound
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import CardStatus, IntegrationStatus
 from tms_console.oauth import oauth2
-from tms_console.oauth.http import api_for
 from tms_console.persistence import delivery_health, repository
 from tms_console.persistence.models import (
     DeliveryHealth,
@@ -26,7 +25,7 @@ from tms_console.providers.registry import PROVIDERS, get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
-from tms_console.services import audit, credentials, last_delivery
+from tms_console.services import audit, credentials, last_delivery, revocation
 from tms_console.services.last_delivery import LastDelivery
 from tms_console.services.subscriptions import received_event_types
 from tms_console.services.tenancy import require_project
@@ -34,9 +33,7 @@ from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.installations")
 
-# Which meta fields name the connected account and the channel, across providers (display only).
-# Providers added later write the generic `account_name` / `target_name`.
-ACCOUNT_FIELDS = ("guild_name", "team_name", "account_name")
+# Which meta fields name the channel, across providers (display only); later providers write `target_name`.
 CHANNEL_FIELDS = ("target_name", "channel", "channel_name", "channel_id")
 
 
@@ -152,7 +149,7 @@ def _view(
         status=status.card,
         status_note=status_reasons.explain(status.value, row.status_reason),
         status_since=stamp(row.status_changed_at),
-        account=first_of(meta, ACCOUNT_FIELDS),
+        account=credentials.account_name(meta),
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
         installed_at=row.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -238,11 +235,4 @@ async def _revoke_best_effort(
     except DecryptError:
         logger.warning("revoke_skipped reason=decrypt_failed type=%s", spec.key)
         return
-    provider, hooks = resolve(spec), hooks_for(spec)
-    try:
-        if hooks.revokes:
-            await hooks.revoke(api_for(provider), bundle)
-        elif isinstance(bundle.get("access_token"), str):
-            await oauth2.revoke(provider, token=str(bundle["access_token"]))
-    except ProviderError as exc:
-        logger.warning("revoke_failed reason=%s type=%s", exc.reason.value, spec.key)
+    await revocation.revoke_quietly(spec, bundle, why="uninstalled")

@@ -21,7 +21,7 @@ from tms_console.persistence import overview_queries as queries
 from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
-from tms_console.services import installations
+from tms_console.services import credentials, installations
 from tms_console.services.unit_of_work import unit_of_work
 
 STATUSES: tuple[str, ...] = tuple(OverviewBucket)
@@ -130,7 +130,7 @@ def cell(row: ProjectIntegration, failing: bool = False, failing_since: datetime
     needs_target = spec is not None and installations.needs_target(spec, meta)
     # Credentials are not decrypted here (see the module docstring): read as readable.
     status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
-    account = installations.first_of(meta, installations.ACCOUNT_FIELDS)
+    account = credentials.account_name(meta)
     channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
     since = installations.stamp(failing_since) if failing else ""
     detail = status_reasons.explain(status.value, row.status_reason)

@@ -62,6 +62,8 @@ class IntegrationsState(rx.State):
     flash_message: str = ""
     flash_action: str = ""  # a follow-up link for the flash (e.g. Microsoft's admin consent)
     flash_reference: str = ""  # the failed callback's request id, for a report (only a well-formed id)
+    _flash_type: str = ""  # the integration and reason the page's query named (backend-only)
+    _flash_reason: Reason | None = None
 
     @rx.event
     async def load(self) -> AsyncIterator[EventSpec | None]:
@@ -96,16 +98,22 @@ class IntegrationsState(rx.State):
         cards = await self.get_state(CardsState)
         cards.cards = [card_view(view) for view in page.integrations]
         self.loading = False
+        if self._flash_reason is Reason.WRONG_ACCOUNT:  # name the account installed, from the stored row
+            installed = next((c for c in cards.cards if c.key == self._flash_type), None)
+            account = installed.account if installed else ""
+            self._flash("error", describe(Reason.WRONG_ACCOUNT, provider_name(self._flash_type), account))
 
     def _flash_from_query(self, query: dict[str, str]) -> None:
         """Only fixed sentences: the query selects a message, it never supplies text."""
         self._flash("", "")
         key = query.get("integration", "")
         name = provider_name(key)
+        self._flash_type, self._flash_reason = key, None
         if query.get("status") == "success":
             self._flash("success", describe(Reason.INSTALLED, name))
         elif query.get("status") in ("error", "info"):
             reason = parse_reason(query.get("reason")) or Reason.PROVIDER_ERROR
+            self._flash_reason = reason
             calm = reason in (Reason.ACCESS_DENIED, Reason.ADMIN_CONSENT_GRANTED)
             self._flash("info" if calm else "error", describe(reason, name))
             if is_request_id(query.get("ref")):

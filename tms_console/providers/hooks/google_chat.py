@@ -65,6 +65,7 @@ class GoogleChatHooks(ProviderHooks):
         claims = unverified_claims(token.get("id_token"))
         meta["account_name"] = str(claims.get("email") or claims.get("name") or "")
         meta["domain"] = str(claims.get("hd") or "")
+        meta["account_id"] = str(claims.get("sub") or "")  # the Google account, stable across email changes
 
     async def list_targets(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> list[Target]:
         token = str(bundle.get("access_token", ""))
