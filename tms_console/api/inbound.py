@@ -21,10 +21,22 @@ from tms_console.services import inbound as inbound_service
 MAX_BODY = 256 * 1024
 router = APIRouter(tags=["inbound"], route_class=body_limited_route(MAX_BODY))
 IntegrationType = Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")]
-REFUSED: dict[int | str, dict[str, Any]] = {
+TEXT = {"text/plain": {"schema": {"type": "string"}}}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Taken (a repeat is taken too, and changes nothing)",
+        "content": TEXT | {"application/json": {"schema": {"type": "object"}}},
+    },
+    204: {"description": "Taken (Discord)"},
     401: {"description": "Unsigned, badly signed, stale or malformed (Slack, Discord, WhatsApp)"},
     404: {"description": "This provider sends no events here, or (install URLs) unknown or unauthenticated"},
     413: {"description": "Body over 256 KiB"},
+    503: {"description": "Redis or Postgres down: nothing was done, the provider retries"},
+}
+HANDSHAKE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The challenge, echoed", "content": TEXT},
+    403: {"description": "Not our verify token"},
+    404: {"description": "This provider makes no such check"},
 }
 
 
@@ -40,7 +52,7 @@ def _headers(request: Request) -> dict[str, str]:
     return {name.lower(): value for name, value in request.headers.items()}
 
 
-@router.post("/api/public/integrations/{integration_type}/events", responses=REFUSED)
+@router.post("/api/public/integrations/{integration_type}/events", response_class=Response, responses=ANSWERS)
 async def app_event(request: Request, integration_type: IntegrationType) -> Response:
     """An event from the provider about our app's installs (uninstalled, tokens revoked, deauthorized)."""
     body = await request.body()
@@ -50,7 +62,7 @@ async def app_event(request: Request, integration_type: IntegrationType) -> Resp
 
 
 @router.get(
-    "/api/public/integrations/{integration_type}/events", responses={403: {"description": "Wrong token"}}
+    "/api/public/integrations/{integration_type}/events", response_class=Response, responses=HANDSHAKE
 )
 async def handshake(request: Request, integration_type: IntegrationType) -> Response:
     """The provider checking the events URL (Meta's `hub.mode=subscribe&hub.verify_token&hub.challenge`)."""
@@ -60,7 +72,11 @@ async def handshake(request: Request, integration_type: IntegrationType) -> Resp
     return _response(inbound_service.handshake(integration_type, query))
 
 
-@router.post("/api/public/integrations/{integration_type}/inbound/{endpoint_id}", responses=REFUSED)
+@router.post(
+    "/api/public/integrations/{integration_type}/inbound/{endpoint_id}",
+    response_class=Response,
+    responses=ANSWERS,
+)
 async def install_event(
     request: Request,
     integration_type: IntegrationType,
