@@ -111,7 +111,7 @@ def test_slack_remove_app_moves_every_install_of_the_workspace_and_a_reconnect_r
             # A reconnect (the install again) makes it active, on the same row, with its history.
             assert install(alice, "slack", acme).status_code == 303
             assert row(db, "slack", acme)[0] == acme_id
-            assert status(db, "slack", acme) == ("active", "reconnected")
+            assert status(db, "slack", acme) == ("active", None)
             assert [c[0] for c in status_changes(db, acme_id)] == ["uninstalled_by_provider", "reconnected"]
     uninstall(live_url, "slack", ACME, "alice@acme.example", acme)
     uninstall(live_url, "slack", GLOBEX, "gary@globex.example", globex)
