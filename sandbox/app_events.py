@@ -26,8 +26,9 @@ from sandbox import fixtures
 from sandbox.pages import html_page
 from sandbox.whatsapp_fixtures import BUSINESSES
 
-SLACK_SIGNING_SECRET = "sandbox-slack-signing-secret"
-WHATSAPP_VERIFY_TOKEN = "sandbox-whatsapp-verify-token"
+# Fixed dev values, deliberately shorter than production accepts (16 characters).
+SLACK_SIGNING_SECRET = "sbx-slack-sign"
+WHATSAPP_VERIFY_TOKEN = "sbx-wa-verify"
 _DISCORD_SEED = hashlib.sha256(b"tms-sandbox-discord-app").digest()
 DELIVERY_TIMEOUT = httpx.Timeout(10.0)
 

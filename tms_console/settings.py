@@ -146,7 +146,7 @@ def _inbound_key_problems() -> list[str]:
     problems = []
     for name, value in sorted(_provider_env(INBOUND_SECRET_SUFFIXES).items()):
         value = value.strip()
-        if value.lower() in PLACEHOLDERS or value.startswith("sandbox-") or len(value) < MIN_INBOUND_SECRET:
+        if value.lower() in PLACEHOLDERS or len(value) < MIN_INBOUND_SECRET:
             problems.append(
                 f"{name} must be the provider's real secret (at least {MIN_INBOUND_SECRET} characters)"
             )

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from devtools.seed import demo_id
+from sandbox import app_events
 from tests.integration.test_connect_flows import add_to_chat, base, card, new_bot, signup
 from tests.integration.test_install_flow import browser, install, row
 from tests.utils.deliveries import add_delivery, run_deliver
@@ -202,7 +203,7 @@ def test_whatsapp_subscription_handshake_over_http(live_url: str) -> None:
     url = f"{live_url}/api/public/integrations/whatsapp/events"
     query = {
         "hub.mode": "subscribe",
-        "hub.verify_token": "sandbox-whatsapp-verify-token",
+        "hub.verify_token": app_events.WHATSAPP_VERIFY_TOKEN,
         "hub.challenge": "8675309",
     }
     answer = httpx.get(url, params=query)
