@@ -148,8 +148,8 @@ class CardsState(IntegrationsState):
     @rx.event(background=True)
     async def watch(self) -> None:
         """While this tab is open, re-read the project's cards every WATCH_SECONDS (one query, and a
-        websocket frame only when something changed). Ends when the tab closes, the caller signs out
-        or a later page load starts its own loop."""
+        websocket frame only when something changed). Ends when the tab closes or leaves the page, the
+        caller signs out, or a later page load starts its own loop."""
         watch_id = uuid.uuid4().hex
         async with self:
             self._watch_id = watch_id
@@ -160,7 +160,8 @@ class CardsState(IntegrationsState):
                 return
             async with self:
                 identity, project_id = current_identity(self), self.project_id
-                if self._watch_id != watch_id or identity is None or not project_id:
+                still_here = project_from_path(self.router.url.path) == project_id  # not moved to /admin
+                if self._watch_id != watch_id or identity is None or not project_id or not still_here:
                     return
             try:
                 views = await installations.list_integrations(identity, project_id)
