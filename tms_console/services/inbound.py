@@ -46,12 +46,14 @@ class Caller:
     user_agent: str | None = None
 
 
-def _provider(integration_type: str, offered: str) -> tuple[ProviderSpec, ProviderHooks] | None:
+def _provider(integration_type: str, *, app_events: bool) -> tuple[ProviderSpec, ProviderHooks] | None:
+    """The provider and its hooks, when it sends calls of that kind (app events, or per-install calls)."""
     spec = get_provider(integration_type)
-    hooks = hooks_for(spec) if spec else None
-    if spec is None or hooks is None or not getattr(hooks, offered):
+    if spec is None:
         return None
-    return spec, hooks
+    hooks = hooks_for(spec)
+    offered = hooks.receives_events if app_events else hooks.receives_inbound
+    return (spec, hooks) if offered else None
 
 
 def _keys(spec: ProviderSpec) -> dict[str, str]:
@@ -60,13 +62,13 @@ def _keys(spec: ProviderSpec) -> dict[str, str]:
 
 def handshake(integration_type: str, query: Mapping[str, str]) -> Reply:
     """A GET on the events URL: the provider checking that the URL is ours (Meta's `hub.challenge`)."""
-    found = _provider(integration_type, "receives_events")
+    found = _provider(integration_type, app_events=True)
     return found[1].handshake(query, _keys(found[0])) if found else NOT_FOUND
 
 
 async def app_event(integration_type: str, headers: Mapping[str, str], body: bytes, caller: Caller) -> Reply:
     """A call to the app's events URL, signed with the app's key; every install it names moves."""
-    found = _provider(integration_type, "receives_events")
+    found = _provider(integration_type, app_events=True)
     if found is None:
         return NOT_FOUND
     spec, hooks = found
@@ -75,9 +77,11 @@ async def app_event(integration_type: str, headers: Mapping[str, str], body: byt
     except InboundRefused as refused:
         logger.info("inbound_refused type=%s reason=%s", spec.key, refused.reason)
         return hooks.refusal
+    if not verified.events:  # a handshake, or an event about nothing we keep: nothing to change
+        return verified.reply
     claim = _Claim(spec.key)
     try:
-        if await claim.take(verified.event_id) and verified.events:
+        if await claim.take(verified.event_id):
             async with unit_of_work() as session:
                 moved = [await _move_matching(session, spec.key, event, caller) for event in verified.events]
             logger.info("inbound_event type=%s moved=%d", spec.key, sum(moved))
@@ -91,7 +95,7 @@ async def install_event(
     integration_type: str, endpoint_id: str, headers: Mapping[str, str], body: bytes, caller: Caller
 ) -> Reply:
     """A call to one install's own URL (`meta.endpoint_id`), authenticated with that install's secret."""
-    found = _provider(integration_type, "receives_inbound")
+    found = _provider(integration_type, app_events=False)
     if found is None or len(endpoint_id) > 64:
         return NOT_FOUND
     spec, hooks = found
