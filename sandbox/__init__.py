@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
-from sandbox import channel_pages, discord, faults, google_chat, msteams, slack, telegram, webhook, whatsapp
+from sandbox import (
+    app_events,
+    channel_pages,
+    discord,
+    faults,
+    google_chat,
+    msteams,
+    slack,
+    telegram,
+    webhook,
+    whatsapp,
+)
 from sandbox.discord_api import sandbox_bot_token
 from sandbox.inbox import Inbox
 from sandbox.store import RedisConnector, SandboxStore
@@ -82,6 +93,10 @@ def provider_env(base_url: str, canary: str) -> dict[str, dict[str, str]]:
             values[prefix + id_var], values[prefix + secret_var] = credentials(key)
         env[key] = values
     env["discord"]["DISCORD_BOT_TOKEN"] = sandbox_bot_token(canary)
+    # What verifies the events the sandbox providers send (sandbox/app_events.py).
+    env["discord"]["DISCORD_PUBLIC_KEY"] = app_events.discord_public_key()
+    env["slack"]["SLACK_SIGNING_SECRET"] = app_events.SLACK_SIGNING_SECRET
+    env["whatsapp"]["WHATSAPP_VERIFY_TOKEN"] = app_events.WHATSAPP_VERIFY_TOKEN
     env["whatsapp"]["WHATSAPP_CONFIG_ID"] = WHATSAPP_CONFIG_ID
     return env
 
@@ -155,6 +170,7 @@ def create_sandbox_router(*, redis_url: str, apps: dict[str, SandboxApp], canary
         router.add_api_route(f"/sandbox/{key}/_inspect", _inspector(store), methods=["GET"])
         faults.add_fault_routes(router, store, key)
     channel_pages.add_routes(router, inboxes)
+    app_events.add_routes(router)
     return router
 
 

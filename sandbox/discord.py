@@ -126,6 +126,7 @@ class DiscordHooks(OAuthHooks[Scopes]):
         await self.store.put_secret("refresh", refresh, record, GRANT_TTL)
         for kind, secret in (("access", access), ("refresh", refresh)):
             await self.store.link_to_grant(grant_id, kind, secret, GRANT_TTL)
+        await self.store.add_flag("grants", grant_id)  # what the user's "Deauthorize" revokes
         return {
             "access_token": access,
             "token_type": "Bearer",

@@ -1,4 +1,5 @@
-"""Discord sandbox, REST side: guilds, channels and webhooks (PROVIDERS.md §1.6-1.8).
+"""Discord sandbox, REST side: the user, guilds, channels and webhooks (PROVIDERS.md §1.6-1.8), and the
+user's "Deauthorize" (every token and webhook of the app dies; APPLICATION_DEAUTHORIZED is sent).
 
 Channel listing needs the app's bot token, which the sandbox never reports: the console computes it
 with `sandbox_bot_token(canary)`, just as a real deployment reads its bot token from configuration.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox import discord_messages, faults, fixtures
+from sandbox import app_events, discord_messages, faults, fixtures
 from sandbox.inbox import Inbox, Message
 from sandbox.store import JsonDict, SandboxStore, digest
 from sandbox.web import (
@@ -36,6 +37,12 @@ if TYPE_CHECKING:
 WEBHOOK_ID_BASE = 1_190_000_000_000_000_000
 MESSAGE_ID_BASE = 1_195_000_000_000_000_000
 PUBLIC_THREAD = 11
+USER = {
+    "id": fixtures.DISCORD_USER_ID,
+    "username": "sandbox.user",
+    "discriminator": "0",
+    "global_name": "Sandbox User",
+}
 
 
 def sandbox_bot_token(canary: str) -> str:
@@ -125,6 +132,8 @@ class DiscordApi:
         """Register the REST routes on the provider router."""
         my_guilds = faults.with_faults(self.store, "discord", "api", self.my_guilds)
         router.add_api_route("/api/v10/users/@me/guilds", my_guilds, methods=["GET"])
+        router.add_api_route("/api/v10/users/@me", self.me, methods=["GET"])
+        router.add_api_route("/apps/deauthorize", self.deauthorize, methods=["POST"])
         guild_path = "/api/v10/guilds/{guild_id}/channels"
         channels = faults.with_faults(self.store, "discord", "api", self.guild_channels)
         router.add_api_route(guild_path, channels, methods=["GET"])
@@ -144,6 +153,7 @@ class DiscordApi:
         token = f"{self.canary}-{secrets.token_urlsafe(48)}"
         meta = {"channel_id": grant["channel_id"], "guild_id": grant["guild_id"]}
         await self.store.put("webhook", webhook_id, meta | {"token": digest(token)})
+        await self.store.add_flag("webhooks", webhook_id)
         return {
             "application_id": self.app.client_id,
             "name": self.app.name,
@@ -165,6 +175,36 @@ class DiscordApi:
             raise Rejected(discord_error(*UNAUTHORIZED))
         guilds = [fixtures.discord_guild(guild_id) for guild_id in record["guild_ids"]]
         return json_response([partial_guild(g) for g in guilds if g is not None])
+
+    @guarded
+    async def me(self, request: Request) -> Response:
+        """GET /api/v10/users/@me with the user's Bearer token and the `identify` scope."""
+        token = auth_token(request, "Bearer")
+        record = await self.store.get_secret("access", token) if token else None
+        if record is None or "identify" not in record["scopes"]:
+            raise Rejected(discord_error(*UNAUTHORIZED))
+        return json_response(USER)
+
+    async def deauthorize(self) -> Response:
+        """The user removes the app from Authorized Apps: its tokens and webhooks stop working, and the
+        app's webhook events URL gets APPLICATION_DEAUTHORIZED."""
+        for grant_id in await self.store.members("grants"):
+            await self.store.revoke_grant(grant_id)
+            await self.store.remove_flag("grants", grant_id)
+        for webhook_id in await self.store.members("webhooks"):
+            await self.store.delete("webhook", webhook_id)
+            await self.store.remove_flag("webhooks", webhook_id)
+        event = {
+            "type": "APPLICATION_DEAUTHORIZED",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {"user": USER},
+        }
+        body = app_events.encode(
+            {"version": 1, "application_id": self.app.client_id, "type": 1, "event": event}
+        )
+        url = app_events.events_url(self.app.redirect_uri, "discord")
+        sent = await app_events.post(url, body, app_events.discord_headers(body, app_events.now()))
+        return sent.html("Discord (sandbox): app deauthorized")
 
     @guarded
     async def guild_channels(self, request: Request, guild_id: str) -> Response:

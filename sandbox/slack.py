@@ -128,6 +128,7 @@ class SlackHooks(OAuthHooks[Scopes]):
         token = f"{prefix}-{self.canary}-{secrets.token_urlsafe(24)}"
         record = {"kind": "bot", "client_id": self.app.client_id, "scopes": scopes, "team_id": team_id}
         await self.store.put_secret("token", token, record, ROTATING_TTL if rotate else None)
+        await self.api.remember("token", token)
         body: JsonDict = {"scope": ",".join(scopes), "token_type": "bot", "access_token": token}
         if rotate:
             body |= {"expires_in": ROTATING_TTL, "refresh_token": await self._refresh_token(scopes, team_id)}
@@ -140,6 +141,7 @@ class SlackHooks(OAuthHooks[Scopes]):
         token = f"xoxe-1-{self.canary}-{secrets.token_urlsafe(32)}"
         record = {"client_id": self.app.client_id, "scopes": scopes, "team_id": team_id}
         await self.store.put_secret("refresh", token, record)
+        await self.api.remember("refresh", token)
         return token
 
     async def _authed_user(self, user_scopes: list[str]) -> JsonDict:
@@ -149,6 +151,7 @@ class SlackHooks(OAuthHooks[Scopes]):
         token = f"xoxp-{self.canary}-{secrets.token_urlsafe(24)}"
         record = {"kind": "user", "client_id": self.app.client_id, "scopes": user_scopes}
         await self.store.put_secret("token", token, record)
+        await self.api.remember("token", token)
         scope = ",".join(user_scopes)
         return user | {"scope": scope, "access_token": token, "token_type": "user"}
 

@@ -1,5 +1,6 @@
 """Slack sandbox, Web API side: auth.test, auth.revoke, conversations.list, chat.postMessage and
-incoming webhooks (PROVIDERS.md §2.6-2.8).
+incoming webhooks (PROVIDERS.md §2.6-2.8), and the workspace admin's "Remove app" / "Revoke tokens",
+which kill what the app was issued and send the Events API's `app_uninstalled` / `tokens_revoked`.
 
 Web API failures are HTTP 200 with `{"ok": false, "error": ...}`; webhooks use real HTTP statuses.
 """
@@ -15,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from sandbox import faults, fixtures, slack_blocks
+from sandbox import app_events, faults, fixtures, slack_blocks
 from sandbox.inbox import Inbox, Message
-from sandbox.store import JsonDict, SandboxStore
+from sandbox.store import JsonDict, SandboxStore, digest
 from sandbox.web import (
     FORM_TYPE,
     JSON_TYPE,
@@ -89,6 +90,8 @@ class SlackApi:
         router.add_api_route(list_path, self.conversations_list, methods=["GET", "POST"])
         post = faults.with_message_faults(self.store, "slack", self.post_message)
         router.add_api_route("/api/chat.postMessage", post, methods=["POST"])
+        router.add_api_route("/apps/remove", self.remove_app, methods=["POST"])
+        router.add_api_route("/apps/revoke", self.revoke_tokens, methods=["POST"])
         hook_path = "/hooks/services/{team_id}/{hook_id}/{secret}"
         hook = faults.with_message_faults(self.store, "slack", self.post_hook)
         router.add_api_route(hook_path, hook, methods=["POST"])
@@ -99,6 +102,7 @@ class SlackApi:
         secret = f"{self.canary}-{secrets.token_urlsafe(18)}"
         meta = {"team_id": team_id, "hook_id": hook_id, "channel_id": channel_id}
         await self.store.put_secret("hook", secret, meta)
+        await self.remember("hook", secret)
         channel = fixtures.slack_channel(channel_id)
         path = f"/sandbox/slack/hooks/services/{team_id}/{hook_id}/{secret}"
         return {
@@ -107,6 +111,46 @@ class SlackApi:
             "configuration_url": CONFIGURATION_URL.format(hook_id=hook_id),
             "url": base_url(request) + path,
         }
+
+    async def remember(self, kind: str, secret: str) -> None:
+        """Note a secret issued to the app in this workspace (by digest), so removing the app kills it."""
+        await self.store.add_flag("installed", f"{kind}:{digest(secret)}")
+
+    async def remove_app(self) -> Response:
+        """The admin removes the app: tokens and incoming webhooks die; Slack sends `app_uninstalled`."""
+        await self._kill_issued(("token", "refresh", "hook"))
+        return await self._send_event({"type": "app_uninstalled"}, "App removed from the workspace")
+
+    async def revoke_tokens(self) -> Response:
+        """The admin revokes the app's tokens (webhooks stay); Slack sends `tokens_revoked`."""
+        await self._kill_issued(("token", "refresh"))
+        tokens = {"oauth": [fixtures.SLACK_USER_ID], "bot": [fixtures.SLACK_BOT_USER_ID]}
+        return await self._send_event({"type": "tokens_revoked", "tokens": tokens}, "Tokens revoked")
+
+    async def _kill_issued(self, kinds: tuple[str, ...]) -> None:
+        for member in await self.store.members("installed"):
+            kind, _, hashed = member.partition(":")
+            if kind in kinds:
+                await self.store.delete(kind, hashed)
+                if kind == "token":  # later calls answer `token_revoked`, as Slack's do
+                    await self.store.put("revoked", hashed, {}, REVOKED_MEMORY)
+                await self.store.remove_flag("installed", member)
+
+    async def _send_event(self, event: JsonDict, title: str) -> Response:
+        serial = await self.store.incr("event_serial")
+        envelope = {
+            "token": "sandbox-verification-token",
+            "team_id": fixtures.SLACK_TEAM_ID,
+            "api_app_id": fixtures.SLACK_APP_ID,
+            "event": event | {"event_ts": f"{app_events.now()}.{serial:06d}"},
+            "type": "event_callback",
+            "event_id": f"Ev0SBX{serial:08d}",
+            "event_time": app_events.now(),
+        }
+        body = app_events.encode(envelope)
+        url = app_events.events_url(self.app.redirect_uri, "slack")
+        sent = await app_events.post(url, body, app_events.slack_headers(body, app_events.now()))
+        return sent.html(f"Slack (sandbox): {title}")
 
     @guarded
     async def auth_test(self, request: Request) -> Response:

@@ -148,6 +148,10 @@ class SandboxStore:
         """Whether a named set holds a member."""
         return bool(await _async(self._redis.sismember(self._key("set", name), member)))
 
+    async def members(self, name: str) -> set[str]:
+        """Every member of a named set."""
+        return set(await _async(self._redis.smembers(self._key("set", name))))
+
     async def incr(self, name: str) -> int:
         """Increment a counter (also used as a cluster-wide id serial)."""
         return int(await self._redis.incr(self._key("count", name)))

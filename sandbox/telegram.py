@@ -146,11 +146,13 @@ class TelegramSandbox:
         return html_page("BotFather (sandbox)", body)
 
     async def chats_page(self, request: Request) -> Response:
-        """GET /chats: fixture chats, one button each, that add the bot (given by its id)."""
+        """GET /chats: fixture chats, two buttons each, that add the bot (given by its id) or kick it."""
         bot_id = request.query_params.get("bot_id", "")
         buttons = "".join(
             f'<button type="submit" id="add-{abs(c.id)}" name="chat_id" value="{c.id}">'
             f"Add to {escape(c.title)} ({c.type})</button>"
+            f'<button type="submit" id="kick-{abs(c.id)}" name="kick_chat_id" value="{c.id}">'
+            f"Kick bot from {escape(c.title)}</button>"
             for c in TELEGRAM_CHATS
         )
         body = (
@@ -164,17 +166,23 @@ class TelegramSandbox:
 
     @guarded
     async def add_from_page(self, request: Request) -> Response:
-        """POST /chats: the demo page's button; the bot joins and its webhook gets the update."""
+        """POST /chats: the demo page's buttons; the bot joins (or is kicked) and its webhook gets the
+        update. A kicked bot's sendMessage to that chat answers 403 from then on."""
         form = await read_form(request) or {}
-        chat = next((c for c in TELEGRAM_CHATS if str(c.id) == form.get("chat_id")), None)
+        kick = "kick_chat_id" in form
+        chosen = form.get("kick_chat_id") if kick else form.get("chat_id")
+        chat = next((c for c in TELEGRAM_CHATS if str(c.id) == chosen), None)
         bot_id = form.get("bot_id", "")
         bot = await self.store.get("bot", bot_id) if bot_id.isdigit() else None
         if chat is None or bot is None:
             raise Rejected(error_page("Unknown bot or chat", "Create a bot with BotFather and pick a chat."))
-        change = MembershipChange(bot_id=bot["id"], chat=ChatIn.model_validate(asdict(chat)))
+        status: Status | None = "kicked" if kick else None
+        change = MembershipChange(bot_id=bot["id"], chat=ChatIn.model_validate(asdict(chat)), status=status)
         result = await self._change(bot, change)
         outcome = _outcome(result)
-        body = f"<h1>{escape(bot['first_name'])} joined {escape(chat.title)}</h1><p>{escape(outcome)}</p>"
+        done = "was kicked from" if kick else "joined"
+        body = f"<h1>{escape(bot['first_name'])} {done} {escape(chat.title)}</h1>"
+        body += f"<p id='outcome'>{escape(outcome)}</p>"
         return html_page("Telegram (sandbox) — chats", body)
 
     @guarded

@@ -28,7 +28,7 @@ from sandbox import whatsapp_fixtures as fx
 from sandbox.oauth_quirks import ErrorFactory, Failure, OAuthHooks, OAuthQuirks, PageError
 from sandbox.oauth_server import AuthorizationServer
 from sandbox.pages import Consent, Option, Picker, consent_page, error_page
-from sandbox.store import JsonDict, SandboxStore
+from sandbox.store import JsonDict, SandboxStore, digest
 from sandbox.web import Rejected, auth_token, guarded, json_response, query_values, read_form
 from sandbox.whatsapp_graph import check_version, graph_error
 
@@ -98,6 +98,7 @@ class WhatsAppHooks(OAuthHooks[None]):
         """A long-lived business token (`expires_in` absent, as for system-user tokens)."""
         token = f"EAAG{self.canary}{secrets.token_hex(40)}"
         await self.store.put_secret("token", token, record | {"issued_at": int(time.time())})
+        await self.store.add_flag(f"waba_tokens:{record['waba_id']}", digest(token))  # for "Remove partner"
         return {"access_token": token, "token_type": "bearer"}
 
 

@@ -1,5 +1,5 @@
 """WhatsApp sandbox, Graph API side: nodes, phone numbers, subscribed_apps, register, messages
-(PROVIDERS.md §6.4-6.8), under `/sandbox/whatsapp/graph/v{ver}/`.
+(PROVIDERS.md §6.4-6.8), under `/sandbox/whatsapp/graph/v{ver}/`; and the business's "Remove partner".
 
 A business token reaches only the WABA it was granted for (its `granular_scopes` target ids) and that
 WABA's phone numbers. Anything else answers like Meta does for objects you may not see: error 100,
@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox import faults, whatsapp_templates
+from sandbox import app_events, faults, whatsapp_templates
 from sandbox import whatsapp_fixtures as fx
 from sandbox.inbox import Card, Inbox, Message
+from sandbox.pages import error_page
 from sandbox.store import JsonDict, SandboxStore
 from sandbox.web import (
     FORM_TYPE,
@@ -27,6 +28,7 @@ from sandbox.web import (
     guarded,
     json_response,
     media_type,
+    read_form,
     read_json,
 )
 
@@ -106,7 +108,27 @@ class GraphApi:
         ):
             wrapped = faults.with_faults(self.store, "whatsapp", "api", handler)
             router.add_api_route(base + path, wrapped, methods=methods)
+        router.add_api_route("/apps/remove", self.remove_partner, methods=["POST"])
         router.add_api_route("/graph/{path:path}", self.unknown_path, methods=["GET", "POST", "DELETE"])
+
+    async def remove_partner(self, request: Request) -> Response:
+        """The business removes our app from a WABA: its tokens and webhook subscription end, and the
+        app's webhook gets `account_update` / `PARTNER_REMOVED` (signed with the app secret)."""
+        waba = fx.waba((await read_form(request) or {}).get("waba_id"))
+        if waba is None:
+            return error_page("Unknown account", "Pick one of the WhatsApp Business Accounts.")
+        for hashed in await self.store.members(f"waba_tokens:{waba.id}"):
+            await self.store.delete("token", hashed)
+            await self.store.remove_flag(f"waba_tokens:{waba.id}", hashed)
+        await self.store.delete("subscription", waba.id)
+        owner = next(b.id for b in fx.BUSINESSES if waba in b.wabas)
+        info = {"waba_id": waba.id, "owner_business_id": owner, "partner_app_id": self.app.client_id}
+        change = {"field": "account_update", "value": {"event": "PARTNER_REMOVED", "waba_info": info}}
+        entry = {"id": owner, "time": app_events.now(), "changes": [change]}
+        body = app_events.encode({"object": "whatsapp_business_account", "entry": [entry]})
+        url = app_events.events_url(self.app.redirect_uri, "whatsapp")
+        sent = await app_events.post(url, body, app_events.meta_headers(body, self.app.client_secret))
+        return sent.html(f"WhatsApp (sandbox): partner removed from {waba.name}")
 
     async def token_record(self, request: Request) -> JsonDict:
         """The grant behind the request's business token (Bearer header or `access_token` param)."""

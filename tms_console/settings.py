@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 import sys
 from typing import Literal
 from urllib.parse import urlsplit
@@ -27,6 +28,11 @@ PLACEHOLDERS = {"", "changethis", "change-me", "changeme", "secret", "dev", "tes
 # Provider endpoint settings (`<P>_AUTHORIZE_URL`, `<P>_API_BASE`, `<P>_GRAPH_API_BASE`): matched by
 # suffix, so a provider added to the registry is covered without being named here.
 PROVIDER_URL_SUFFIXES = ("_AUTHORIZE_URL", "_API_BASE", "_GRAPH_API_BASE")
+# Keys that authenticate the calls providers send us (`SLACK_SIGNING_SECRET`, `WHATSAPP_VERIFY_TOKEN`,
+# `DISCORD_PUBLIC_KEY`), matched by suffix like the URLs.
+INBOUND_SECRET_SUFFIXES = ("_SIGNING_SECRET", "_VERIFY_TOKEN")
+INBOUND_KEY_SUFFIX = "_PUBLIC_KEY"
+MIN_INBOUND_SECRET = 16
 
 
 class Settings(BaseSettings):
@@ -140,6 +146,21 @@ def _production_problems(settings: Settings) -> list[str]:
         reason = _local_address(url)
         if reason:
             problems.append(f"{name} points at {reason} ({url}); production calls only public provider hosts")
+    return problems + _inbound_key_problems()
+
+
+def _inbound_key_problems() -> list[str]:
+    """Placeholder or malformed keys for provider calls: a forger could sign with a guessable one."""
+    problems = []
+    for name, value in sorted(_provider_env(INBOUND_SECRET_SUFFIXES).items()):
+        value = value.strip()
+        if value.lower() in PLACEHOLDERS or len(value) < MIN_INBOUND_SECRET:
+            problems.append(
+                f"{name} must be the provider's real secret (at least {MIN_INBOUND_SECRET} characters)"
+            )
+    for name, value in sorted(_provider_env((INBOUND_KEY_SUFFIX,)).items()):
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+            problems.append(f"{name} must be the app's Ed25519 public key (64 hex digits)")
     return problems
 
 
@@ -169,9 +190,15 @@ def _missing(value: SecretStr | None, *, strict: bool) -> bool:
 
 def _provider_urls() -> dict[str, str]:
     """Every provider endpoint setting, from `.env` and the environment (the environment wins)."""
+    found = _provider_env((*PROVIDER_URL_SUFFIXES, "SANDBOX_BASE_URL"))
+    return {k: v for k, v in found.items() if k.endswith(PROVIDER_URL_SUFFIXES) or k == "SANDBOX_BASE_URL"}
+
+
+def _provider_env(suffixes: tuple[str, ...]) -> dict[str, str]:
+    """Settings whose names end in one of `suffixes`, from `.env` and the environment (which wins)."""
     found = {k.upper(): v for k, v in dotenv_values(ENV_FILE).items() if v}
     found |= {k.upper(): v for k, v in os.environ.items() if v}
-    return {k: v for k, v in found.items() if k.endswith(PROVIDER_URL_SUFFIXES) or k == "SANDBOX_BASE_URL"}
+    return {k: v for k, v in found.items() if k.endswith(suffixes)}
 
 
 def _local_address(url: str) -> str | None:
@@ -205,6 +232,11 @@ class ProviderSettings(BaseSettings):
     app_secret: SecretStr | None = None
     config_id: str | None = None  # WhatsApp Embedded Signup configuration
     bot_token: SecretStr | None = None
+    # Keys for the calls the provider sends us: Slack's signing secret, Discord's app public key (hex),
+    # Meta's webhook verify token (its signatures use the app secret above).
+    signing_secret: SecretStr | None = None
+    public_key: str | None = None
+    verify_token: SecretStr | None = None
     redirect_uri: str | None = None
     authorize_url: str | None = None
     api_base: str | None = None

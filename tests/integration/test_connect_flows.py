@@ -82,9 +82,9 @@ def test_telegram_bot_token_chat_pick_and_uninstall(api, db, canary) -> None:
     shown = card(api, project, "telegram")
     assert shown["status"] == "connected" and shown["channel"] == "#Support <b>Room</b>"
 
-    # Removing the bot from the chat forgets it (and the picked target with it).
+    # Removing the bot from the chosen chat forgets it (and the picked target with it): reconnect.
     add_to_chat(api, token, -1001900000042, "Support <b>Room</b>", status="left")
-    assert card(api, project, "telegram")["status"] == "needs_setup"
+    assert card(api, project, "telegram")["status"] == "needs_reconnect"
 
     assert api.delete(f"{base(project)}/telegram").status_code == 204
     assert row(db, "telegram", project) is None

@@ -60,6 +60,15 @@ def test_an_unset_tms_env_is_production(monkeypatch: pytest.MonkeyPatch) -> None
         ("WHATSAPP_API_BASE", "https://169.254.169.254/", "WHATSAPP_API_BASE points at a loopback"),
         ("GOOGLE_CHAT_API_BASE", "http://oauth2.example.com", "GOOGLE_CHAT_API_BASE points at a plain-http"),
         ("SANDBOX_BASE_URL", "http://127.0.0.1:3001", "SANDBOX_BASE_URL points at a loopback"),
+        # Keys that authenticate provider events: a guessable one lets anyone forge an uninstall.
+        ("SLACK_SIGNING_SECRET", "changeme", "SLACK_SIGNING_SECRET must be the provider's real secret"),
+        # (the sandbox's dev values are too short on purpose)
+        (
+            "WHATSAPP_VERIFY_TOKEN",
+            "sbx-wa-verify",
+            "WHATSAPP_VERIFY_TOKEN must be the provider's real secret",
+        ),
+        ("DISCORD_PUBLIC_KEY", "not-a-key", "DISCORD_PUBLIC_KEY must be the app's Ed25519 public key"),
     ],
 )
 def test_production_refuses_to_start(setting: str, value: str, line: str, database_url, redis_url) -> None:

@@ -37,7 +37,16 @@ PUBLIC = {
     ),
     ("POST", "/api/public/integrations/{integration_type}/inbound/{endpoint_id}"): (
         "providers call in with a random endpoint id, authenticated by the provider's secret "
-        "(test_connect_flows.py::test_telegram_inbound_rejects_a_wrong_secret_and_unknown_endpoints)"
+        "(test_connect_flows.py::test_telegram_inbound_rejects_a_wrong_secret_and_unknown_endpoints, "
+        "test_inbound_events.py)"
+    ),
+    ("POST", "/api/public/integrations/{integration_type}/events"): (
+        "a provider's events about its own ids (workspace, user, account), signed with the app's key; "
+        "they move every install of those ids, in any tenant, and nothing else (test_inbound_events.py)"
+    ),
+    ("GET", "/api/public/integrations/{integration_type}/events"): (
+        "the provider checking the events URL with our verify token; reads no tenant data "
+        "(test_inbound_events.py)"
     ),
     ("POST", "/api/session"): "turns the caller's own verified JWT into a cookie; takes no ids",
     ("DELETE", "/api/session"): "signs out; takes no ids",

@@ -9,6 +9,7 @@ import pytest
 
 from tms_console.domain.errors import NotFound, ProviderError, Unavailable
 from tms_console.domain.hooks import NO_HOOKS, ProviderHooks
+from tms_console.domain.inbound import InboundRefused
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import CardStatus, IntegrationStatus, OverviewBucket
 from tms_console.oauth import oauth2
@@ -55,7 +56,9 @@ async def test_a_provider_without_quirks_gets_the_contract_defaults() -> None:
     hooks = NO_HOOKS
     assert not (hooks.judges_token_response or hooks.revokes or hooks.enters_target or hooks.receives_inbound)
     assert hooks.ready_made == {} and hooks.setup_note() == "" and hooks.reveal({"a": "b"}) == {}
-    assert hooks.verify_inbound({}, {}) is False and hooks.on_inbound({}, {}) is None
+    assert hooks.on_inbound({}, {}) is None and not hooks.receives_events
+    with pytest.raises(InboundRefused):
+        hooks.read_inbound({}, b"{}", {}, 0.0)
     with pytest.raises(NotFound):
         hooks.preview("{}")
     with pytest.raises(NotFound):

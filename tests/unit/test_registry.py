@@ -50,8 +50,9 @@ def test_capability_flags_match_the_hooks_implemented() -> None:
         assert hooks.revokes == _overrides(hooks, "revoke"), key
         assert hooks.enters_target == _overrides(hooks, "entered_target"), key
         assert hooks.receives_inbound == (
-            _overrides(hooks, "verify_inbound") and _overrides(hooks, "on_inbound")
+            _overrides(hooks, "read_inbound") and _overrides(hooks, "on_inbound")
         )
+        assert hooks.receives_events == _overrides(hooks, "read_event"), key
         assert bool(hooks.ready_made) == _overrides(hooks, "preview"), key
         assert hooks.renders_events == _overrides(hooks, "render_event"), key
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from tms_console.domain.errors import NotFound
 from tms_console.domain.events import TicketEvent
+from tms_console.domain.inbound import InboundRefused, Reply, Verified
 from tms_console.domain.messages import RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
@@ -71,7 +72,10 @@ class ProviderHooks:
     judges_token_response: ClassVar[bool] = False  # check_token_response replaces RFC 6749 §5.2
     revokes: ClassVar[bool] = False  # revoke replaces RFC 7009 revocation of the access token
     enters_target: ClassVar[bool] = False  # the agent types the target (entered_target checks it)
-    receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
+    receives_inbound: ClassVar[bool] = False  # read_inbound / on_inbound handle calls to an install's URL
+    receives_events: ClassVar[bool] = False  # read_event handles the app's one events URL
+    # The answer to a call that is refused (unsigned, badly signed, stale, malformed): the provider's own.
+    refusal: ClassVar[Reply] = Reply(401, '{"error": "invalid request"}')
     renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
     sends_notices: ClassVar[bool] = False  # render_notice makes a console notice (an admin notification)
     # Payload templates an agent can start from, by name (the outgoing webhook's).
@@ -164,13 +168,24 @@ class ProviderHooks:
         """Provider-specific guidance for the operator's setup panel."""
         return ""
 
-    def verify_inbound(self, headers: Mapping[str, str], bundle: Secrets) -> bool:
-        """Whether a call to this install's public inbound URL comes from the provider."""
-        return False
+    def read_inbound(self, headers: Mapping[str, str], body: bytes, bundle: Secrets, now: float) -> Verified:
+        """Authenticate a call to this install's public inbound URL against its secrets (`bundle`) and
+        say what it means; raise InboundRefused when it is not from the provider, stale or malformed."""
+        raise InboundRefused("not_offered")
 
     def on_inbound(self, update: object, meta: Meta) -> Meta | None:
         """Fold an authenticated provider call into `meta`; None when nothing changes."""
         return None
+
+    def read_event(self, headers: Mapping[str, str], body: bytes, keys: Secrets, now: float) -> Verified:
+        """Authenticate a call to the app's events URL with the app's keys (signing secret, public key,
+        app secret) and say what it means; raise InboundRefused when it is not from the provider, stale
+        (over `FRESH_SECONDS`) or malformed. Used only when `receives_events`."""
+        raise InboundRefused("not_offered")
+
+    def handshake(self, query: Mapping[str, str], keys: Secrets) -> Reply:
+        """A GET on the events URL (a subscription check, e.g. Meta's `hub.challenge`)."""
+        return Reply(404, '{"detail": "not found"}')
 
 
 NO_HOOKS = ProviderHooks()

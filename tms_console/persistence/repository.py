@@ -240,3 +240,25 @@ async def find_by_endpoint(
     )
     row = result.first()
     return (row[0], row[1]) if row else None
+
+
+async def find_by_meta(
+    session: AsyncSession, *, integration_type: str, match: dict[str, str]
+) -> list[ProjectIntegration]:
+    """Every install of a provider whose `meta` holds all of `match` (e.g. a Slack workspace and app):
+    several projects, in several tenants, may install the same workspace.
+
+    Deliberately not tenant-scoped: a provider's event names its own ids, never ours. The caller must
+    have authenticated the event with the provider's key first; an empty `match` finds nothing.
+    """
+    if not match or not all(match.values()):
+        return []
+    result = await session.execute(
+        select(ProjectIntegration)
+        .where(
+            ProjectIntegration.integration_type == integration_type,
+            col(ProjectIntegration.meta).contains(match),
+        )
+        .order_by(col(ProjectIntegration.id))
+    )
+    return list(result.scalars().all())

@@ -29,6 +29,8 @@ class ResolvedProvider:
     bot_token: SecretStr | None = None
     graph_api_base: str = ""
     settings: dict[str, str] = field(default_factory=dict)  # non-secret extras, e.g. config_id
+    # What authenticates the provider's calls to us: signing_secret, public_key, app_secret, verify_token.
+    inbound_keys: dict[str, SecretStr] = field(default_factory=dict, repr=False)
 
     @property
     def configured(self) -> bool:
@@ -65,7 +67,19 @@ def resolve(spec: ProviderSpec) -> ResolvedProvider:
         bot_token=env.bot_token,
         graph_api_base=(env.graph_api_base or spec.graph_api_base).rstrip("/"),
         settings={"config_id": env.config_id or ""},
+        inbound_keys=_inbound_keys(spec.key),
     )
+
+
+def _inbound_keys(key: str) -> dict[str, SecretStr]:
+    env = provider_settings(key)
+    keys = {
+        "signing_secret": env.signing_secret,
+        "public_key": SecretStr(env.public_key) if env.public_key else None,
+        "app_secret": env.app_secret or env.client_secret,  # Meta signs its webhooks with the app secret
+        "verify_token": env.verify_token,
+    }
+    return {name: value for name, value in keys.items() if value is not None and value.get_secret_value()}
 
 
 def _on_dev_origin(url: str) -> bool:

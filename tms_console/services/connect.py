@@ -1,8 +1,9 @@
-"""Connecting without an OAuth redirect, picking where notifications go, and provider calls coming in.
+"""Connecting without an OAuth redirect, and picking where notifications go.
 
 Generic over providers: the spec says which fields a connect form has and whether a target (channel,
 space, chat) is picked; the provider's hooks (`domain.hooks.ProviderHooks`: connect, reveal,
-list_targets, entered_target, preview, verify_inbound / on_inbound) do the talking. A test message goes
+list_targets, entered_target, preview) do the talking; calls the provider sends to an install's
+inbound URL are services/inbound.py's. A test message goes
 through the provider's `render_event` and `send_message`, as a delivery does (services/sample_message.py).
 """
 
@@ -259,28 +260,3 @@ async def _entered(identity: Identity, project_id: str, spec: ProviderSpec, valu
     async with unit_of_work() as session:  # first: another tenant's project is a plain 404
         await require_project(session, identity, project_id)
     return hooks.entered_target(value)
-
-
-async def inbound(integration_type: str, endpoint_id: str, headers: dict[str, str], body: Any) -> bool:
-    """A provider calling the public inbound URL. True when accepted; False looks like 404 outside."""
-    spec = get_provider(integration_type)
-    hooks = hooks_for(spec) if spec else None
-    if spec is None or hooks is None or not hooks.receives_inbound or len(endpoint_id) > 64:
-        return False
-    async with unit_of_work() as session:
-        found = await repository.find_by_endpoint(session, integration_type=spec.key, endpoint_id=endpoint_id)
-        row, credential = found if found else (None, None)
-        if row is None or credential is None:
-            return False
-        try:
-            bundle = credentials.open_bundle(row, credential)
-        except DecryptError:
-            return False
-        if not hooks.verify_inbound(headers, bundle):
-            logger.info("inbound_rejected type=%s reason=bad_secret", spec.key)
-            return False
-        meta = hooks.on_inbound(body, dict(row.meta or {}))
-        if meta is not None:
-            meta = clean_meta(resolve(spec), Installation(meta=meta))
-            await repository.update_meta(session, tenant_id=row.tenant_id, integration_id=row.id, meta=meta)
-    return True

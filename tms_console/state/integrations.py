@@ -8,11 +8,13 @@ handler re-derives the caller from the session cookie, and the services check te
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import reflex as rx
 from reflex.event import EventSpec
+from reflex_base.registry import RegistrationContext
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason, describe, parse_reason
@@ -29,6 +31,9 @@ NOT_YOURS = "This project does not exist or is not part of your organisation."
 
 # Cards with no row: there is nothing to uninstall.
 NOTHING_INSTALLED = (CardStatus.NOT_CONNECTED, CardStatus.NOT_CONFIGURED, CardStatus.COMING_SOON)
+# How often an open page re-reads its cards: a provider's event (an uninstall at Slack) or a delivery
+# worker changes a status in another process, and the card follows without a reload.
+WATCH_SECONDS = 4.0
 
 
 def project_from_path(path: str) -> str:
@@ -85,6 +90,7 @@ class IntegrationsState(rx.State):
             self.load_error, self.loading = describe(exc.reason, "The console"), False
             return
         await self._show(page)
+        yield CardsState.watch
 
     async def _start_afresh(self) -> None:
         """A page load closes whatever was open: the state outlives the page (in Redis)."""
@@ -149,6 +155,34 @@ class CardsState(IntegrationsState):
     confirm_name: str = ""
     busy_type: str = ""  # the card being uninstalled
     testing: str = ""  # the card sending a test message
+    _watch_id: str = ""  # the one re-reading loop of this tab; a newer page load takes over
+
+    @rx.event(background=True)
+    async def watch(self) -> None:
+        """While this tab is open, re-read the project's cards every WATCH_SECONDS (one query, and a
+        websocket frame only when something changed). Ends when the tab closes or leaves the page, the
+        caller signs out, or a later page load starts its own loop."""
+        watch_id = uuid.uuid4().hex
+        async with self:
+            self._watch_id = watch_id
+            token = self.router.session.client_token
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if not await _tab_open(token):
+                return
+            async with self:
+                identity, project_id = current_identity(self), self.project_id
+                still_here = project_from_path(self.router.url.path) == project_id  # not moved to /admin
+                if self._watch_id != watch_id or identity is None or not project_id or not still_here:
+                    return
+            try:
+                views = await installations.list_integrations(identity, project_id)
+            except ServiceError:
+                continue  # an outage: the cards keep what they showed, the next round tries again
+            async with self:
+                cards = [card_view(view) for view in views]
+                if self._watch_id == watch_id and self.project_id == project_id and cards != self.cards:
+                    self.cards = cards
 
     async def _reload(self, identity: Identity) -> None:
         """After an action changed a card: the project's cards as they are now."""
@@ -223,3 +257,11 @@ class CardsState(IntegrationsState):
             self.testing = ""
             self._flash(kind, message)
         return None
+
+
+async def _tab_open(token: str) -> bool:
+    """Whether the tab behind a client token still has its websocket (Reflex's own check for shared state)."""
+    namespace = RegistrationContext.get().app.event_namespace
+    if namespace is None:
+        return False
+    return await namespace._token_manager.is_token_connected(token)

@@ -1,28 +1,37 @@
-"""Discord: find the guild the webhook was created in among the user's guilds."""
+"""Discord: find the guild the webhook was created in among the user's guilds; learn from the app's
+webhook events (Ed25519-signed) when the installing user deauthorizes the app."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.inbound import InboundRefused, Reply, StatusEvent, Verified
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult, ThreadMode
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Meta, Secrets
+from tms_console.providers.hooks._inbound import json_object, obj, require_fresh, text
 from tms_console.providers.hooks._send import Answer, attempt, by_status, delivered, missing_target, result
 from tms_console.providers.render.discord import notice as render_discord_notice
 from tms_console.providers.render.discord import render as render_discord
+from tms_console.security.provider_signatures import body_id, matches_ed25519
 
 SNOWFLAKE = re.compile(r"^[0-9]{1,25}$")
 UNKNOWN_CHANNEL = 10003  # `?thread_id=` names a thread that no longer exists
 _ESCAPED = re.compile(r"\\(.)")
+PING, EVENT = 0, 1  # webhook event payload types (PROVIDERS.md §1.6)
 
 
 class DiscordHooks(ProviderHooks):
     renders_events = True
     sends_notices = True
+    receives_events = True
+    refusal = Reply(401, "invalid request signature", "text/plain")
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_discord(event)
@@ -79,6 +88,35 @@ class DiscordHooks(ProviderHooks):
         meta["guild_name"] = str(guild.get("name") or "")
         meta["guild_icon"] = guild.get("icon") if isinstance(guild.get("icon"), str) else None
         meta["channel_name"] = await _channel_name(api, str(guild_id), str(meta.get("channel_id", "")))
+        meta["user_id"] = await _user_id(api, str(token["access_token"]))
+
+    def read_event(self, headers: Mapping[str, str], body: bytes, keys: Secrets, now: float) -> Verified:
+        """Ed25519 over `X-Signature-Timestamp + body` with the app's public key, at most 5 minutes old;
+        PING and events are acknowledged with 204."""
+        signature, timestamp = (
+            headers.get("x-signature-ed25519", ""),
+            headers.get("x-signature-timestamp", ""),
+        )
+        if not signature or not timestamp:
+            raise InboundRefused("missing_signature")
+        public_key = str(keys.get("public_key") or "")
+        if not matches_ed25519(signature, public_key_hex=public_key, message=timestamp.encode() + body):
+            raise InboundRefused("bad_signature")
+        require_fresh(timestamp, now)
+        payload = json_object(body)
+        if payload.get("type") not in (PING, EVENT):
+            raise InboundRefused("malformed")
+        return Verified(body_id(timestamp.encode(), body), Reply(204), _deauthorized(payload))
+
+
+async def _user_id(api: ProviderHttp, access_token: str) -> str:
+    """The installing user's id (`identify` scope): APPLICATION_DEAUTHORIZED names only the user."""
+    try:
+        me = await api.call("GET", "/v10/users/@me", bearer=access_token, allow_errors=True)
+    except ProviderError:
+        return ""
+    user_id = str(me.get("id") or "") if isinstance(me, dict) else ""
+    return user_id if SNOWFLAKE.match(user_id) else ""
 
 
 async def _channel_name(api: ProviderHttp, guild_id: str, channel_id: str) -> str | None:
@@ -123,3 +161,17 @@ def _thread_name(payload: Any) -> str:
     embeds = payload.get("embeds") if isinstance(payload, dict) else None
     title = str(embeds[0].get("title") or "") if embeds and isinstance(embeds[0], dict) else ""
     return (_ESCAPED.sub(r"\1", title).strip() or "Ticket")[:100]
+
+
+def _deauthorized(payload: dict[str, Any]) -> tuple[StatusEvent, ...]:
+    """APPLICATION_DEAUTHORIZED: the user's installs of this app need reconnecting."""
+    event = obj(payload.get("event"))
+    data = obj(event.get("data"))
+    user = obj(data.get("user"))
+    app_id, user_id = text(payload.get("application_id")), text(user.get("id"))
+    if payload.get("type") != EVENT or event.get("type") != "APPLICATION_DEAUTHORIZED":
+        return ()
+    if not app_id or not user_id:
+        return ()
+    match = {"application_id": app_id, "user_id": user_id}
+    return (StatusEvent(IntegrationStatus.NEEDS_RECONNECT, "deauthorized", match),)

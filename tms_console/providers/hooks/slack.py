@@ -1,18 +1,25 @@
-"""Slack: failures come back as HTTP 200 with `ok: false`; `auth.test` confirms the bot token."""
+"""Slack: failures come back as HTTP 200 with `ok: false`; `auth.test` confirms the bot token; the Events
+API tells us when the app is uninstalled or its tokens revoked (signed with the app's signing secret)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from tms_console.domain.errors import ProviderError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.inbound import InboundRefused, Reply, StatusEvent, Verified
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Meta, Secrets
+from tms_console.providers.hooks._inbound import json_object, obj, require_fresh, text
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.slack import notice as render_slack_notice
 from tms_console.providers.render.slack import render as render_slack
+from tms_console.security.provider_signatures import body_id, matches_hmac
 
 _ERRORS = {
     "invalid_client_id": Reason.INVALID_CLIENT,
@@ -38,6 +45,14 @@ _RECONNECT = frozenset(
     }
 )
 
+# Events API (PROVIDERS.md §2.9): what an event does to the installs of its workspace and app.
+_STATUS_EVENTS = {
+    "app_uninstalled": "uninstalled_by_provider",
+    "tokens_revoked": "tokens_revoked",
+}
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
 
 def judge_post(answer: Answer, *, first: bool) -> SendResult:
     """A chat.postMessage answer: Slack reports failures as HTTP 200 with `ok: false` and a word."""
@@ -59,6 +74,7 @@ class SlackHooks(ProviderHooks):
     revokes = True
     renders_events = True
     sends_notices = True
+    receives_events = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_slack(event)
@@ -107,3 +123,44 @@ class SlackHooks(ProviderHooks):
         result = await api.call("POST", "/auth.revoke", bearer=str(bundle.get("access_token", "")))
         if not isinstance(result, dict) or result.get("ok") is not True:
             raise ProviderError(Reason.PROVIDER_ERROR, "auth.revoke failed")
+
+    def read_event(self, headers: Mapping[str, str], body: bytes, keys: Secrets, now: float) -> Verified:
+        """`X-Slack-Signature: v0=hex(HMAC-SHA256(signing secret, "v0:" + ts + ":" + body))`, at most 5
+        minutes old; `url_verification` answers its challenge, an event is acknowledged with 200 (a
+        retry carries the same `event_id`)."""
+        timestamp, signature = (
+            headers.get("x-slack-request-timestamp", ""),
+            headers.get("x-slack-signature", ""),
+        )
+        if not timestamp or not signature:
+            raise InboundRefused("missing_signature")
+        if not _TIMESTAMP.match(timestamp):
+            raise InboundRefused("malformed")
+        secret = str(keys.get("signing_secret") or "")
+        message = b"v0:" + timestamp.encode() + b":" + body
+        if not matches_hmac(signature, secret=secret, message=message, prefix="v0="):
+            raise InboundRefused("bad_signature")
+        require_fresh(timestamp, now)
+        payload = json_object(body)
+        if payload.get("type") == "url_verification":
+            challenge = str(payload.get("challenge") or "")
+            if not _CHALLENGE.match(challenge):
+                raise InboundRefused("malformed")
+            return Verified(body_id(body), Reply(200, challenge, "text/plain"))
+        event_id = text(payload.get("event_id")) or body_id(body)
+        return Verified(event_id, Reply(200), _status_events(payload))
+
+
+def _status_events(payload: dict[str, Any]) -> tuple[StatusEvent, ...]:
+    """`app_uninstalled`, or `tokens_revoked` naming bot tokens (we hold no user token), for the
+    workspace and app the envelope names."""
+    event = obj(payload.get("event"))
+    reason = _STATUS_EVENTS.get(str(event.get("type")))
+    team_id, app_id = text(payload.get("team_id")), text(payload.get("api_app_id"))
+    if payload.get("type") != "event_callback" or not reason or not team_id or not app_id:
+        return ()
+    tokens = obj(event.get("tokens"))
+    if reason == "tokens_revoked" and not tokens.get("bot"):
+        return ()
+    match = {"team_id": team_id, "app_id": app_id}
+    return (StatusEvent(IntegrationStatus.NEEDS_RECONNECT, reason, match),)

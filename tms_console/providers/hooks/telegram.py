@@ -1,5 +1,6 @@
 """Telegram: no OAuth for bots (PROVIDERS.md §5). The agent pastes a BotFather token; we check it with
-getMe, register our inbound URL with a random secret token, and learn chats from `my_chat_member`.
+getMe, register our inbound URL with a random secret token, and learn chats from `my_chat_member`
+(the bot removed from the chosen chat means the integration needs reconnecting).
 
 The token is part of every Bot API URL (`/bot<token>/<method>`), which is why URLs never reach logs.
 """
@@ -15,9 +16,12 @@ from typing import Any
 from tms_console.domain.errors import ProviderError, ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.inbound import InboundRefused, Reply, StatusEvent, Verified
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
+from tms_console.providers.hooks._inbound import json_object, require_fresh, text
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.telegram import notice as render_telegram_notice
 from tms_console.providers.render.telegram import render as render_telegram
@@ -25,6 +29,8 @@ from tms_console.providers.render.telegram import render as render_telegram
 TOKEN_SHAPE = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,80}$")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
 JOINED = {"member", "administrator", "creator", "restricted"}
+REMOVED = {"left", "kicked"}
+DATED = ("my_chat_member", "message", "channel_post")  # updates that say when they were sent
 MAX_CHATS = 100
 CHAT_ID = re.compile(r"^-?[0-9]{1,20}$")
 
@@ -66,6 +72,8 @@ class TelegramHooks(ProviderHooks):
     receives_inbound = True
     renders_events = True
     sends_notices = True
+    # Unknown or unauthenticated calls all get the same 404, so install URLs cannot be probed.
+    refusal = Reply(404, '{"detail": "not found"}')
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_telegram(event)
@@ -138,12 +146,25 @@ class TelegramHooks(ProviderHooks):
             if isinstance(chat, dict) and chat.get("id")
         ]
 
-    def verify_inbound(self, headers: Mapping[str, str], bundle: Secrets) -> bool:
-        """Telegram signs nothing; it echoes the secret token we registered. Compared in constant time."""
+    def read_inbound(self, headers: Mapping[str, str], body: bytes, bundle: Secrets, now: float) -> Verified:
+        """Telegram signs nothing; it echoes the secret token we registered (compared in constant time).
+        Updates are told apart by `update_id`; a dated one older than 5 minutes is refused."""
         expected = str(bundle.get("secret_token") or "")
         given = headers.get(SECRET_HEADER, "")
-        json_body = headers.get("content-type", "").split(";")[0].strip() == "application/json"
-        return bool(expected) and json_body and hmac.compare_digest(given.encode(), expected.encode())
+        if not given:
+            raise InboundRefused("missing_signature")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise InboundRefused("bad_signature")
+        if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise InboundRefused("malformed")
+        update = json_object(body)
+        update_id = text(update.get("update_id"))
+        if not update_id.lstrip("-").isdigit():
+            raise InboundRefused("malformed")
+        dated = next((update[k] for k in DATED if isinstance(update.get(k), dict)), None)
+        if dated is not None:
+            require_fresh(dated.get("date"), now)
+        return Verified(update_id, Reply(200, '{"ok": true}'), _bot_removed(update))
 
     def on_inbound(self, update: object, meta: Meta) -> Meta | None:
         """Track the chats the bot is in (added, promoted, removed); other updates change nothing."""
@@ -151,7 +172,7 @@ class TelegramHooks(ProviderHooks):
         if not isinstance(change, dict) or not isinstance(change.get("chat"), dict):
             return None
         chat = change["chat"]
-        status = str((change.get("new_chat_member") or {}).get("status", ""))
+        status = _new_status(change)
         chat_id = str(chat.get("id", ""))
         if not chat_id:
             return None
@@ -163,3 +184,20 @@ class TelegramHooks(ProviderHooks):
         if meta.get("target_id") == chat_id and status not in JOINED:
             meta = {k: v for k, v in meta.items() if k not in ("target_id", "target_name")}
         return meta
+
+
+def _bot_removed(update: dict[str, Any]) -> tuple[StatusEvent, ...]:
+    """The bot left or was kicked from a chat: an install whose target is that chat needs reconnecting."""
+    change = update.get("my_chat_member")
+    if not isinstance(change, dict) or not isinstance(change.get("chat"), dict):
+        return ()
+    status = _new_status(change)
+    chat_id = text(change["chat"].get("id"))
+    if status not in REMOVED or not chat_id:
+        return ()
+    return (StatusEvent(IntegrationStatus.NEEDS_RECONNECT, "bot_removed", {"target_id": chat_id}),)
+
+
+def _new_status(change: dict[str, Any]) -> str:
+    member = change.get("new_chat_member")
+    return str(member.get("status", "")) if isinstance(member, dict) else ""

@@ -3,21 +3,29 @@
 The signup popup hands the console page a code plus the WABA and phone number picked; the backend
 exchanges the code (query string, no redirect_uri for SDK codes), checks the business token with
 `debug_token` against our app, subscribes the app to the WABA and reads the phone number's names.
+Meta's webhooks (`X-Hub-Signature-256`, keyed with the app secret) tell us when the business removes
+our app from its WhatsApp account (`account_update`, `PARTNER_REMOVED`).
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from tms_console.domain.errors import ProviderError, ServiceError
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.hooks import ProviderHooks, ProviderHttp
+from tms_console.domain.inbound import InboundRefused, Reply, StatusEvent, Verified
 from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import ConnectContext, Installation, Meta, Secrets, Target
+from tms_console.providers.hooks._inbound import json_object, obj, require_fresh, text
 from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
 from tms_console.providers.render.whatsapp import render as render_whatsapp
+from tms_console.security.provider_signatures import body_id, matches_hmac
 
 GRAPH_ID = re.compile(r"^[0-9]{1,30}$")
 MESSAGING = "whatsapp_business_messaging"
@@ -84,10 +92,16 @@ def recipient_target(value: str) -> Target:
     return Target(number, number, extra={"recipient": number})
 
 
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# account_update events (Meta's webhook reference) and what they do to the installs of that WABA.
+_ACCOUNT_EVENTS = {"PARTNER_REMOVED": (IntegrationStatus.NEEDS_RECONNECT, "uninstalled_by_provider")}
+
+
 class WhatsAppHooks(ProviderHooks):
     revokes = True
     renders_events = True
     enters_target = True
+    receives_events = True
 
     def entered_target(self, value: str) -> Target:
         return recipient_target(value)
@@ -179,3 +193,47 @@ class WhatsAppHooks(ProviderHooks):
             await _graph(
                 api, "DELETE", f"/{waba_id}/subscribed_apps", bearer=str(bundle.get("access_token", ""))
             )
+
+    def handshake(self, query: Mapping[str, str], keys: Secrets) -> Reply:
+        """Meta's subscription check: echo `hub.challenge` when `hub.verify_token` is ours, else 403."""
+        token, expected = query.get("hub.verify_token", ""), str(keys.get("verify_token") or "")
+        challenge = query.get("hub.challenge", "")
+        verified = bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
+        if query.get("hub.mode") != "subscribe" or not verified or not _CHALLENGE.match(challenge):
+            return Reply(403, '{"error": "forbidden"}')
+        return Reply(200, challenge, "text/plain")
+
+    def read_event(self, headers: Mapping[str, str], body: bytes, keys: Secrets, now: float) -> Verified:
+        """`X-Hub-Signature-256: sha256=hex(HMAC-SHA256(app secret, body))`; entries that carry a `time`
+        must be at most 5 minutes old. Acknowledged with 200, as Meta expects."""
+        signature = headers.get("x-hub-signature-256", "")
+        if not signature:
+            raise InboundRefused("missing_signature")
+        secret = str(keys.get("app_secret") or "")
+        if not matches_hmac(signature, secret=secret, message=body, prefix="sha256="):
+            raise InboundRefused("bad_signature")
+        payload = json_object(body)
+        entries = [e for e in payload.get("entry") or [] if isinstance(e, dict)]
+        for entry in entries:
+            if "time" in entry:
+                require_fresh(entry["time"], now)
+        if payload.get("object") != "whatsapp_business_account":
+            return Verified(body_id(body), Reply(200))
+        return Verified(
+            body_id(body), Reply(200), tuple(e for entry in entries for e in _account_events(entry))
+        )
+
+
+def _account_events(entry: dict[str, Any]) -> list[StatusEvent]:
+    """`account_update` changes that concern our install of the WABA they name."""
+    found = []
+    for change in entry.get("changes") or []:
+        value = change.get("value") if isinstance(change, dict) else None
+        if not isinstance(value, dict) or change.get("field") != "account_update":
+            continue
+        waba = obj(value.get("waba_info"))
+        waba_id = text(waba.get("waba_id")) or text(entry.get("id"))
+        action = _ACCOUNT_EVENTS.get(str(value.get("event")))
+        if action and GRAPH_ID.match(waba_id):
+            found.append(StatusEvent(action[0], action[1], {"waba_id": waba_id}))
+    return found
