@@ -73,6 +73,7 @@ class ProviderHooks:
     enters_target: ClassVar[bool] = False  # the agent types the target (entered_target checks it)
     receives_inbound: ClassVar[bool] = False  # verify_inbound / on_inbound handle provider calls
     renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
+    probes: ClassVar[bool] = False  # probe checks the install's credentials and target (health checks)
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
@@ -144,6 +145,14 @@ class ProviderHooks:
         Used only when `renders_events`.
         """
         raise NotFound(Reason.NOT_FOUND, "this integration cannot carry ticket events")
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """The provider's cheapest authoritative call that says whether the install still works (a
+        health check), judged like a send: DELIVERED (works), AUTH_FAILED (the credential, bot, webhook
+        or target is gone: reconnect), RETRY or REJECTED (failed for now). Never raises; None when there
+        is nothing to check yet (no target picked). Used only when `probes`.
+        """
+        return None
 
     def preview(self, template: str) -> str:
         """A payload template rendered from a sample event (the connect form's live preview)."""

@@ -5,15 +5,26 @@ Built on demand from the settings (`create_app`), so importing this module opens
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from procrastinate import App, PsycopgConnector
 
 from tms_console.jobs.outages import OutageRetry
-from tms_console.persistence.job_queue import DELIVER_TASK, DELIVERIES_QUEUE, MAINTENANCE_QUEUE
-from tms_console.services import delivery, delivery_log
+from tms_console.persistence.job_queue import (
+    CHECK_TASK,
+    DELIVER_TASK,
+    DELIVERIES_QUEUE,
+    HEALTH_QUEUE,
+    MAINTENANCE_QUEUE,
+    REFRESH_TASK,
+)
+from tms_console.services import delivery, delivery_log, health_checks, refresh
 from tms_console.settings import get_settings
 
 PURGE_TASK = "purge_delivery_log"
 PURGE_CRON = "17 * * * *"
+SCHEDULE_TASK = "schedule_health"
 
 
 def conninfo() -> str:
@@ -43,4 +54,27 @@ def create_app() -> App:
         """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
         await delivery_log.purge_old_events()
 
+    @app.periodic(cron=schedule_cron())
+    @app.task(name=SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, lock=SCHEDULE_TASK, queueing_lock=SCHEDULE_TASK)
+    async def schedule_health(timestamp: int) -> None:
+        """Defer the health checks and token refreshes falling due in this tick (one tick per
+        HEALTH_SCHEDULE_SECONDS, deferred once however many workers run)."""
+        await health_checks.schedule(datetime.fromtimestamp(timestamp, UTC))
+
+    @app.task(name=CHECK_TASK, queue=HEALTH_QUEUE)
+    async def check_integration(integration_id: str) -> None:
+        """One health check of one integration."""
+        await health_checks.check(uuid.UUID(integration_id))
+
+    @app.task(name=REFRESH_TASK, queue=HEALTH_QUEUE)
+    async def refresh_token(integration_id: str) -> None:
+        """One proactive token refresh (nothing if another worker did it first)."""
+        await refresh.refresh(uuid.UUID(integration_id))
+
     return app
+
+
+def schedule_cron() -> str:
+    """Every HEALTH_SCHEDULE_SECONDS (a divisor of 60): croniter's sixth field is the second."""
+    seconds = get_settings().health_schedule_seconds
+    return "* * * * *" if seconds == 60 else f"* * * * * */{seconds}"

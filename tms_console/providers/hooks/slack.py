@@ -21,6 +21,7 @@ _ERRORS = {
     "bad_redirect_uri": Reason.REDIRECT_URI_MISMATCH,
     "oauth_authorization_url_mismatch": Reason.REDIRECT_URI_MISMATCH,
     "invalid_grant_type": Reason.INVALID_REQUEST,
+    "invalid_refresh_token": Reason.INVALID_GRANT,  # rotation: revoked, expired or spent (§2.5)
     "no_scopes": Reason.INVALID_SCOPE,
     "ratelimited": Reason.RATE_LIMITED,
 }
@@ -39,7 +40,8 @@ _RECONNECT = frozenset(
 
 
 def judge_post(answer: Answer, *, first: bool) -> SendResult:
-    """A chat.postMessage answer: Slack reports failures as HTTP 200 with `ok: false` and a word."""
+    """A chat.postMessage (or auth.test) answer: Slack reports failures as HTTP 200 with `ok: false` and a
+    word."""
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status < 300 and body.get("ok") is True:
         return delivered(answer, str(body.get("ts") or "") if first else "")
@@ -57,6 +59,7 @@ class SlackHooks(ProviderHooks):
     judges_token_response = True
     revokes = True
     renders_events = True
+    probes = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_slack(event)
@@ -80,6 +83,13 @@ class SlackHooks(ProviderHooks):
             payload["thread_ts"] = thread_handle
         answer = await attempt(api, "POST", "/chat.postMessage", bearer=token, json=payload, secrets=(token,))
         return answer if isinstance(answer, SendResult) else judge_post(answer, first=not thread_handle)
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """`auth.test` with the bot token: `ok: true`, or the word saying it was revoked (`invalid_auth`,
+        `token_revoked`, `account_inactive`)."""
+        token = str(bundle.get("access_token") or "")
+        answer = await attempt(api, "POST", "/auth.test", bearer=token, secrets=(token,))
+        return answer if isinstance(answer, SendResult) else judge_post(answer, first=False)
 
     def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("ok") is not True:
