@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tms_console.domain.status import IntegrationStatus
+from tms_console.persistence import repository
 from tms_console.persistence.models import ProjectIntegration, utcnow
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -40,6 +41,17 @@ async def transition(
     if row is None or (row.status, row.status_reason) == (to.value, reason):
         return False
     row.status, row.status_reason, row.updated_at = to.value, reason, utcnow()
+    await repository.record_event(
+        session,
+        tenant_id=row.tenant_id,
+        project_id=row.project_id,
+        integration_id=row.id,
+        integration_type=row.integration_type,
+        action="status_changed",
+        reason=reason,
+        actor_id=actor.id,
+        actor_name=actor.name,
+    )
     return True
 
 
