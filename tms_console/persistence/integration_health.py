@@ -130,22 +130,20 @@ async def due_refreshes(
 async def locked(
     session: AsyncSession, integration_id: uuid.UUID
 ) -> tuple[ProjectIntegration, IntegrationCredential | None, IntegrationHealth] | None:
-    """The integration (locked FOR UPDATE until the transaction ends), its credentials, and its health
-    row (a new one, added to the session, if it had none); None when it was uninstalled."""
-    found = (
-        await session.execute(
-            _with_credentials()
-            .where(col(ProjectIntegration.id) == integration_id)
-            .with_for_update(of=ProjectIntegration)
-        )
-    ).first()
+    """The integration (locked FOR UPDATE until the transaction ends), its credentials read once the lock
+    is held (a token another worker refreshed meanwhile is seen refreshed), and its health row (a new one,
+    added to the session, if it had none); None when it was uninstalled."""
+    lock = sa.select(col(ProjectIntegration.id)).where(col(ProjectIntegration.id) == integration_id)
+    if (await session.execute(lock.with_for_update())).first() is None:
+        return None
+    found = await read(session, integration_id)
     if found is None:
         return None
     health = await session.get(IntegrationHealth, integration_id, with_for_update=True)
     if health is None:
         health = IntegrationHealth(integration_id=integration_id)
         session.add(health)
-    return found[0], found[1], health
+    return *found, health
 
 
 async def read(
