@@ -136,6 +136,23 @@ def test_a_passing_check_leaves_a_degraded_status_deliveries_set(
     assert status_of(db, integration) == ("degraded", "msg_too_long")
 
 
+def test_an_answer_about_credentials_replaced_meanwhile_changes_nothing(
+    fresh: Installed, db: psycopg.Connection
+) -> None:
+    """The agent reconnected while the provider was being asked about the old token."""
+    integration = fresh.integrations["slack"]
+    now = datetime.now(UTC)
+    with fault("slack", mode="auth_error", target="api"):
+        probed = run_service(lambda: health_checks._probe(integration, now))
+    assert probed is not None and probed[0].outcome is Outcome.AUTH_FAILED
+    db.execute(
+        "UPDATE integration_credentials SET updated_at = now() WHERE integration_id = %s", (integration,)
+    )
+    run_service(lambda: health_checks._record(integration, *probed, now))
+    assert status_of(db, integration) == ("active", None)
+    assert health_of(db, integration) == {}
+
+
 def test_a_due_token_is_refreshed_before_the_check(fresh: Installed, db: psycopg.Connection) -> None:
     integration = fresh.integrations["msteams"]
     old = bundle_of(db, integration)["access_token"]

@@ -82,14 +82,16 @@ async def check(integration_id: uuid.UUID) -> SendResult | None:
     """Check one integration with its provider and record the result; None when nothing was asked (gone,
     waiting for a person, no probe, or nothing to check yet)."""
     now = datetime.now(UTC)
-    result = await _probe(integration_id, now)
-    if result is not None:
-        await _record(integration_id, result, now)
-    return result
+    probed = await _probe(integration_id, now)
+    if probed is None:
+        return None
+    await _record(integration_id, *probed, now)
+    return probed[0]
 
 
-async def _probe(integration_id: uuid.UUID, now: datetime) -> SendResult | None:
-    """Refresh first when due (Teams, Google), then ask the provider; no transaction stays open meanwhile."""
+async def _probe(integration_id: uuid.UUID, now: datetime) -> tuple[SendResult, datetime] | None:
+    """Refresh first when due (Teams, Google), then ask the provider; the answer and the credentials'
+    `updated_at` it was asked with. No transaction stays open meanwhile."""
     async with unit_of_work() as session:
         found = await integration_health.read(session, integration_id)
     row, credential = found if found else (None, None)
@@ -107,24 +109,27 @@ async def _probe(integration_id: uuid.UUID, now: datetime) -> SendResult | None:
         if row is None or credential is None or row.status not in integration_health.WATCHED:
             return None
         if tokens.refresh_due(credential):  # the refresh failed and the token expired: nothing to ask with
-            return SendResult(Outcome.RETRY, reason=refresh.REFRESH_FAILING)
+            return SendResult(Outcome.RETRY, reason=refresh.REFRESH_FAILING), credential.updated_at
     try:
         bundle = credentials.open_bundle(row, credential)
     except DecryptError:
         return None  # the card already says reconnect (unreadable credentials)
     await pacing.wait_turn(spec.key)
     try:
-        return await hooks.probe(api_for(resolve(spec)), bundle, dict(row.meta or {}))
+        result = await hooks.probe(api_for(resolve(spec)), bundle, dict(row.meta or {}))
     except Exception as exc:  # the contract says probes never raise; a bug must not look like an outage
         logger.warning("health_probe_raised type=%s error=%s", spec.key, type(exc).__name__)
-        return SendResult(Outcome.RETRY, reason="probe_error")
+        result = SendResult(Outcome.RETRY, reason="probe_error")
+    return None if result is None else (result, credential.updated_at)
 
 
-async def _record(integration_id: uuid.UUID, result: SendResult, now: datetime) -> None:
-    """The check's row and the status change it leads to, in one transaction."""
+async def _record(integration_id: uuid.UUID, result: SendResult, asked_with: datetime, now: datetime) -> None:
+    """The check's row and the status change it leads to, in one transaction; nothing when the credentials
+    changed since the provider was asked (a reconnect or a refresh meanwhile: the answer is about old
+    ones)."""
     async with unit_of_work() as session:
         found = await integration_health.locked(session, integration_id)
-        if found is None:
+        if found is None or found[1] is None or found[1].updated_at != asked_with:
             return
         row, _, health = found
         health.last_checked_at, health.last_check_reason = now, (result.reason[:50] or None)
