@@ -21,7 +21,6 @@ from tms_console.persistence.models import (
     RestHook,
     TicketEvent,
     TicketThread,
-    utcnow,
 )
 
 
@@ -125,16 +124,6 @@ def _update_delivery() -> sa.Update:
         sa.update(table)
         .where(table.c.id == sa.bindparam("delivery_id", type_=sa.Uuid))
         .values({name: sa.bindparam(name, type_=table.c[name].type) for name in SETTLED_COLUMNS})
-    )
-
-
-async def set_integration_status(
-    session: AsyncSession, *, integration_id: uuid.UUID, status: str, reason: str
-) -> None:
-    await session.execute(
-        sa.update(ProjectIntegration)
-        .where(col(ProjectIntegration.id) == integration_id)
-        .values(status=status, status_reason=reason[:50], updated_at=utcnow())
     )
 
 
