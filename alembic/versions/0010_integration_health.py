@@ -1,7 +1,7 @@
 """Integration health: when each integration was last checked and how its token refreshes are going.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 
 One row per checked or refreshed integration (services/health_checks.py, services/refresh.py), deleted
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,10 +21,10 @@ PROVIDERS = sorted(INSTALLERS)
 REFUSED = {
     "slack": (200, "invalid_auth"),
     "discord": (404, "webhook_deleted"),
-    "msteams": (401, "invalid_auth"),
-    "google_chat": (401, "invalid_auth"),
+    "msteams": (401, "access_revoked"),
+    "google_chat": (401, "access_revoked"),
     "telegram": (403, "bot_removed"),
-    "whatsapp": (401, "invalid_auth"),
+    "whatsapp": (401, "access_revoked"),
 }
 
 

@@ -113,7 +113,7 @@ def test_transient_failures_count_once_a_day_then_recover(google: uuid.UUID, db:
     assert sandbox_counter("google_chat", "refresh_grants") == before + 3  # one call per attempt
 
     assert refresh_at(google, t0 + timedelta(days=1, hours=1)) is Refresh.REFRESHED
-    assert status_of(db, google) == ("active", "recovered")
+    assert status_of(db, google) == ("active", None)
     health = health_of(db, google)
     assert (health["refresh_attempts"], health["refresh_failures"], health["retry_refresh_at"]) == (
         0,

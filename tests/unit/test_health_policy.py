@@ -8,6 +8,7 @@ import pytest
 from croniter import croniter
 from pydantic import ValidationError
 
+from tms_console.domain.status_reasons import explain
 from tms_console.jobs.app import schedule_cron
 from tms_console.persistence.models import IntegrationCredential
 from tms_console.providers.registry import GOOGLE_CHAT, PROVIDERS, SLACK
@@ -74,3 +75,14 @@ def test_bad_health_settings_are_refused_by_name(
     with pytest.raises(ValidationError) as refused:
         Settings(_env_file=None)  # type: ignore[call-arg]
     assert says in str(refused.value) and variable.lower() in str(refused.value).lower()
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["access_revoked", "no_access", "webhook_deleted", "space_not_found", "phone_number_not_found",
+     "check_failing", "refresh_failing", "invalid_grant", "bot_removed", "invalid_auth", "channel_not_found"],
+)  # fmt: skip
+def test_every_reason_a_check_or_refresh_sets_reads_as_a_fix(reason: str) -> None:
+    status = "degraded" if reason.endswith("_failing") else "needs_reconnect"
+    said = explain(status, reason)
+    assert ("Reconnect" in said or "Activity" in said or "Pick" in said) and reason not in said

@@ -13,7 +13,7 @@ across all workers (services/pacing.py).
 
 What a check changes (through the lifecycle's `transition`, actor "Health check"):
 - refused (the token, bot, webhook or target is gone): `needs_reconnect` at once, with the provider's reason
-  (`invalid_auth`, `token_revoked`, `webhook_deleted`, `bot_removed`, `chat_not_found`, ...);
+  (`invalid_auth`, `access_revoked`, `webhook_deleted`, `bot_removed`, `chat_not_found`, ...);
 - failed for now (unreachable, 5xx, 429, an unexpected answer): counted, no change; after three checks in a
   row an active integration reads `degraded` (`check_failing`);
 - passed: the count resets, and a `degraded` status that a check or a refresh set (`check_failing`,
@@ -32,6 +32,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from tms_console.domain.messages import Outcome, SendResult
+from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
 from tms_console.oauth.http import api_for
 from tms_console.persistence import integration_health
@@ -140,7 +141,7 @@ async def _record(integration_id: uuid.UUID, result: SendResult, asked_with: dat
                 change = (IntegrationStatus.ACTIVE, refresh.RECOVERED)
         elif result.outcome is Outcome.AUTH_FAILED:
             health.check_failures = 0
-            change = (IntegrationStatus.NEEDS_RECONNECT, result.reason[:50] or "invalid_auth")
+            change = (IntegrationStatus.NEEDS_RECONNECT, result.reason[:50] or Reason.NEEDS_RECONNECT.value)
         else:
             health.check_failures += 1
             if health.check_failures >= DEGRADE_AFTER and row.status == IntegrationStatus.ACTIVE.value:

@@ -21,7 +21,7 @@ from tms_console.providers.render.google_chat import render as render_google_cha
 MAX_PAGES = 20
 SPACE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,100}$")
 # Chat on a space probe: the grant is refused, the user left the space, the space is gone.
-_REFUSALS = {401: "invalid_auth", 403: "no_access", 404: "space_not_found"}
+_REFUSALS = {401: "access_revoked", 403: "no_access", 404: "space_not_found"}
 
 
 class GoogleChatHooks(ProviderHooks):

@@ -22,7 +22,7 @@ from tms_console.providers.render.msteams import render as render_teams
 
 MAX_PAGES = 20
 # Graph on a channel probe: the token is refused, the user lost access to the team, the channel is gone.
-_REFUSALS = {401: "invalid_auth", 403: "no_access", 404: "channel_not_found"}
+_REFUSALS = {401: "access_revoked", 403: "no_access", 404: "channel_not_found"}
 
 
 async def _pages(api: ProviderHttp, path: str, token: str) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ _SEND_AUTH = frozenset({0, 10, 190, 200})
 _SEND_THROTTLED = frozenset({4, 80007, 130429, 131048, 131056})
 # A probe of the phone number: the token is dead (190), lost its permission (10, 200), or no longer
 # reaches the number (100: "does not exist, cannot be loaded due to missing permissions").
-_PROBE_REFUSALS = {190: "invalid_auth", 10: "no_access", 200: "no_access", 100: "phone_number_not_found"}
+_PROBE_REFUSALS = {190: "access_revoked", 10: "no_access", 200: "no_access", 100: "phone_number_not_found"}
 
 # Graph error codes (PROVIDERS.md §6.8) -> our reasons.
 _GRAPH_ERRORS = {
@@ -137,7 +137,7 @@ class WhatsAppHooks(ProviderHooks):
         code = error.get("code") if isinstance(error, dict) else None
         refused = _PROBE_REFUSALS.get(code) if isinstance(code, int) else None
         if refused or answer.status == 401:
-            return result(Outcome.AUTH_FAILED, answer, refused or "invalid_auth")
+            return result(Outcome.AUTH_FAILED, answer, refused or "access_revoked")
         return judge_send_error(answer)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
