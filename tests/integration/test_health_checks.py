@@ -106,9 +106,12 @@ def test_a_refused_check_needs_a_reconnect_at_once(
     assert status_of(db, integration) == ("needs_reconnect", REFUSED[provider])
 
 
-def test_failing_checks_degrade_and_a_passing_one_recovers(fresh: Installed, db: psycopg.Connection) -> None:
-    integration = fresh.integrations["discord"]
-    with fault("discord", mode="status", status=503, target="api"):
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_failing_checks_degrade_and_a_passing_one_recovers(
+    fresh: Installed, db: psycopg.Connection, provider: str
+) -> None:
+    integration = fresh.integrations[provider]
+    with fault(provider, mode="status", status=503, target="api"):
         for failures in (1, 2):
             assert check(integration).outcome is Outcome.RETRY
             assert health_of(db, integration)["check_failures"] == failures

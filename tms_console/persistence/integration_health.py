@@ -1,7 +1,8 @@
 """Integration health's SQL: which integrations are due a check or a token refresh, and their health row.
 
 Both schedules read every checkable integration once per scheduler tick (one statement each, no N+1).
-Lock order, everywhere: the integration row (FOR UPDATE), then its health row, as delivery_health does.
+Not tenant-scoped: the scheduler and the worker act for every tenant, by integration id, and nothing here
+is shown to anyone. Lock order, everywhere: the integration row (FOR UPDATE), then its health row.
 """
 
 from __future__ import annotations
