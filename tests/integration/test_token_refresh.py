@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 import pytest
 
-from tests.integration.test_hostile_delivery import Installed, agent_client, install_everything
-from tests.utils.events import new_place
+from tests.integration.test_health_checks import installed
+from tests.integration.test_hostile_delivery import Installed
 from tests.utils.health import (
     bundle_of,
     expire_in,
@@ -28,14 +27,7 @@ from tests.utils.live import sandbox_origin
 from tms_console.services import refresh
 from tms_console.services.refresh import Refresh
 
-
-@pytest.fixture(scope="module")
-def installed(live_url: str, database_url: str) -> Iterator[Installed]:
-    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as db:
-        place = new_place(db)
-        with agent_client(live_url, place) as client:
-            yield install_everything(client, live_url, place, db)
-        db.execute("DELETE FROM project_integrations WHERE project_id = %s", (place.project_id,))
+__all__ = ["installed"]  # the module's fixture
 
 
 @pytest.fixture
