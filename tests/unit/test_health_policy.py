@@ -8,9 +8,12 @@ import pytest
 from croniter import croniter
 from pydantic import ValidationError
 
+from tms_console.domain.errors import ProviderError
+from tms_console.domain.reasons import Reason
 from tms_console.domain.status_reasons import explain
 from tms_console.jobs.app import schedule_cron
 from tms_console.persistence.models import IntegrationCredential
+from tms_console.providers.hooks.slack import SlackHooks
 from tms_console.providers.registry import GOOGLE_CHAT, PROVIDERS, SLACK
 from tms_console.services import refresh
 from tms_console.settings import Settings, clear_settings_cache
@@ -86,3 +89,22 @@ def test_every_reason_a_check_or_refresh_sets_reads_as_a_fix(reason: str) -> Non
     status = "degraded" if reason.endswith("_failing") else "needs_reconnect"
     said = explain(status, reason)
     assert ("Reconnect" in said or "Activity" in said or "Pick" in said) and reason not in said
+
+
+def test_a_slack_rotation_refresh_is_judged_without_the_install_s_fields() -> None:
+    """PROVIDERS.md §2.5: the refresh answer has the new tokens, not the incoming webhook."""
+    refreshed = {
+        "ok": True,
+        "access_token": "xoxb-valid-refreshed",
+        "expires_in": 43200,
+        "refresh_token": "xoxe-1-valid-bot-refreshed",
+        "token_type": "bot",
+    }
+    assert SlackHooks().check_token_response(200, refreshed, refreshing=True) == refreshed
+    with pytest.raises(ProviderError) as refused:
+        SlackHooks().check_token_response(200, refreshed)  # as an install's answer: no team, no channel
+    assert refused.value.reason is Reason.BAD_RESPONSE
+    spent = {"ok": False, "error": "invalid_refresh_token"}
+    with pytest.raises(ProviderError) as refused:
+        SlackHooks().check_token_response(200, spent, refreshing=True)
+    assert refused.value.reason is Reason.INVALID_GRANT

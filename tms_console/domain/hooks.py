@@ -77,9 +77,12 @@ class ProviderHooks:
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
-    def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    def check_token_response(
+        self, status: int, body: dict[str, Any], *, refreshing: bool = False
+    ) -> dict[str, Any]:
         """Judge a token endpoint's answer (code exchange, refresh, configuration check); raise
-        ProviderError with a reason. Used only when `judges_token_response`."""
+        ProviderError with a reason. `refreshing`: the answer to a refresh grant, which carries none of
+        an install's own fields. Used only when `judges_token_response`."""
         raise NotImplementedError
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:

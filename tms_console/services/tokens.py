@@ -84,7 +84,7 @@ async def refresh_locked(
     provider = resolve(spec)
     status, body = await oauth2.refresh_grant(provider, refresh_token=str(bundle["refresh_token"]))
     try:
-        token = oauth2.judge_token_response(hooks_for(spec), status, body)
+        token = oauth2.judge_token_response(hooks_for(spec), status, body, refreshing=True)
     except ServiceError as exc:
         logger.warning("refresh_failed reason=%s type=%s", exc.reason.value, spec.key)
         raise RefreshRefused(exc.reason) from None

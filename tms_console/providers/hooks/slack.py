@@ -91,11 +91,19 @@ class SlackHooks(ProviderHooks):
         answer = await attempt(api, "POST", "/auth.test", bearer=token, secrets=(token,))
         return answer if isinstance(answer, SendResult) else judge_post(answer, first=False)
 
-    def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    def check_token_response(
+        self, status: int, body: dict[str, Any], *, refreshing: bool = False
+    ) -> dict[str, Any]:
+        """oauth.v2.access: `ok: false` with a word on failure. A rotation refresh (§2.5) answers with the
+        new tokens only; an install must also name the team and the incoming webhook's channel."""
         if body.get("ok") is not True:
             error = str(body.get("error", ""))
             raise ProviderError(_ERRORS.get(error, Reason.PROVIDER_ERROR), f"oauth.v2.access: {error}")
-        if not isinstance(body.get("access_token"), str) or not isinstance(body.get("team"), dict):
+        if not isinstance(body.get("access_token"), str):
+            raise ProviderError(Reason.BAD_RESPONSE, "oauth.v2.access without token")
+        if refreshing:
+            return body
+        if not isinstance(body.get("team"), dict):
             raise ProviderError(Reason.BAD_RESPONSE, "oauth.v2.access without token or team")
         if not isinstance(body.get("incoming_webhook"), dict):
             raise ProviderError(Reason.MISSING_CHANNEL, "no incoming_webhook in response")
