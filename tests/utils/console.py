@@ -69,5 +69,6 @@ def forget_integrations(database_url: str) -> None:
         database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
     ) as conn:
         conn.execute(
-            "TRUNCATE project_integrations, integration_credentials, integration_events, delivery_health"
+            "TRUNCATE project_integrations, integration_credentials, integration_events, delivery_health, "
+            "integration_health"
         )
