@@ -19,6 +19,7 @@ from benchmarks import (
     fig4_integrations_page,
     fig5_memory,
     fig6_delivery,
+    fig7_health,
 )
 
 FIGURES = {
@@ -28,6 +29,7 @@ FIGURES = {
     "fig4": fig4_integrations_page.main,
     "fig5": fig5_memory.main,
     "fig6": fig6_delivery.main,
+    "fig7": fig7_health.main,
 }
 
 

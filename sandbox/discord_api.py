@@ -142,9 +142,11 @@ class DiscordApi:
         threads = "/api/v10/channels/{channel_id}/messages/{message_id}/threads"
         router.add_api_route(threads, self.start_thread, methods=["POST"])
         execute = faults.with_message_faults(self.store, "discord", self.execute_webhook)
+        get_webhook = faults.with_faults(self.store, "discord", "api", self.get_webhook)
         for api_base in ("/api", "/api/v10"):
             path = f"{api_base}/webhooks/{{webhook_id}}/{{webhook_token}}"
             router.add_api_route(path, execute, methods=["POST"])
+            router.add_api_route(path, get_webhook, methods=["GET"])
             router.add_api_route(path, self.delete_webhook, methods=["DELETE"])
 
     async def create_webhook(self, request: Request, grant: JsonDict) -> JsonDict:
@@ -296,6 +298,15 @@ class DiscordApi:
         await self.store.put("thread", message_id, {"parent_id": channel_id, "name": name})
         thread = {"id": message_id, "type": PUBLIC_THREAD, "parent_id": channel_id, "name": name}
         return json_response(thread | {"owner_id": self.app.client_id, "message_count": 0}, 201)
+
+    @guarded
+    async def get_webhook(self, request: Request, webhook_id: str, webhook_token: str) -> Response:
+        """GET /api/webhooks/{id}/{token}: the webhook object (no `user`: the token is the auth), or
+        404 Unknown Webhook / 401 Invalid Webhook Token once it was deleted or its token reset."""
+        meta = await self._webhook(webhook_id, webhook_token)
+        webhook = {"id": webhook_id, "type": 1, "name": self.app.name, "avatar": None}
+        ids = {"channel_id": meta["channel_id"], "guild_id": meta["guild_id"]}
+        return json_response(webhook | ids | {"application_id": self.app.client_id})
 
     @guarded
     async def delete_webhook(self, request: Request, webhook_id: str, webhook_token: str) -> Response:

@@ -106,6 +106,7 @@ class GraphApi:
             ("/me", self.me, "GET"),
             ("/me/joinedTeams", self.joined_teams, "GET"),
             ("/teams/{team_id}/channels", self.channels, "GET"),
+            ("/teams/{team_id}/channels/{channel_id}", self.channel, "GET"),
         )
         for path, handler, method in routes:
             wrapped = faults.with_faults(self.store, "msteams", "api", handler)
@@ -150,6 +151,17 @@ class GraphApi:
         team = joined_team(tenant, team_id)
         listed = [channel_object(tenant, team, c) for c in team.channels]
         return _page(request, listed, f"{METADATA}#teams('{team.id}')/channels", "channel")
+
+    @guarded
+    async def channel(self, request: Request, team_id: str, channel_id: str) -> Response:
+        """GET /teams/{team_id}/channels/{channel_id}: one channel of a joined team."""
+        tenant, _ = await self.authed(request, CHANNEL_SCOPES)
+        team = joined_team(tenant, team_id)
+        found = [c for c in team.channels if c.id == channel_id]
+        if not found:
+            raise Rejected(graph_error(404, "NotFound", f"Channel {channel_id} not found in team."))
+        context = f"{METADATA}#teams('{team.id}')/channels/$entity"
+        return json_response({"@odata.context": context} | channel_object(tenant, team, found[0]))
 
     @guarded
     async def revoke_my_sessions(self, request: Request) -> Response:

@@ -102,6 +102,8 @@ class AuthorizationServer(Generic[C]):
         grant_type = (params or {}).get("grant_type", self.quirks.default_grant)
         if params is None or grant_type == "authorization_code":
             await self.store.incr("token_exchanges")  # tests count exchanges, failed ones included
+        elif grant_type == "refresh_token":
+            await self.store.incr("refresh_grants")  # and refreshes (single-flight), failed ones included
         self.hooks.check_path(request.path_params, "token")
         if params is None:
             self.fail(Failure.MALFORMED)

@@ -195,6 +195,7 @@ class SandboxStore:
         raw = await _async(self._redis.lrange(self._key("deliveries"), 0, -1))
         return {
             "token_exchanges": await self.count("token_exchanges"),
+            "refresh_grants": await self.count("refresh_grants"),
             "revocations": await self.count("revocations"),
             "message_attempts": await self.count("message_attempts"),
             "deliveries": [json.loads(item) for item in raw],

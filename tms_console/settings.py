@@ -84,6 +84,22 @@ class Settings(BaseSettings):
     # Days the delivery log keeps settled events, their deliveries and attempts (a periodic job deletes
     # older ones; never under a day, which the intake's idempotency needs).
     delivery_log_days: int = Field(default=30, ge=1)
+    # Each integration's provider is asked at most once per this many minutes whether it still works
+    # (tests compress it, e.g. 0.05); skipped while its deliveries succeed.
+    health_check_minutes: float = Field(default=60.0, gt=0)
+    # How often the scheduler defers the checks and refreshes due next (a divisor of 60).
+    health_schedule_seconds: int = Field(default=60, ge=1, le=60)
+    # Health calls (checks and proactive refreshes) per second to any one provider, all workers together.
+    health_rate_per_second: int = Field(default=20, ge=1)
+
+    @field_validator("health_schedule_seconds")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(
+                "HEALTH_SCHEDULE_SECONDS must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)"
+            )
+        return value
 
     @field_validator("public_base_url", "stand_in_base_url")
     @classmethod

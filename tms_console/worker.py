@@ -25,11 +25,11 @@ from tms_console.jobs.app import conninfo
 from tms_console.jobs.outages import OUTAGE, QuietOutages, is_outage, quiet_exception_handler
 from tms_console.logs import configure_logging
 from tms_console.persistence.db import PoolSize, accepts_connections, dispose_engine, use_pool
-from tms_console.persistence.job_queue import DELIVERIES_QUEUE, MAINTENANCE_QUEUE
+from tms_console.persistence.job_queue import DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE
 from tms_console.settings import get_settings
 
 CONCURRENCY = 20
-QUEUES = [DELIVERIES_QUEUE, MAINTENANCE_QUEUE]
+QUEUES = [DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE]
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits between probes while Postgres is down (then every 5 s)
 logger = logging.getLogger("tms_console.worker")
 

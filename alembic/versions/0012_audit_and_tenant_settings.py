@@ -1,7 +1,7 @@
 """The tenant-wide audit page's index, and each tenant's notification setting.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-02
 
 `idx_integration_events_tenant` serves the admin's audit page and its CSV export (newest first over a
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

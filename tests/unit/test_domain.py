@@ -69,7 +69,9 @@ def test_token_responses_are_judged_by_the_provider_only_when_it_says_so() -> No
     class Lenient(ProviderHooks):
         judges_token_response = True
 
-        def check_token_response(self, status: int, body: dict[str, object]) -> dict[str, object]:
+        def check_token_response(
+            self, status: int, body: dict[str, object], *, refreshing: bool = False
+        ) -> dict[str, object]:
             return {"judged": True}
 
     assert oauth2.judge_token_response(Lenient(), 400, {"error": "x"}) == {"judged": True}

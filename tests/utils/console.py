@@ -70,5 +70,5 @@ def forget_integrations(database_url: str) -> None:
     ) as conn:
         conn.execute(
             "TRUNCATE project_integrations, integration_credentials, integration_events, delivery_health, "
-            "tenant_settings"
+            "tenant_settings, integration_health"
         )

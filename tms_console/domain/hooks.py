@@ -78,12 +78,16 @@ class ProviderHooks:
     refusal: ClassVar[Reply] = Reply(401, '{"error": "invalid request"}')
     renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
     sends_notices: ClassVar[bool] = False  # render_notice makes a console notice (an admin notification)
+    probes: ClassVar[bool] = False  # probe checks the install's credentials and target (health checks)
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
-    def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    def check_token_response(
+        self, status: int, body: dict[str, Any], *, refreshing: bool = False
+    ) -> dict[str, Any]:
         """Judge a token endpoint's answer (code exchange, refresh, configuration check); raise
-        ProviderError with a reason. Used only when `judges_token_response`."""
+        ProviderError with a reason. `refreshing`: the answer to a refresh grant, which carries none of
+        an install's own fields. Used only when `judges_token_response`."""
         raise NotImplementedError
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
@@ -159,6 +163,14 @@ class ProviderHooks:
         Used only when `renders_events`.
         """
         raise NotFound(Reason.NOT_FOUND, "this integration cannot carry ticket events")
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """The provider's cheapest authoritative call that says whether the install still works (a
+        health check), judged like a send: DELIVERED (works), AUTH_FAILED (the credential, bot, webhook
+        or target is gone: reconnect), RETRY or REJECTED (failed for now). Never raises; None when there
+        is nothing to check yet (no target picked). Used only when `probes`.
+        """
+        return None
 
     def preview(self, template: str) -> str:
         """A payload template rendered from a sample event (the connect form's live preview)."""

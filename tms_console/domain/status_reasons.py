@@ -19,6 +19,16 @@ EXPLANATIONS: dict[str, str] = {
     "tokens_revoked": "The platform revoked the console's access. Reconnect it to resume.",
     "deauthorized": "The app's authorization was withdrawn on the platform. Reconnect it to resume.",
     "refresh_failed": "The console could not renew its access for days. Reconnect it to resume.",
+    # Health checks and proactive token refresh (services/health_checks.py, services/refresh.py).
+    "access_revoked": "The platform no longer accepts the console's access (revoked, expired). Reconnect it.",
+    "no_access": "The connected account lost access to the chosen channel, space or number. Reconnect it.",
+    "webhook_deleted": "The Discord webhook was deleted or its token reset. Reconnect Discord.",
+    "space_not_found": "The Google Chat space was not found (deleted?). Reconnect and pick another one.",
+    "phone_number_not_found": "The WhatsApp number is out of this access's reach. Reconnect WhatsApp.",
+    "check_failing": "The platform failed the console's last three health checks. Open Activity; "
+    "if messages fail too, reconnect it.",
+    "refresh_failing": "The console keeps failing to renew its access and retries. "
+    "Reconnect it if this lasts a day.",
 }
 
 # What the agent does about each status, said after the reason.

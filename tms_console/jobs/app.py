@@ -5,24 +5,38 @@ Built on demand from the settings (`create_app`), so importing this module opens
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from tms_console.jobs.outages import OutageRetry
 from tms_console.logs import context as log_context
 from tms_console.persistence.job_queue import (
+    CHECK_TASK,
     DELIVER_TASK,
     DELIVERIES_QUEUE,
     EXPIRE_REPLACEMENT_TASK,
+    HEALTH_QUEUE,
     MAINTENANCE_QUEUE,
     NOTIFY_TASK,
+    REFRESH_TASK,
 )
-from tms_console.services import delivery, delivery_log, notifications, replacements
+from tms_console.services import (
+    delivery,
+    delivery_log,
+    health_checks,
+    notifications,
+    refresh,
+    replacements,
+)
 from tms_console.settings import get_settings
 
 PURGE_TASK = "purge_delivery_log"
 PURGE_CRON = "17 * * * *"
 # A notice the platform did not take (or met a database outage) is tried again after 5 s, 25 s, 2 and 10 min.
 NOTICE_RETRY = RetryStrategy(max_attempts=4, exponential_wait=5)
+SCHEDULE_TASK = "schedule_health"
 
 
 def conninfo() -> str:
@@ -66,4 +80,27 @@ def create_app() -> App:
         """Drop a held account replacement nobody confirmed in time, revoking its new tokens."""
         await replacements.expire(handle)
 
+    @app.periodic(cron=schedule_cron())
+    @app.task(name=SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, lock=SCHEDULE_TASK, queueing_lock=SCHEDULE_TASK)
+    async def schedule_health(timestamp: int) -> None:
+        """Defer the health checks and token refreshes falling due in this tick (one tick per
+        HEALTH_SCHEDULE_SECONDS, deferred once however many workers run)."""
+        await health_checks.schedule(datetime.fromtimestamp(timestamp, UTC))
+
+    @app.task(name=CHECK_TASK, queue=HEALTH_QUEUE)
+    async def check_integration(integration_id: str) -> None:
+        """One health check of one integration."""
+        await health_checks.check(uuid.UUID(integration_id))
+
+    @app.task(name=REFRESH_TASK, queue=HEALTH_QUEUE)
+    async def refresh_token(integration_id: str) -> None:
+        """One proactive token refresh (nothing if another worker did it first)."""
+        await refresh.refresh(uuid.UUID(integration_id))
+
     return app
+
+
+def schedule_cron() -> str:
+    """Every HEALTH_SCHEDULE_SECONDS (a divisor of 60): croniter's sixth field is the second."""
+    seconds = get_settings().health_schedule_seconds
+    return "* * * * *" if seconds == 60 else f"* * * * * */{seconds}"

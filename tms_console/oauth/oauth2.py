@@ -119,10 +119,12 @@ def check_token_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def judge_token_response(hooks: ProviderHooks, status: int, body: dict[str, Any]) -> dict[str, Any]:
+def judge_token_response(
+    hooks: ProviderHooks, status: int, body: dict[str, Any], *, refreshing: bool = False
+) -> dict[str, Any]:
     """The provider's own judgement of a token response when it has one, RFC 6749 §5.2 otherwise."""
     if hooks.judges_token_response:
-        return hooks.check_token_response(status, body)
+        return hooks.check_token_response(status, body, refreshing=refreshing)
     return check_token_response(status, body)
 
 

@@ -21,8 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 DELIVER_TASK = "deliver"
 NOTIFY_TASK = "notify"  # a console notice to the integration a tenant's admins chose (services/notifications)
 DELIVERIES_QUEUE = "deliveries"
-MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention)
+MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention, scheduling)
 EXPIRE_REPLACEMENT_TASK = "expire_replacement"
+HEALTH_QUEUE = "health"  # health checks and proactive token refreshes
+CHECK_TASK = "check_integration"
+REFRESH_TASK = "refresh_token"
+# At most one check and one refresh queued per integration (procrastinate's queueing lock).
+CHECK_LOCK_PREFIX = "health:check:"
+REFRESH_LOCK_PREFIX = "health:refresh:"
+# Below a delivery's priority (0): a backlog of checks never holds up a ticket event.
+HEALTH_PRIORITY = -1
 # Tables, types and functions of procrastinate's own schema (applied by migration 0003, not by models).
 JOB_QUEUE_PREFIX = "procrastinate_"
 # A retry outranks the ticket's later events: procrastinate runs no job while a job with the same lock
@@ -108,6 +116,35 @@ async def defer_notice(
     return deferred.id
 
 
+async def defer_health_jobs(
+    session: AsyncSession, task: str, due: Sequence[tuple[uuid.UUID, datetime]]
+) -> int:
+    """Queue one `task` job (a check or a refresh) per integration for its time, inside the session's
+    transaction, each under the integration's queueing lock; how many. The caller left out integrations
+    that have one queued already."""
+    if not due:
+        return 0
+    prefix = CHECK_LOCK_PREFIX if task == CHECK_TASK else REFRESH_LOCK_PREFIX
+    connection = await (await session.connection()).get_raw_connection()
+    deferred = await _jobs.batch_defer_jobs_async(
+        [
+            Job(
+                id=None,
+                queue=HEALTH_QUEUE,
+                task_name=task,
+                lock=None,
+                queueing_lock=f"{prefix}{integration_id}",
+                priority=HEALTH_PRIORITY,
+                scheduled_at=at,
+                task_kwargs={"integration_id": str(integration_id)},
+            )
+            for integration_id, at in due
+        ],
+        connection=connection.driver_connection,
+    )
+    return len(deferred)
+
+
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic's filter: procrastinate's tables are its schema's business, not our models'."""
     return not (type_ == "table" and (name or "").startswith(JOB_QUEUE_PREFIX))
@@ -152,7 +189,7 @@ async def queue_load(session: AsyncSession) -> list[QueueLoad]:
         )
         for row in (await session.execute(_QUEUE_LOAD)).all()
     }
-    for queue in (DELIVERIES_QUEUE, MAINTENANCE_QUEUE):
+    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE):
         for status in ("todo", "doing"):
             found.setdefault((queue, status), QueueLoad(queue, status, 0, 0.0))
     return sorted(found.values(), key=lambda load: (load.queue, load.status))

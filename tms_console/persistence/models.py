@@ -282,6 +282,41 @@ class DeliveryHealth(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class IntegrationHealth(SQLModel, table=True):
+    """Each integration's health checks and token refreshes: when, how they went, what comes next.
+
+    `check_failures` counts checks in a row that failed for now (a refused check changes the status
+    instead); `refresh_attempts` counts refreshes in a row that failed for now (the backoff), and
+    `refresh_failures` the days among them (at most one a day, from `first_refresh_failure_at`).
+    Deleted with the integration.
+    """
+
+    __tablename__ = "integration_health"
+
+    integration_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid,
+            sa.ForeignKey("project_integrations.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    last_checked_at: datetime | None = _ts(nullable=True, default_now=False)
+    last_check_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+    check_failures: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    last_refreshed_at: datetime | None = _ts(nullable=True, default_now=False)
+    refresh_attempts: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    refresh_failures: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    first_refresh_failure_at: datetime | None = _ts(nullable=True, default_now=False)
+    last_refresh_failure_at: datetime | None = _ts(nullable=True, default_now=False)
+    retry_refresh_at: datetime | None = _ts(nullable=True, default_now=False)
+
+
 class RestHook(SQLModel, table=True):
     """A REST Hook subscription (Zapier, Make): a project's ticket events of one type (or `*`, all),
     POSTed as signed JSON to a URL.

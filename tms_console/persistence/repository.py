@@ -153,12 +153,25 @@ async def get_integration(
     integration_type: str,
     lock: bool = False,
 ) -> tuple[ProjectIntegration, IntegrationCredential | None] | None:
-    """The row and its credentials; `lock` holds the row (FOR UPDATE) until the transaction ends."""
+    """The row and its credentials; `lock` holds the row (FOR UPDATE) until the transaction ends.
+
+    Locked, the credentials are read after the lock is held, by a statement of their own: a joined row
+    read by the locking statement would be the one seen before waiting for the lock, so a token another
+    worker refreshed meanwhile would look unrefreshed (and be spent twice).
+    """
     query = _with_credentials(tenant_id=tenant_id, project_id=project_id).where(
         ProjectIntegration.integration_type == integration_type
     )
     if lock:
-        query = query.with_for_update(of=ProjectIntegration)
+        await session.execute(
+            sa.select(col(ProjectIntegration.id))
+            .where(
+                col(ProjectIntegration.tenant_id) == tenant_id,
+                col(ProjectIntegration.project_id) == project_id,
+                col(ProjectIntegration.integration_type) == integration_type,
+            )
+            .with_for_update()
+        )
     result = await session.execute(query)
     row = result.first()
     return (row[0], row[1]) if row else None

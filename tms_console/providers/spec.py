@@ -57,6 +57,8 @@ class ProviderSpec:
     secret_fields: Mapping[str, str] = field(default_factory=dict)
     required_meta: tuple[str, ...] = ()
     refresh: bool = False
+    # Refresh tokens that die when unused (Microsoft: 90 days; Google: ~6 months): refreshed at least daily.
+    refresh_when_idle: bool = False
     trusted_domains: tuple[str, ...] = ()
     secret_url_fields: tuple[str, ...] = ()  # names in `secret_fields` the console will call
     display_url_fields: tuple[str, ...] = ()  # names in `meta` the console may show as links

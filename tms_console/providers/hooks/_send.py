@@ -93,6 +93,18 @@ def by_status(answer: Answer, auth: frozenset[int], *, secrets: tuple[str, ...] 
     return result(Outcome.REJECTED, answer, f"http_{answer.status}", secrets=secrets)
 
 
+def probed(answer: Answer, refusals: dict[int, str], *, secrets: tuple[str, ...] = ()) -> SendResult:
+    """A health probe's answer: a 2xx object works; statuses in `refusals` need a reconnect (with that
+    reason); anything else failed for now."""
+    if answer.status < 300 and isinstance(answer.body, dict):
+        return delivered(answer)
+    if answer.status in refusals:
+        return result(Outcome.AUTH_FAILED, answer, refusals[answer.status], secrets=secrets)
+    if answer.status < 300:  # not the provider's answer (an HTML page): maybe a proxy hiccup
+        return result(Outcome.RETRY, answer, Reason.BAD_RESPONSE.value, secrets=secrets)
+    return result(Outcome.REJECTED, answer, f"http_{answer.status}", secrets=secrets)
+
+
 def missing_target(what: str) -> SendResult:
     """No target picked at install (or it was removed): nothing can be sent until one is chosen."""
     return SendResult(Outcome.AUTH_FAILED, None, Reason.MISSING_CHANNEL.value, detail=f"no {what} chosen")

@@ -16,7 +16,15 @@ from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Meta, Secrets
 from tms_console.providers.hooks._inbound import json_object, obj, require_fresh, text
-from tms_console.providers.hooks._send import Answer, attempt, by_status, delivered, missing_target, result
+from tms_console.providers.hooks._send import (
+    Answer,
+    attempt,
+    by_status,
+    delivered,
+    missing_target,
+    probed,
+    result,
+)
 from tms_console.providers.render.discord import notice as render_discord_notice
 from tms_console.providers.render.discord import render as render_discord
 from tms_console.security.provider_signatures import body_id, matches_ed25519
@@ -25,6 +33,8 @@ SNOWFLAKE = re.compile(r"^[0-9]{1,25}$")
 UNKNOWN_CHANNEL = 10003  # `?thread_id=` names a thread that no longer exists
 _ESCAPED = re.compile(r"\\(.)")
 PING, EVENT = 0, 1  # webhook event payload types (PROVIDERS.md §1.6)
+# A webhook that was deleted (404 Unknown Webhook) or whose token was reset (401 Invalid Webhook Token).
+_WEBHOOK_GONE = {401: "webhook_deleted", 404: "webhook_deleted"}
 
 
 class DiscordHooks(ProviderHooks):
@@ -32,6 +42,7 @@ class DiscordHooks(ProviderHooks):
     sends_notices = True
     receives_events = True
     refusal = Reply(401, "invalid request signature", "text/plain")
+    probes = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_discord(event)
@@ -67,6 +78,15 @@ class DiscordHooks(ProviderHooks):
         if thread_handle or not api.has_bot or message.threading.mode is ThreadMode.NONE:
             return delivered(answer)  # a reply, no bot to start a thread, or a notice (no ticket)
         return delivered(answer, await _start_thread(api, answer.body, message.payload))
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """`GET /webhooks/{id}/{token}` (no auth beyond the token in the path): the webhook object while it
+        exists."""
+        webhook_id, token = str(meta.get("webhook_id") or ""), str(bundle.get("webhook_token") or "")
+        if not SNOWFLAKE.match(webhook_id) or not token:
+            return missing_target("webhook")
+        answer = await attempt(api, "GET", f"/v10/webhooks/{webhook_id}/{token}", secrets=(token,))
+        return answer if isinstance(answer, SendResult) else probed(answer, _WEBHOOK_GONE, secrets=(token,))
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         """Store the guild's id, name and icon (`GET users/@me/guilds`, the seed's fetchDiscordGuilds).

@@ -15,17 +15,20 @@ from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
-from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
+from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, probed, result
 from tms_console.providers.render.google_chat import notice as render_google_chat_notice
 from tms_console.providers.render.google_chat import render as render_google_chat
 
 MAX_PAGES = 20
 SPACE = re.compile(r"^spaces/[A-Za-z0-9_-]{1,100}$")
+# Chat on a space probe: the grant is refused, the user left the space, the space is gone.
+_REFUSALS = {401: "access_revoked", 403: "no_access", 404: "space_not_found"}
 
 
 class GoogleChatHooks(ProviderHooks):
     renders_events = True
     sends_notices = True
+    probes = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_google_chat(event)
@@ -60,6 +63,16 @@ class GoogleChatHooks(ProviderHooks):
         if answer.status < 300 and isinstance(answer.body, dict):
             return delivered(answer)
         return _judge_failure(answer)
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """`spaces.get` on the chosen space with the (refreshed) user token."""
+        space = str(meta.get("target_id") or "")
+        if not SPACE.match(space):
+            return None
+        answer = await attempt(
+            api, "GET", f"/{space}", bearer=str(bundle.get("access_token") or ""), graph=True
+        )
+        return answer if isinstance(answer, SendResult) else probed(answer, _REFUSALS)
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         claims = unverified_claims(token.get("id_token"))

@@ -17,11 +17,13 @@ from tms_console.domain.messages import Outcome, RenderedMessage, SendResult
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Meta, Secrets, Target
 from tms_console.providers.hooks._jwt_claims import unverified_claims
-from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, result
+from tms_console.providers.hooks._send import Answer, attempt, delivered, missing_target, probed, result
 from tms_console.providers.render.msteams import notice as render_teams_notice
 from tms_console.providers.render.msteams import render as render_teams
 
 MAX_PAGES = 20
+# Graph on a channel probe: the token is refused, the user lost access to the team, the channel is gone.
+_REFUSALS = {401: "access_revoked", 403: "no_access", 404: "channel_not_found"}
 
 
 async def _pages(api: ProviderHttp, path: str, token: str) -> list[dict[str, Any]]:
@@ -48,6 +50,7 @@ def _relative(api: ProviderHttp, link: object) -> str | None:
 class MicrosoftTeamsHooks(ProviderHooks):
     renders_events = True
     sends_notices = True
+    probes = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_teams(event)
@@ -81,6 +84,15 @@ class MicrosoftTeamsHooks(ProviderHooks):
         if answer.status < 300 and isinstance(answer.body, dict):
             return delivered(answer, "" if thread_handle else str(answer.body.get("id") or ""))
         return _judge_failure(answer, replying=bool(thread_handle))
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """Graph `GET /teams/{team}/channels/{channel}` with the (refreshed) delegated token."""
+        team, channel = str(meta.get("team_id") or ""), str(meta.get("channel_id") or "")
+        if not team or not channel:
+            return None
+        path = f"/teams/{quote(team, safe='')}/channels/{quote(channel, safe='')}"
+        answer = await attempt(api, "GET", path, bearer=str(bundle.get("access_token") or ""), graph=True)
+        return answer if isinstance(answer, SendResult) else probed(answer, _REFUSALS)
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         claims = unverified_claims(token.get("id_token")) or unverified_claims(token.get("access_token"))

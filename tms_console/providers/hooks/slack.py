@@ -29,6 +29,7 @@ _ERRORS = {
     "bad_redirect_uri": Reason.REDIRECT_URI_MISMATCH,
     "oauth_authorization_url_mismatch": Reason.REDIRECT_URI_MISMATCH,
     "invalid_grant_type": Reason.INVALID_REQUEST,
+    "invalid_refresh_token": Reason.INVALID_GRANT,  # rotation: revoked, expired or spent (§2.5)
     "no_scopes": Reason.INVALID_SCOPE,
     "ratelimited": Reason.RATE_LIMITED,
 }
@@ -55,7 +56,8 @@ _CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 def judge_post(answer: Answer, *, first: bool) -> SendResult:
-    """A chat.postMessage answer: Slack reports failures as HTTP 200 with `ok: false` and a word."""
+    """A chat.postMessage (or auth.test) answer: Slack reports failures as HTTP 200 with `ok: false` and a
+    word."""
     body = answer.body if isinstance(answer.body, dict) else {}
     if answer.status < 300 and body.get("ok") is True:
         return delivered(answer, str(body.get("ts") or "") if first else "")
@@ -75,6 +77,7 @@ class SlackHooks(ProviderHooks):
     renders_events = True
     sends_notices = True
     receives_events = True
+    probes = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_slack(event)
@@ -102,11 +105,26 @@ class SlackHooks(ProviderHooks):
         answer = await attempt(api, "POST", "/chat.postMessage", bearer=token, json=payload, secrets=(token,))
         return answer if isinstance(answer, SendResult) else judge_post(answer, first=not thread_handle)
 
-    def check_token_response(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """`auth.test` with the bot token: `ok: true`, or the word saying it was revoked (`invalid_auth`,
+        `token_revoked`, `account_inactive`)."""
+        token = str(bundle.get("access_token") or "")
+        answer = await attempt(api, "POST", "/auth.test", bearer=token, secrets=(token,))
+        return answer if isinstance(answer, SendResult) else judge_post(answer, first=False)
+
+    def check_token_response(
+        self, status: int, body: dict[str, Any], *, refreshing: bool = False
+    ) -> dict[str, Any]:
+        """oauth.v2.access: `ok: false` with a word on failure. A rotation refresh (§2.5) answers with the
+        new tokens only; an install must also name the team and the incoming webhook's channel."""
         if body.get("ok") is not True:
             error = str(body.get("error", ""))
             raise ProviderError(_ERRORS.get(error, Reason.PROVIDER_ERROR), f"oauth.v2.access: {error}")
-        if not isinstance(body.get("access_token"), str) or not isinstance(body.get("team"), dict):
+        if not isinstance(body.get("access_token"), str):
+            raise ProviderError(Reason.BAD_RESPONSE, "oauth.v2.access without token")
+        if refreshing:
+            return body
+        if not isinstance(body.get("team"), dict):
             raise ProviderError(Reason.BAD_RESPONSE, "oauth.v2.access without token or team")
         if not isinstance(body.get("incoming_webhook"), dict):
             raise ProviderError(Reason.MISSING_CHANNEL, "no incoming_webhook in response")

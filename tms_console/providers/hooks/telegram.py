@@ -74,6 +74,7 @@ class TelegramHooks(ProviderHooks):
     sends_notices = True
     # Unknown or unauthenticated calls all get the same 404, so install URLs cannot be probed.
     refusal = Reply(404, '{"detail": "not found"}')
+    probes = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_telegram(event)
@@ -103,6 +104,24 @@ class TelegramHooks(ProviderHooks):
         if isinstance(answer, SendResult):
             return answer
         return judge_send(answer, first=not thread_handle, token=token)
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """`getMe` (the token still works), then `getChat` on the chosen chat (the bot is still in it),
+        judged as sends are: `invalid_token`, `bot_removed`, `chat_not_found`."""
+        token = str(bundle.get("bot_token") or "")
+        checks: list[tuple[str, dict[str, Any]]] = [("getMe", {})]
+        chat_id = str(meta.get("target_id") or "")
+        if CHAT_ID.match(chat_id):
+            checks.append(("getChat", {"chat_id": int(chat_id)}))
+        judged: SendResult | None = None
+        for method, payload in checks:
+            answer = await attempt(api, "POST", f"/bot{token}/{method}", json=payload, secrets=(token,))
+            judged = (
+                answer if isinstance(answer, SendResult) else judge_send(answer, first=False, token=token)
+            )
+            if judged.outcome is not Outcome.DELIVERED:
+                break
+        return judged
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         token = str(fields.get("bot_token", ""))

@@ -36,6 +36,9 @@ _PHONE_PUNCTUATION = str.maketrans("", "", " -.()\u00a0")
 # Cloud API error codes on a send (PROVIDERS.md §6.8): the token or its permission is gone; throttled.
 _SEND_AUTH = frozenset({0, 10, 190, 200})
 _SEND_THROTTLED = frozenset({4, 80007, 130429, 131048, 131056})
+# A probe of the phone number: the token is dead (190), lost its permission (10, 200), or no longer
+# reaches the number (100: "does not exist, cannot be loaded due to missing permissions").
+_PROBE_REFUSALS = {190: "access_revoked", 10: "no_access", 200: "no_access", 100: "phone_number_not_found"}
 
 # Graph error codes (PROVIDERS.md §6.8) -> our reasons.
 _GRAPH_ERRORS = {
@@ -102,6 +105,7 @@ class WhatsAppHooks(ProviderHooks):
     renders_events = True
     enters_target = True
     receives_events = True
+    probes = True
 
     def entered_target(self, value: str) -> Target:
         return recipient_target(value)
@@ -129,6 +133,25 @@ class WhatsAppHooks(ProviderHooks):
             return answer
         if answer.status < 300 and isinstance(answer.body, dict) and "error" not in answer.body:
             return delivered(answer)
+        return judge_send_error(answer)
+
+    async def probe(self, api: ProviderHttp, bundle: Secrets, meta: Meta) -> SendResult | None:
+        """`GET /{phone_number_id}` with the business token: the number, while the token reaches it."""
+        phone_id = str(meta.get("phone_number_id") or "")
+        if not GRAPH_ID.match(phone_id):
+            return missing_target("phone number")
+        token = str(bundle.get("access_token") or "")
+        params = {"fields": "display_phone_number,verified_name"}
+        answer = await attempt(api, "GET", f"/{phone_id}", bearer=token, params=params)
+        if isinstance(answer, SendResult):
+            return answer
+        if answer.status < 300 and isinstance(answer.body, dict) and "error" not in answer.body:
+            return delivered(answer)
+        error = answer.body.get("error") if isinstance(answer.body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        refused = _PROBE_REFUSALS.get(code) if isinstance(code, int) else None
+        if refused or answer.status == 401:
+            return result(Outcome.AUTH_FAILED, answer, refused or "access_revoked")
         return judge_send_error(answer)
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
