@@ -112,7 +112,9 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 async def run() -> None:
     """Run workers until SIGTERM/SIGINT, riding out database outages; then let the jobs in hand finish."""
     stalled = get_settings().worker_stalled_seconds
-    use_pool(PoolSize(size=CONCURRENCY, overflow=0))  # one connection per job in hand, never a wait
+    # One connection per job in hand, never a wait; no pre-ping: a job that meets a connection the server
+    # dropped fails as an outage and runs again, and the pool replaces every connection opened before.
+    use_pool(PoolSize(size=CONCURRENCY, overflow=0, pre_ping=False))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)
