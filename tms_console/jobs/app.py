@@ -5,6 +5,10 @@ Built on demand from the settings (`create_app`), so importing this module opens
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+import psycopg_pool
 from procrastinate import App, PsycopgConnector
 
 from tms_console.jobs.outages import OutageRetry
@@ -25,8 +29,15 @@ def conninfo() -> str:
 
 
 def create_app() -> App:
-    """The app with every task; open it (`async with app.open_async()`) before running a worker."""
-    app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1, max_size=4))
+    """The app with every task; open it (`async with app.open_async()`) before running a worker.
+
+    Its pool's connections are in autocommit (each of procrastinate's queries is one statement or one
+    function call, atomic on its own): no BEGIN and COMMIT round trips around every fetch and finish.
+    """
+    connector = PsycopgConnector(
+        conninfo=conninfo(), min_size=1, max_size=4, configure=_autocommit, pool_factory=_pool
+    )
+    app = App(connector=connector)
 
     @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE, retry=OutageRetry())
     async def deliver(delivery_id: str, attempt: int = 1) -> None:
@@ -44,3 +55,14 @@ def create_app() -> App:
         await delivery_log.purge_old_events()
 
     return app
+
+
+async def _autocommit(connection: psycopg.AsyncConnection[Any]) -> None:
+    await connection.set_autocommit(True)
+
+
+def _pool(**options: Any) -> psycopg_pool.AsyncConnectionPool:
+    """procrastinate's pool without its check of each connection taken (a round trip before every query):
+    a connection the server dropped fails its query instead, which the worker rides out as an outage."""
+    options.pop("check", None)
+    return psycopg_pool.AsyncConnectionPool(**options)
