@@ -135,13 +135,13 @@ def test_a_410_disables_the_webhook_and_fails_the_delivery(
     audit = db.execute(
         "SELECT action, reason, actor_id FROM integration_events WHERE integration_id = %s", (integration,)
     ).fetchall()
-    assert [tuple(a) for a in audit] == [("disabled", "endpoint_gone", "delivery-worker")]
+    assert [tuple(a) for a in audit] == [("status_changed", "gone", "delivery-worker")]
     post_event(live_url, place)  # a disabled webhook receives nothing more
     count = db.execute("SELECT count(*) FROM deliveries WHERE integration_id = %s", (integration,)).fetchone()
     assert count is not None and count[0] == 1
 
 
-def test_a_400_fails_at_once_and_leaves_the_integration_active(
+def test_a_400_fails_at_once_and_degrades_the_integration_which_still_receives_events(
     worker: Path, live_url: str, sandbox_url: str, db: psycopg.Connection, place: Place
 ) -> None:
     endpoint = uuid.uuid4().hex
@@ -154,7 +154,15 @@ def test_a_400_fails_at_once_and_leaves_the_integration_active(
     assert len(received(sandbox_url, endpoint)) == 1
     assert [(row[1], row[2]) for row in attempts(db, delivery_id)] == [("rejected", 400)]
     row = db.execute("SELECT status FROM project_integrations WHERE id = %s", (integration,)).fetchone()
-    assert row is not None and row[0] == "active"
+    assert row is not None and row[0] == "degraded"  # not paused, not disabled: the next event is sent
+    post_event(live_url, place)
+    wait_for(
+        db,
+        "SELECT count(*) FROM deliveries WHERE integration_id = %s AND status = 'failed'",
+        (integration,),
+        lambda rows: rows[0][0] == 2,
+    )
+    assert len(received(sandbox_url, endpoint)) == 2
 
 
 def test_an_integration_whose_credentials_do_not_decrypt_fails_with_a_reason(

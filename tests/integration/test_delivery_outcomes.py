@@ -66,7 +66,7 @@ def test_a_retry_queues_the_next_attempt_with_the_ticket_s_lock_ahead_of_its_lat
     assert jobs_for(db, delivery_id) == [("2", 1, f"delivery:{integration}:T-7", True)]
 
 
-def test_the_eighth_failed_attempt_fails_the_delivery_and_queues_nothing(
+def test_the_eighth_failed_attempt_fails_the_delivery_queues_nothing_and_degrades_the_integration(
     sandbox_url: str, db: psycopg.Connection, place: Place
 ) -> None:
     integration, _ = add_webhook(db, place, receiver(sandbox_url, status=500))
@@ -74,7 +74,7 @@ def test_the_eighth_failed_attempt_fails_the_delivery_and_queues_nothing(
 
     assert run_deliver(delivery_id, 8) is Outcome.RETRY
 
-    assert state(db, delivery_id) == ("failed", 8, "server_error", False, "active", None)
+    assert state(db, delivery_id) == ("failed", 8, "server_error", False, "degraded", "server_error")
     assert jobs_for(db, delivery_id) == []
 
 
@@ -87,7 +87,7 @@ def test_a_redirect_is_a_failure_and_is_not_followed(
 
     assert run_deliver(delivery_id) is Outcome.REJECTED
 
-    assert state(db, delivery_id) == ("failed", 1, "redirect", False, "active", None)
+    assert state(db, delivery_id) == ("failed", 1, "redirect", False, "degraded", "redirect")
     assert len(received(sandbox_url, endpoint)) == 1
 
 
@@ -110,7 +110,7 @@ def test_an_auth_failure_pauses_the_delivery_and_asks_for_a_reconnect(
     audit = db.execute(
         "SELECT action, reason FROM integration_events WHERE integration_id = %s", (integration,)
     ).fetchall()
-    assert [tuple(row) for row in audit] == [("needs_reconnect", "needs_reconnect")]
+    assert [tuple(row) for row in audit] == [("status_changed", "invalid_auth")]
 
     # The agent reconnects (the same row, new credentials): both deliveries go back in the queue, in the
     # transaction that saved the credentials, each as its next attempt, and then arrive.
@@ -124,6 +124,15 @@ def test_an_auth_failure_pauses_the_delivery_and_asks_for_a_reconnect(
     assert run_deliver(first, 2) is Outcome.DELIVERED and run_deliver(later, 1) is Outcome.DELIVERED
     assert state(db, first)[0] == state(db, later)[0] == "delivered"
     assert len(received(sandbox_url, endpoint)) == 2
+    changes = db.execute(
+        "SELECT action, from_status, to_status, reason, actor_id FROM integration_events "
+        "WHERE integration_id = %s AND action <> 'installed' ORDER BY created_at",
+        (integration,),
+    ).fetchall()
+    assert [tuple(row) for row in changes] == [
+        ("status_changed", "active", "needs_reconnect", "invalid_auth", "delivery-worker"),
+        ("status_changed", "needs_reconnect", "active", "reconnected", "u-1"),
+    ]
 
 
 def reconnect(place: Place, url: str) -> None:

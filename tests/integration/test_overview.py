@@ -79,7 +79,7 @@ def test_admin_sees_totals_and_a_page(live_url, tenant) -> None:
     first = body["projects"][0]
     assert first["name"] == "Project 00" and set(first["integrations"]) >= {"discord", "slack", "webhook"}
     assert first["integrations"]["discord"] == {
-        "status": "connected", "account": "Guild Zero", "channel": "general",
+        "status": "connected", "state": "active", "detail": "", "account": "Guild Zero", "channel": "general",
         "updated_at": first["integrations"]["discord"]["updated_at"], "failing": False, "failing_since": "",
     }  # fmt: skip
     assert "token" not in answer.text.lower()

@@ -35,6 +35,10 @@ class Integration(BaseModel):
     type: str
     name: str
     status: str
+    status_note: str = Field(
+        description="The status's reason in plain words and what fixes it; empty if fine."
+    )
+    status_since: str = Field(description="When the status last changed (UTC); empty if not since installed.")
     stand_in: bool = Field(description="A local stand-in plays this provider (dev and test only).")
     account: str
     channel: str
@@ -77,6 +81,8 @@ async def list_integrations(
                 type=v.key,
                 name=v.name,
                 status=v.status,
+                status_note=v.status_note,
+                status_since=v.status_since,
                 stand_in=v.stand_in,
                 account=v.account,
                 channel=v.channel,
@@ -254,7 +260,14 @@ async def choose_target(
 
 
 class OverviewCell(BaseModel):
-    status: str
+    status: str = Field(description="connected, needs_attention or not_connected")
+    state: str = Field(
+        description="The integration's own status: active, needs_reconnect, needs_setup, degraded, "
+        "disabled or not_connected."
+    )
+    detail: str = Field(
+        description="That status in plain words with the action that fixes it; empty if fine."
+    )
     account: str
     channel: str
     updated_at: str
@@ -321,6 +334,8 @@ async def integrations_overview(
                 integrations={
                     key: OverviewCell(
                         status=c.status,
+                        state=c.state,
+                        detail=c.detail,
                         account=c.account,
                         channel=c.channel,
                         updated_at=c.updated_at,

@@ -44,6 +44,22 @@ def _last_delivery(card: rx.Var[CardView]) -> rx.Component:
     )
 
 
+def _status_note(card: rx.Var[CardView]) -> rx.Component:
+    """Why the integration needs attention and what fixes it, with since when."""
+    return rx.cond(
+        card.status_note != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("info", size=16)),
+            rx.callout.text(card.status_note),
+            rx.cond(card.status_since != "", rx.callout.text("Since " + card.status_since, size="1")),
+            color_scheme="amber",
+            size="1",
+            id="status-note-" + card.key,
+            width="100%",
+        ),
+    )
+
+
 def _install_button(card: rx.Var[CardView], label: str) -> rx.Component:
     """Install (or reconnect) the way the provider works: a redirect, a form, or a popup."""
     href = "/api/console/integrations/" + card.key + "/install?project_id=" + IntegrationsState.project_id
@@ -197,6 +213,7 @@ def provider_card(card: rx.Var[CardView]) -> rx.Component:
                 width="100%",
             ),
             rx.text(card.description, size="2", color="var(--gray-11)"),
+            _status_note(card),
             _detail("Account", card.account, "account-" + card.key),
             _detail(
                 rx.cond(card.target_label != "", card.target_label, "Channel"),

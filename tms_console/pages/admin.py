@@ -168,6 +168,10 @@ def _cell(row: rx.Var[OverviewRow], cell: rx.Var[OverviewCell]) -> rx.Component:
         rx.vstack(
             _badge(cell.status),
             rx.text(cell.account, size="1", color="var(--gray-11)"),
+            rx.cond(
+                cell.detail != "",
+                rx.text(cell.detail, size="1", id="detail-" + row.id + "-" + cell.key, max_width="16rem"),
+            ),
             _failing_mark(row, cell),
             spacing="1",
         ),

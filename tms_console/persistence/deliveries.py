@@ -21,7 +21,6 @@ from tms_console.persistence.models import (
     RestHook,
     TicketEvent,
     TicketThread,
-    utcnow,
 )
 
 
@@ -161,16 +160,6 @@ _RECORD_ATTEMPT = f"""WITH settled AS (
     SELECT {defer_jobs_sql(_NEXT_JOB)} AS ids
 )
 SELECT (SELECT count(*) FROM settled), (SELECT ids FROM queued)"""  # noqa: S608 (constants; values: parameters)
-
-
-async def set_integration_status(
-    session: AsyncSession, *, integration_id: uuid.UUID, status: str, reason: str
-) -> None:
-    await session.execute(
-        sa.update(ProjectIntegration)
-        .where(col(ProjectIntegration.id) == integration_id)
-        .values(status=status, status_reason=reason[:50], updated_at=utcnow())
-    )
 
 
 async def paused(session: AsyncSession, *, integration_id: uuid.UUID) -> list[tuple[Delivery, str]]:

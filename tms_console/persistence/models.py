@@ -101,6 +101,7 @@ class ProjectIntegration(SQLModel, table=True):
     installed_by_id: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     installed_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     status_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
+    status_changed_at: datetime | None = _ts(nullable=True, default_now=False)  # NULL: since created
 
 
 class IntegrationCredential(SQLModel, table=True):
@@ -137,6 +138,8 @@ class IntegrationEvent(SQLModel, table=True):
     actor_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     ip: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
     user_agent: str | None = Field(default=None, sa_column=sa.Column(sa.String(512)))
+    from_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(20)))  # status_changed only
+    to_status: str | None = Field(default=None, sa_column=sa.Column(sa.String(20)))
     created_at: datetime = _ts()
 
 

@@ -96,9 +96,7 @@ async def upsert_integration(
     statement = insert(ProjectIntegration).values(**values)
     updated = {
         key: statement.excluded[key]
-        for key in (
-            "status",
-            "status_reason",
+        for key in (  # not the status: services/lifecycle.py changes it (a reconnect makes it active)
             "installed_by_id",
             "installed_by_name",
             "updated_at",

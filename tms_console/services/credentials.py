@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from tms_console.domain.reasons import Reason
+from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Installation, Sealed
 from tms_console.persistence import repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
 from tms_console.security.keyring import configured_keyring, row_aad
-from tms_console.services import audit
+from tms_console.services import audit, lifecycle
 from tms_console.services.delivery_outcome import resume_paused
 from tms_console.services.unit_of_work import unit_of_work
+
+RECONNECTED = "reconnected"  # installed again over a row that was not active
 
 
 @dataclass(frozen=True)
@@ -81,5 +84,7 @@ async def save_installation(actor: Actor, integration_type: str, install: Instal
             ip=actor.ip,
             user_agent=actor.user_agent,
         )
+        who = lifecycle.Actor(actor.user_id, actor.user_name, actor.ip, actor.user_agent)
+        await lifecycle.transition(session, row_id, IntegrationStatus.ACTIVE, RECONNECTED, actor=who)
         await resume_paused(session, row_id)
     return row_id

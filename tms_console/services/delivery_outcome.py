@@ -24,13 +24,14 @@ from tms_console.persistence import deliveries, delivery_health
 from tms_console.persistence.deliveries import AttemptRecord, DeliveryRecord
 from tms_console.persistence.job_queue import DeliveryJob, defer_retry
 from tms_console.persistence.models import RestHook, utcnow
-from tms_console.services import audit, rest_hooks
+from tms_console.services import lifecycle, rest_hooks
 from tms_console.services.unit_of_work import unit_of_work
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.delivery")
-WORKER_ACTOR = "delivery-worker"
-# What an outcome makes of the integration: its new status and the audit reason.
+RECOVERED = "recovered"  # a delivery went through again
+DELIVERY_FAILED = "delivery_failed"
+# What an outcome makes of the integration: its new status, and the reason when the platform gave none.
 INTEGRATION_CHANGES = {
     Outcome.AUTH_FAILED: (IntegrationStatus.NEEDS_RECONNECT, Reason.NEEDS_RECONNECT),
     Outcome.GONE: (IntegrationStatus.DISABLED, Reason.ENDPOINT_GONE),
@@ -145,26 +146,21 @@ def _health_status(status: DeliveryStatus) -> str:
 
 
 async def _change_integration(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
-    """Mark the integration (needs reconnect, disabled) with the platform's reason and an audit event."""
-    change = INTEGRATION_CHANGES.get(result.outcome)
+    """The integration's status after this outcome: credentials refused -> needs reconnect; a webhook
+    gone -> disabled; a delivery failed for good otherwise -> degraded; delivered while degraded -> active."""
     row = record.integration
-    if change is None or row is None:
+    if row is None:
         return
-    status, reason = change
-    await deliveries.set_integration_status(
-        session, integration_id=row.id, status=status.value, reason=result.reason or reason.value
-    )
-    await audit.record(
-        session,
-        tenant_id=row.tenant_id,
-        project_id=row.project_id,
-        integration_type=row.integration_type,
-        reason=reason,
-        actor_id=WORKER_ACTOR,
-        actor_name="Delivery worker",
-        integration_id=row.id,
-    )
-    logger.warning("integration_marked status=%s reason=%s", status.value, result.reason)
+    change = INTEGRATION_CHANGES.get(result.outcome)
+    if change is not None:
+        status, reason = change[0], result.reason or change[1].value
+    elif record.delivery.status == DeliveryStatus.FAILED.value:
+        status, reason = IntegrationStatus.DEGRADED, result.reason or DELIVERY_FAILED
+    elif result.outcome is Outcome.DELIVERED and row.status == IntegrationStatus.DEGRADED.value:
+        status, reason = IntegrationStatus.ACTIVE, RECOVERED
+    else:
+        return
+    await lifecycle.transition(session, row.id, status, reason, actor=lifecycle.SYSTEM_DELIVERY)
 
 
 async def keep_health(
@@ -185,7 +181,8 @@ async def keep_health(
 async def _change_hook(session: AsyncSession, hook: RestHook, result: SendResult) -> None:
     """A REST hook's URL answering 410 removes the subscription (the REST Hooks contract)."""
     if result.outcome is Outcome.GONE:
-        await rest_hooks.remove_gone(session, hook, actor_id=WORKER_ACTOR, actor_name="Delivery worker")
+        worker = lifecycle.SYSTEM_DELIVERY
+        await rest_hooks.remove_gone(session, hook, actor_id=worker.id, actor_name=worker.name)
 
 
 async def resume_paused(session: AsyncSession, integration_id: uuid.UUID) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from tms_console.domain import status_reasons
 from tms_console.domain.errors import NotFound, ProviderError
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import CardStatus, IntegrationStatus
@@ -61,6 +62,8 @@ class IntegrationView:
     target_entry: bool = False  # the target is typed in (a phone number), not picked from a list
     events: list[str] = field(default_factory=list)  # the ticket event types it receives (installed only)
     last_delivery: LastDelivery | None = None  # None: nothing delivered (or tried) since installed
+    status_note: str = ""  # what the status means and what fixes it ("" when working or not installed)
+    status_since: str = ""  # when the status last changed ("" when it has not since installed)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,8 @@ def _view(
     return IntegrationView(
         **base,
         status=status.card,
+        status_note=status_reasons.explain(status.value, row.status_reason),
+        status_since=stamp(row.status_changed_at),
         account=first_of(meta, ACCOUNT_FIELDS),
         channel=_channel(meta),
         installed_by=row.installed_by_name or "",
@@ -154,6 +159,11 @@ def _view(
         link=_link(provider, meta.get("configuration_url")),
         events=received_event_types(meta),
     )
+
+
+def stamp(moment: datetime | None) -> str:
+    """A moment as the console shows it (UTC, to the minute); "" for none."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 def needs_target(spec: ProviderSpec, meta: dict[str, Any]) -> bool:

@@ -10,9 +10,10 @@ broken key is left to each project's own page, which shows "needs reconnect".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tms_console.domain import status_reasons
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus, OverviewBucket
@@ -43,6 +44,8 @@ class Cell:
     updated_at: str = ""
     failing: bool = False  # its deliveries are failing (until one is delivered)
     failing_since: str = ""
+    state: str = IntegrationStatus.NOT_CONNECTED.value  # the integration's own status (not its bucket)
+    detail: str = ""  # that status and its reason in plain words, with the action that fixes it
 
 
 NOT_CONNECTED = Cell(OverviewBucket.NOT_CONNECTED)
@@ -129,12 +132,18 @@ def cell(row: ProjectIntegration, failing: bool = False, failing_since: datetime
     status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
     account = installations.first_of(meta, installations.ACCOUNT_FIELDS)
     channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
-    since = _stamp(failing_since) if failing else ""
-    return Cell(status.bucket, account, channel, _stamp(row.updated_at), failing, since)
-
-
-def _stamp(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    since = installations.stamp(failing_since) if failing else ""
+    detail = status_reasons.explain(status.value, row.status_reason)
+    return Cell(
+        status.bucket,
+        account,
+        channel,
+        installations.stamp(row.updated_at),
+        failing,
+        since,
+        status.value,
+        detail,
+    )
 
 
 async def overview(identity: Identity, query: Query) -> Overview:
@@ -175,7 +184,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
         ProjectRow(
             id=str(project_id),
             name=name,
-            last_change=_stamp(changed),
+            last_change=installations.stamp(changed),
             cells={key: cells.get(project_id, {}).get(key, NOT_CONNECTED) for key in PROVIDERS},
         )
         for project_id, name, changed in page

@@ -34,7 +34,9 @@ class CardView:
     name: str
     description: str
     logo: str
-    status: str  # connected | needs_setup | needs_reconnect | not_connected | not_configured | coming_soon
+    status: str  # connected | needs_setup | needs_reconnect | degraded | disabled | not_connected | ...
+    status_note: str = ""  # the status's reason in plain words and what fixes it
+    status_since: str = ""
     stand_in: bool = False  # a local stand-in plays the provider (dev and test only): the card says so
     account: str = ""
     channel: str = ""
@@ -71,6 +73,8 @@ def card_view(view: installations.IntegrationView) -> CardView:
         description=view.description,
         logo=view.logo,
         status=view.status,
+        status_note=view.status_note,
+        status_since=view.status_since,
         stand_in=view.stand_in,
         account=view.account,
         channel=view.channel,
@@ -186,6 +190,7 @@ class OverviewCell:
     account: str = ""
     failing: bool = False  # its deliveries are failing
     failing_since: str = ""
+    detail: str = ""  # a status needing attention in plain words, with what fixes it
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,8 @@ def overview_rows(result: overview.Overview) -> list[OverviewRow]:
 
 
 def _overview_cell(key: str, cell: overview.Cell) -> OverviewCell:
-    return OverviewCell(key, cell.status, cell.account or cell.channel, cell.failing, cell.failing_since)
+    account = cell.account or cell.channel
+    return OverviewCell(key, cell.status, account, cell.failing, cell.failing_since, cell.detail)
 
 
 def chart_bars(result: overview.Overview) -> list[ChartBar]:
