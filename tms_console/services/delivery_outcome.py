@@ -60,13 +60,16 @@ def is_due(record: DeliveryRecord, number: int) -> bool:
 async def settle(record: DeliveryRecord, number: int, attempt: Attempt) -> None:
     """Record attempt `number` and what follows, unless it was recorded or the delivery settled meanwhile.
 
-    The common outcomes (delivered, retry, rejected) are one statement on its own: the attempt, the
+    The common outcomes (delivered, a retry queued) are one statement on its own: the attempt, the
     delivery, the thread handle, the integration's health, the next attempt's job. An outcome that
-    changes the integration (or removes a REST hook) also writes those changes and an audit event, in
-    one transaction, after the attempt's row was recorded.
+    changes the integration's status (or removes a REST hook) records the same, then those changes and
+    their audit event, in one transaction.
     """
     result = attempt.result
-    if result.outcome not in INTEGRATION_CHANGES:
+    status, _ = _next_status(result, number, attempt.started_at)
+    change = _integration_change(record, result, status)
+    gone_hook = record.hook is not None and result.outcome is Outcome.GONE
+    if change is None and not gone_hook:
         async with unit_of_work(autocommit=True) as session:
             await deliveries.record_attempt(session, _recorded(record, number, attempt, health=True))
         return
@@ -76,8 +79,11 @@ async def settle(record: DeliveryRecord, number: int, attempt: Attempt) -> None:
         if record.hook is not None:
             await _change_hook(session, record.hook, result)
             return
-        await _change_integration(session, record, result)
-        status, _ = _next_status(result, number, attempt.started_at)
+        if change is not None and record.integration is not None:
+            to, reason = change
+            await lifecycle.transition(
+                session, record.integration.id, to, reason, actor=lifecycle.SYSTEM_DELIVERY
+            )
         await keep_health(session, record, status=status, reason=result.reason, at=attempt.started_at)
 
 
@@ -145,22 +151,23 @@ def _health_status(status: DeliveryStatus) -> str:
     return delivery_health.RETRYING if status is DeliveryStatus.PENDING else status.value
 
 
-async def _change_integration(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
-    """The integration's status after this outcome: credentials refused -> needs reconnect; a webhook
-    gone -> disabled; a delivery failed for good otherwise -> degraded; delivered while degraded -> active."""
+def _integration_change(
+    record: DeliveryRecord, result: SendResult, status: DeliveryStatus
+) -> tuple[IntegrationStatus, str] | None:
+    """The integration's status after this outcome (`status`: the delivery's new one), and why:
+    credentials refused -> needs reconnect; a webhook gone -> disabled; a delivery failed for good
+    otherwise -> degraded; delivered while degraded -> active; None: no change."""
     row = record.integration
     if row is None:
-        return
+        return None
     change = INTEGRATION_CHANGES.get(result.outcome)
     if change is not None:
-        status, reason = change[0], result.reason or change[1].value
-    elif record.delivery.status == DeliveryStatus.FAILED.value:
-        status, reason = IntegrationStatus.DEGRADED, result.reason or DELIVERY_FAILED
-    elif result.outcome is Outcome.DELIVERED and row.status == IntegrationStatus.DEGRADED.value:
-        status, reason = IntegrationStatus.ACTIVE, RECOVERED
-    else:
-        return
-    await lifecycle.transition(session, row.id, status, reason, actor=lifecycle.SYSTEM_DELIVERY)
+        return change[0], result.reason or change[1].value
+    if status is DeliveryStatus.FAILED:
+        return IntegrationStatus.DEGRADED, result.reason or DELIVERY_FAILED
+    if result.outcome is Outcome.DELIVERED and row.status == IntegrationStatus.DEGRADED.value:
+        return IntegrationStatus.ACTIVE, RECOVERED
+    return None
 
 
 async def keep_health(
