@@ -39,6 +39,7 @@ BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 CONCURRENCY = 50
 SERVER_URL_KEYS = ("PUBLIC_BASE_URL", "SANDBOX_BASE_URL")  # set per server, never inherited
+SERVER_PIDS: dict[str, int] = {}  # url -> pid of each running uvicorn_server (one worker: its process)
 
 
 # --- the machine and RESULTS.md ------------------------------------------------------------------
@@ -358,8 +359,10 @@ def uvicorn_server(
     )
     try:
         _wait_http(url + ready_path, process, WORK / f"{name}.log", timeout=60)
+        SERVER_PIDS[url] = process.pid
         yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         stop(process)
         log.close()
 

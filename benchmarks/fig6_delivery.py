@@ -168,16 +168,17 @@ async def post_events(
     return result
 
 
-def intake_floor(ctx: Bench, place: Place, count: int) -> float:
-    """Events/s of a bare loop: the event row, its three delivery rows and their three jobs, one
-    transaction per event (on a queue no worker reads); everything it wrote is deleted afterwards."""
+def intake_floor(ctx: Bench, place: Place, count: int) -> tuple[float, float]:
+    """Events/s of a bare loop, and its CPU seconds per event: the event row, its three delivery rows and
+    their three jobs, one transaction per event (on a queue no worker reads); everything it wrote is
+    deleted afterwards."""
     import psycopg
     from psycopg.types.json import Jsonb
 
+    bodies = [event_body(serial) for serial in range(count)]
     with psycopg.connect(ctx.libpq_url()) as conn:
-        started = time.perf_counter()
-        for serial in range(count):
-            body = event_body(serial)
+        started, cpu = time.perf_counter(), time.process_time()
+        for body in bodies:
             with conn.transaction():
                 event_id = uuid.uuid4()
                 conn.execute(
@@ -201,11 +202,11 @@ def intake_floor(ctx: Bench, place: Place, count: int) -> float:
                     + "]::procrastinate_job_to_defer_v1[])",
                     [value for lock, args in jobs for value in (FLOOR_QUEUE, lock, args)],
                 )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         conn.execute("DELETE FROM procrastinate_jobs WHERE queue_name = %s", (FLOOR_QUEUE,))
         conn.execute("DELETE FROM ticket_events WHERE project_id = %s", (place.project_id,))
         conn.commit()
-    return count / elapsed
+    return count / elapsed, cpu / count
 
 
 # --- phase 2: delivery ------------------------------------------------------------------------------
@@ -283,8 +284,11 @@ def delivery_rate(conn: Any, since: float) -> tuple[float, int]:
     return ((count - 1) / (last - first) if last > first else float("nan")), count
 
 
-async def delivery_floor(fast_url: str, places: list[Place], count: int, concurrency: int) -> float:
-    """Posts/s of a bare asyncio loop POSTing the same rendered bodies with one httpx client."""
+async def delivery_floor(
+    fast_url: str, places: list[Place], count: int, concurrency: int
+) -> tuple[float, float]:
+    """Posts/s of a bare asyncio loop POSTing the same rendered bodies with one httpx client, and its CPU
+    seconds per post."""
     import httpx
 
     from tms_console.domain.events import TicketEvent
@@ -317,9 +321,10 @@ async def delivery_floor(fast_url: str, places: list[Place], count: int, concurr
                 answer = await client.post(url, content=body, headers=headers)
                 answer.raise_for_status()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(poster() for _ in range(concurrency)))
-        return len(posts) / (time.perf_counter() - started)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return len(posts) / elapsed, cpu / len(posts)
 
 
 # --- phase 3: steady latency ------------------------------------------------------------------------
@@ -450,11 +455,15 @@ def main(ctx: Bench) -> dict[str, float]:
             jobs = [(places[i % PROJECTS].project_id, event_body(i)) for i in range(WARMUP + EVENTS)]
             warm = asyncio.run(post_events(api, token, jobs[:WARMUP], common.CONCURRENCY))
             say(f"  intake: {EVENTS} events, {common.CONCURRENCY} clients ...")
+            api_cpu = cpu_seconds(common.SERVER_PIDS[api])
             intake = asyncio.run(post_events(api, token, jobs[WARMUP:], common.CONCURRENCY))
-            say("  " + intake.line())
+            intake_cpu_ms = (cpu_seconds(common.SERVER_PIDS[api]) - api_cpu) / max(intake.ok, 1) * 1000
+            say("  " + intake.line() + f"; API CPU {intake_cpu_ms:.2f} ms per event")
             say(f"  intake floor: bare loop, {FLOOR_EVENTS} events ...")
-            floor_intake = intake_floor(ctx, floor_place, FLOOR_EVENTS)
-            say(f"  intake floor: {floor_intake:.0f} events/s")
+            floor_intake, floor_intake_cpu = intake_floor(ctx, floor_place, FLOOR_EVENTS)
+            say(
+                f"  intake floor: {floor_intake:.0f} events/s, CPU {floor_intake_cpu * 1000:.2f} ms per event"
+            )
 
             import psycopg
 
@@ -471,12 +480,15 @@ def main(ctx: Bench) -> dict[str, float]:
                     drained = queued
                     cpu_ms = (cpu_seconds(worker.pid) - cpu) / drained * 1000
                     delivered, settled = delivered_count(conn)
-                    say(f"  delivery: {rate:.0f}/s ({counted} timed; {delivered}/{settled} delivered)")
+                    say(
+                        f"  delivery: {rate:.0f}/s ({counted} timed; {delivered}/{settled} delivered); "
+                        f"worker CPU {cpu_ms:.2f} ms per delivery"
+                    )
                     say(f"  delivery floor: bare httpx loop, {FLOOR_POSTS} posts ...")
-                    floor_rate = asyncio.run(
+                    floor_rate, floor_cpu = asyncio.run(
                         delivery_floor(fast_url, places, FLOOR_POSTS, WORKER_CONCURRENCY)
                     )
-                    say(f"  delivery floor: {floor_rate:.0f} posts/s")
+                    say(f"  delivery floor: {floor_rate:.0f} posts/s, CPU {floor_cpu * 1000:.2f} ms per post")
 
                     runs = {}
                     for rate_, seconds, offset in (
@@ -516,6 +528,9 @@ def main(ctx: Bench) -> dict[str, float]:
         "delivered": delivered,
         "settled": settled,
         "cpu_ms": cpu_ms,
+        "floor_cpu_ms": floor_cpu * 1000,
+        "intake_cpu_ms": intake_cpu_ms,
+        "floor_intake_cpu_ms": floor_intake_cpu * 1000,
         "drained": drained,
         "refused": refused,
         "low_p50": pct(runs[LOW_RATE][0], 50),
@@ -598,8 +613,11 @@ through the console's provider settings. Every event is a new ticket. One API wo
 {table}
 
 Intake statuses {statuses}, transport errors {intake.errors}; at {STEADY_RATE} events/s the intake's p99
-was {ms(pct(steady_intake, 99))} and {int(r["refused"])} events were not accepted (503 or reset). The worker
-spent {r["cpu_ms"]:.1f} ms of CPU per delivery while draining. Deliveries settled: {int(r["settled"])},
+was {ms(pct(steady_intake, 99))} and {int(r["refused"])} events were not accepted (503 or reset). CPU per
+unit of work (steadier than rates on a shared machine): the API {r["intake_cpu_ms"]:.2f} ms per event
+(the floor's loop {r["floor_intake_cpu_ms"]:.2f} ms, its Postgres not counted in either), the worker
+{r["cpu_ms"]:.2f} ms per delivery while draining (the floor's loop {r["floor_cpu_ms"]:.2f} ms per post).
+Deliveries settled: {int(r["settled"])},
 delivered: {int(r["delivered"])}. Worker RSS by deliveries done: {curve}.
 """,
     )

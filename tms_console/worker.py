@@ -114,8 +114,10 @@ async def run() -> None:
     """Run workers until SIGTERM/SIGINT, riding out database outages; then let the jobs in hand finish."""
     settings = get_settings()
     stalled = settings.worker_stalled_seconds
-    # One connection per job in hand, never a wait; one more for a metrics scrape (the queue's depth).
-    use_pool(PoolSize(size=CONCURRENCY, overflow=1))
+    # One connection per job in hand, never a wait, and one more for a metrics scrape (the queue's depth);
+    # no pre-ping: a job that meets a connection the server dropped fails as an outage and runs again, and
+    # the pool replaces every connection opened before.
+    use_pool(PoolSize(size=CONCURRENCY, overflow=1, pre_ping=False))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)

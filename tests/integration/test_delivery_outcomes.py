@@ -18,11 +18,15 @@ from tests.utils.events import Place, add_integration, new_place, ticket_event
 from tests.utils.live import run_in_thread
 from tms_console.domain.messages import Outcome, SendResult
 from tms_console.domain.values import Installation
+from tms_console.persistence import deliveries
 from tms_console.persistence.db import dispose_engine
+from tms_console.persistence.models import utcnow
 from tms_console.providers.hooks.webhook import WebhookHooks
 from tms_console.security import signing
 from tms_console.services import credentials
 from tms_console.services.credentials import Actor
+from tms_console.services.delivery_outcome import Attempt, settle
+from tms_console.services.unit_of_work import unit_of_work
 
 
 @pytest.fixture
@@ -214,3 +218,30 @@ def test_a_ticket_s_first_handle_is_kept_and_handed_to_its_later_messages(
         (integration,),
     ).fetchall()
     assert [tuple(row) for row in threads] == [("T-1", "h-1"), ("T-2", "h-3")]
+
+
+def test_an_attempt_settled_twice_at_once_is_recorded_once_and_queues_one_retry(
+    sandbox_url: str, db: psycopg.Connection, place: Place
+) -> None:
+    """Settling takes no row lock: the delivery's UPDATE names the attempt it records, so of two settles
+    of one attempt (a job run again while the first run still settles) exactly one writes anything."""
+    integration, _ = add_webhook(db, place, receiver(sandbox_url, status=500))
+    delivery_id = add_delivery(db, place, integration, ticket_event(ticket_id="T-9"))
+    attempt = Attempt(SendResult(Outcome.RETRY, 500, "server_error"), utcnow(), 12)
+
+    async def settle_twice() -> None:
+        try:
+            async with unit_of_work(autocommit=True) as session:
+                record = await deliveries.load(session, delivery_id)
+            assert record is not None
+            await asyncio.gather(*(settle(record, 1, attempt) for _ in range(2)))
+        finally:
+            await dispose_engine()
+
+    run_in_thread(lambda: asyncio.run(settle_twice()))
+
+    assert state(db, delivery_id)[:4] == ("pending", 1, "server_error", True)
+    logged = db.execute("SELECT count(*) FROM delivery_attempts WHERE delivery_id = %s", (delivery_id,))
+    assert logged.fetchone() == (1,)
+    assert jobs_for(db, delivery_id) == [("2", 1, f"delivery:{integration}:T-9", True)]
+    assert run_deliver(delivery_id, 1) is None  # that attempt was made: a third run does nothing

@@ -81,7 +81,7 @@ def test_token_responses_are_judged_by_the_provider_only_when_it_says_so() -> No
 
 
 @asynccontextmanager
-async def _database_down() -> AsyncIterator[None]:
+async def _database_down(*, autocommit: bool = False) -> AsyncIterator[None]:
     raise DatabaseUnavailable("OperationalError")
     yield
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
+import psycopg
+import psycopg_pool
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from tms_console.jobs.outages import OutageRetry
@@ -48,8 +51,15 @@ def conninfo() -> str:
 
 
 def create_app() -> App:
-    """The app with every task; open it (`async with app.open_async()`) before running a worker."""
-    app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1, max_size=4))
+    """The app with every task; open it (`async with app.open_async()`) before running a worker.
+
+    Its pool's connections are in autocommit (each of procrastinate's queries is one statement or one
+    function call, atomic on its own): no BEGIN and COMMIT round trips around every fetch and finish.
+    """
+    connector = PsycopgConnector(
+        conninfo=conninfo(), min_size=1, max_size=4, configure=_autocommit, pool_factory=_pool
+    )
+    app = App(connector=connector)
 
     @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE, retry=OutageRetry(), pass_context=True)
     async def deliver(context: JobContext, delivery_id: str, attempt: int = 1) -> None:
@@ -104,3 +114,14 @@ def schedule_cron() -> str:
     """Every HEALTH_SCHEDULE_SECONDS (a divisor of 60): croniter's sixth field is the second."""
     seconds = get_settings().health_schedule_seconds
     return "* * * * *" if seconds == 60 else f"* * * * * */{seconds}"
+
+
+async def _autocommit(connection: psycopg.AsyncConnection[Any]) -> None:
+    await connection.set_autocommit(True)
+
+
+def _pool(**options: Any) -> psycopg_pool.AsyncConnectionPool:
+    """procrastinate's pool without its check of each connection taken (a round trip before every query):
+    a connection the server dropped fails its query instead, which the worker rides out as an outage."""
+    options.pop("check", None)
+    return psycopg_pool.AsyncConnectionPool(**options)

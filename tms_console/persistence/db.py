@@ -30,10 +30,13 @@ class DatabaseUnavailable(Exception):
 
 @dataclass(frozen=True)
 class PoolSize:
-    """Connections a process keeps (`size`) and may open beyond them under a burst (`overflow`)."""
+    """Connections a process keeps (`size`) and may open beyond them under a burst (`overflow`), and
+    whether each checkout first pings the server (`pre_ping`: one more round trip per transaction; without
+    it a connection found dead fails its statement, and the pool drops every connection opened before)."""
 
     size: int = 5
     overflow: int = 10
+    pre_ping: bool = True
 
 
 _pool = PoolSize()
@@ -41,7 +44,8 @@ _pool = PoolSize()
 
 def use_pool(pool: PoolSize) -> None:
     """Size this process's pool before its first query (the worker: one connection per job it runs at
-    once, so no job waits for another's connection)."""
+    once, so no job waits for another's connection; no pre-ping, since a job that meets a dead
+    connection runs again)."""
     global _pool
     _pool = pool
     get_engine.cache_clear()
@@ -63,7 +67,7 @@ def get_engine() -> AsyncEngine:
         raise DatabaseNotConfigured("DATABASE_URL is not set")
     return create_async_engine(
         async_url(url),
-        pool_pre_ping=True,
+        pool_pre_ping=_pool.pre_ping,
         pool_size=_pool.size,
         max_overflow=_pool.overflow,
         pool_timeout=5,
@@ -72,18 +76,22 @@ def get_engine() -> AsyncEngine:
 
 
 @functools.cache
-def _sessions() -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(get_engine(), expire_on_commit=False)
+def _sessions(autocommit: bool = False) -> async_sessionmaker[AsyncSession]:
+    engine = get_engine()
+    if autocommit:  # the same pool; psycopg then sends no BEGIN/COMMIT (no round trips of their own)
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 @asynccontextmanager
-async def session_scope() -> AsyncIterator[AsyncSession]:
-    """One unit of work: commits on success, rolls back on any error.
+async def session_scope(*, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits on success, rolls back on any error. `autocommit`: no transaction,
+    each statement commits on its own (for work that is one statement, or reads that need no snapshot).
 
     Connection-level failures surface as DatabaseUnavailable (no driver text, which may hold a DSN).
     """
     try:
-        async with _sessions()() as session, session.begin():
+        async with _sessions(autocommit)() as session, session.begin():
             yield session
     except (
         sa_exc.OperationalError,

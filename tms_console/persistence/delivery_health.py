@@ -6,18 +6,16 @@ admin overview (joined into its queries). Lock order, everywhere: the integratio
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from tms_console.domain.ticket_events import DeliveryStatus
-from tms_console.persistence.models import DeliveryHealth, ProjectIntegration
+from tms_console.persistence.models import DeliveryHealth
 
 RETRYING = "retrying"  # the last outcome was a failure that will be tried again (the delivery is pending)
 COLUMNS = (
@@ -45,50 +43,36 @@ async def record(
     concurrently: only an outcome at least as recent as the stored one replaces it, and `failing_since`
     keeps the first failure of a run.
     """
-    failing = status != DeliveryStatus.DELIVERED.value
-    values = {
-        "integration_id": integration_id,
-        "at": at,
-        "status": status,
-        "reason": reason[:50] if reason else None,
-        "failing": failing,
-        "failing_since": at if failing else None,
-    }
-    await session.execute(_record_statement(), values)
+    connection = await session.connection()
+    params = {"integration_id": integration_id, **values(at, status, reason)}
+    await connection.exec_driver_sql(_RECORD, params)
 
 
-@functools.cache
-def _record_statement() -> sa.Executable:
-    """`record`'s statement, built once (it runs once per delivery attempt; building it cost more than
-    running it): the values are bound parameters."""
-    pi = ProjectIntegration
-    stamp = sa.DateTime(timezone=True)
-    source = (
-        sa.select(
-            col(pi.id),
-            col(pi.tenant_id),
-            col(pi.project_id),
-            col(pi.integration_type),
-            sa.bindparam("at", type_=stamp),
-            sa.bindparam("status", type_=sa.String(20)),
-            sa.bindparam("reason", type_=sa.String(50)),
-            sa.bindparam("failing", type_=sa.Boolean),
-            sa.bindparam("failing_since", type_=stamp),
-            sa.func.now(),
-        )
-        .where(col(pi.id) == sa.bindparam("integration_id", type_=sa.Uuid))
-        .with_for_update(key_share=True)
-    )
-    table = DeliveryHealth.__table__  # type: ignore[attr-defined]  # Core: the values are parameters
-    statement = insert(table).from_select(list(COLUMNS), source)
-    new, old = statement.excluded, table.c
-    since = sa.case((sa.not_(new.failing), None), (old.failing, old.failing_since), else_=new.failing_since)
-    replaced = {name: new[name] for name in COLUMNS[4:]} | {"failing_since": since}
-    return statement.on_conflict_do_update(
-        index_elements=["integration_id"],
-        set_=replaced,
-        where=new.last_delivery_at >= old.last_delivery_at,
-    )
+def values(at: datetime, status: str, reason: str | None) -> dict[str, object]:
+    """The parameters of `upsert_from`'s statement."""
+    return {"health_at": at, "health_status": status, "health_reason": reason[:50] if reason else None}
+
+
+def upsert_from(source: str) -> str:
+    """The upsert of `record` (one statement, so it can also be part of a larger one), taking the
+    integration rows, as `pi`, from `FROM {source}` (which locks them FOR KEY SHARE); parameters
+    `health_at`, `health_status`, `health_reason` (see `values`)."""
+    failing = f"%(health_status)s::varchar <> '{DeliveryStatus.DELIVERED.value}'"
+    return f"""INSERT INTO delivery_health AS old ({", ".join(COLUMNS)})
+        SELECT pi.id, pi.tenant_id, pi.project_id, pi.integration_type, %(health_at)s::timestamptz,
+            %(health_status)s::varchar, %(health_reason)s::varchar, {failing},
+            CASE WHEN {failing} THEN %(health_at)s::timestamptz END, now()
+        FROM {source}
+        ON CONFLICT (integration_id) DO UPDATE SET
+            last_delivery_at = excluded.last_delivery_at, last_status = excluded.last_status,
+            last_reason = excluded.last_reason, failing = excluded.failing,
+            failing_since = CASE WHEN NOT excluded.failing THEN NULL WHEN old.failing THEN old.failing_since
+                ELSE excluded.failing_since END,
+            updated_at = excluded.updated_at
+        WHERE excluded.last_delivery_at >= old.last_delivery_at"""  # noqa: S608 (constants; values are parameters)
+
+
+_RECORD = upsert_from("project_integrations AS pi WHERE pi.id = %(integration_id)s FOR KEY SHARE")
 
 
 async def mark_resumed(session: AsyncSession, *, integration_id: uuid.UUID) -> None:

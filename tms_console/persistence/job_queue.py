@@ -2,11 +2,14 @@
 
 Jobs are inserted with procrastinate's supported `connection=` argument (JobManager), on the very
 connection of the SQLAlchemy session, so a job exists exactly when the rows it works on were committed.
-No pool is opened here: deferring on a given connection never touches the connector's pool.
+No pool is opened here: deferring on a given connection never touches the connector's pool. The hot
+paths (the intake, a delivery's retry) queue their jobs inside the very statement that stores their rows,
+through procrastinate's own SQL function (`defer_jobs_sql`): one round trip, same jobs, same triggers.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from datetime import datetime
 from procrastinate import PsycopgConnector
 from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
+from procrastinate.types import JSONDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +54,25 @@ class DeliveryJob:
         """One ticket's events reach one integration one at a time, in the order they were deferred."""
         return f"delivery:{self.integration_id}:{self.ticket_id}"
 
+    def args(self, attempt: int | None = None) -> JSONDict:
+        """The `deliver` task's arguments; the intake's jobs name no attempt (the task's default: 1)."""
+        if attempt is None:
+            return {"delivery_id": str(self.delivery_id)}
+        return {"delivery_id": str(self.delivery_id), "attempt": attempt}
+
+    def args_json(self, attempt: int | None = None) -> str:
+        return json.dumps(self.args(attempt))
+
+
+def defer_jobs_sql(rows: str) -> str:
+    """An SQL expression queueing one `deliver` job per row of the query `rows` (columns `priority`,
+    `lock`, `args` jsonb, `scheduled_at`) with procrastinate's `procrastinate_defer_jobs_v1`, what its
+    connector calls: for a statement that stores rows and queues their jobs at once. It is a function
+    call, so the statement must use its value (the new job ids) for it to run."""
+    job = f"'{DELIVERIES_QUEUE}', '{DELIVER_TASK}', job.priority, job.lock, NULL, job.args, job.scheduled_at"
+    return f"""procrastinate_defer_jobs_v1(ARRAY(
+        SELECT ROW({job})::procrastinate_job_to_defer_v1 FROM ({rows}) AS job))"""  # noqa: S608 (constants)
+
 
 async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -> list[int]:
     """Queue one `deliver` job per delivery inside the session's transaction; their procrastinate ids."""
@@ -64,7 +87,7 @@ async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -
                 task_name=DELIVER_TASK,
                 lock=job.lock,
                 queueing_lock=None,
-                task_kwargs={"delivery_id": str(job.delivery_id)},
+                task_kwargs=job.args(),
             )
             for job in jobs
         ],
@@ -88,7 +111,7 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
             queueing_lock=None,
             priority=RETRY_PRIORITY,
             scheduled_at=at,
-            task_kwargs={"delivery_id": str(job.delivery_id), "attempt": attempt},
+            task_kwargs=job.args(attempt),
         ),
         connection=connection.driver_connection,
     )

@@ -1,10 +1,12 @@
 """Delivering one ticket event to one integration: one attempt, its log row, and what comes next.
 
-`deliver` is what the `deliver` job runs. It reads everything in a first short transaction, sends with
-no transaction open, then records the attempt and its consequence (a retry job, a status, a thread
-handle) in a second one, so the next attempt exists exactly when this attempt's row does. It is
-idempotent: a delivery that is no longer pending is left alone, so a job run again after its worker
-died sends at most once more, with the same message id (the webhook's `webhook-id`).
+`deliver` is what the `deliver` job runs. It reads everything in one query, sends with no transaction
+open, then records the attempt and its consequence (a retry job, a status, a thread handle) atomically,
+so the next attempt exists exactly when this attempt's row does. It is idempotent: a delivery that is no
+longer pending is left alone, so a job run again after its worker died sends at most once more, with the
+same message id (the webhook's `webhook-id`). No row lock is held while reading: recording is
+conditional on the delivery still waiting for this attempt. Only a delivery that ends without an attempt
+(paused, failed) is read again under its row lock, as the general path.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.events import TicketEvent
@@ -42,7 +42,7 @@ logger = logging.getLogger("tms_console.delivery")
 class Plan:
     """Everything one attempt needs, read before sending (no transaction stays open while sending)."""
 
-    delivery_id: uuid.UUID
+    record: DeliveryRecord
     number: int
     hooks: ProviderHooks
     api: ProviderHttp
@@ -76,7 +76,7 @@ async def deliver(delivery_id: str, attempt: int = 1) -> Outcome | None:
     started, clock = utcnow(), time.monotonic()
     result = await _send(plan)
     outcome = Attempt(result, started, int((time.monotonic() - clock) * 1000))
-    await settle(plan.delivery_id, plan.number, outcome)
+    await settle(plan.record, plan.number, outcome)
     logger.info(
         "delivery_attempt type=%s outcome=%s status=%s reason=%s",
         plan.integration_type,
@@ -90,21 +90,35 @@ async def deliver(delivery_id: str, attempt: int = 1) -> Outcome | None:
 async def _prepare(delivery_id: uuid.UUID, number: int) -> Plan | None:
     """The plan of attempt `number`, or None: nothing to do (settled, or that attempt was made), or it
     ended here."""
+    async with unit_of_work(autocommit=True) as session:
+        record = await deliveries.load(session, delivery_id)
+    if record is None or not is_due(record, number):
+        return None  # gone, settled, or a job run again after a crash: nothing to do
+    try:
+        return _plan(record, number)
+    except Stop:
+        return await _prepare_locked(delivery_id, number)
+
+
+async def _prepare_locked(delivery_id: uuid.UUID, number: int) -> Plan | None:
+    """`_prepare` under the delivery's row lock, which a delivery ending without an attempt needs: it is
+    decided again on what is current, and its status and the integration's health are written."""
     async with unit_of_work() as session:
-        record = await deliveries.load(session, delivery_id, lock=True, thread=True)
+        record = await deliveries.load(session, delivery_id, lock=True)
         if record is None or not is_due(record, number):
-            return None  # gone, settled, or a job run again after a crash: nothing to do
+            return None
         try:
-            return await _plan(session, record, number)
+            return _plan(record, number)
         except Stop as stop:
+            now = utcnow()
             record.delivery.status, record.delivery.last_reason = stop.status.value, stop.reason
-            record.delivery.updated_at = utcnow()
-            await keep_health(session, record, at=record.delivery.updated_at)
+            record.delivery.updated_at = now
+            await keep_health(session, record, status=stop.status, reason=stop.reason, at=now)
             logger.info("delivery_stopped status=%s reason=%s", stop.status.value, stop.reason)
             return None
 
 
-async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> Plan:
+def _plan(record: DeliveryRecord, number: int) -> Plan:
     """Check the integration can receive, open its secrets, render the event; raise Stop otherwise."""
     if record.delivery.integration_type == REST_HOOK:
         return _hook_plan(record, number)
@@ -126,7 +140,7 @@ async def _plan(session: AsyncSession, record: DeliveryRecord, number: int) -> P
     due = record.credential is not None and spec.refresh and tokens.refresh_due(record.credential)
     refresh = (row, record.credential) if due and record.credential is not None else None
     return Plan(
-        record.delivery.id,
+        record,
         number,
         hooks,
         api,
@@ -150,9 +164,7 @@ def _hook_plan(record: DeliveryRecord, number: int) -> Plan:
         raise Stop(DeliveryStatus.FAILED, "credentials_unreadable") from None
     hooks = hooks_for(WEBHOOK)
     message = _render(hooks, record, {})
-    return Plan(
-        record.delivery.id, number, hooks, api_for(resolve(WEBHOOK)), REST_HOOK, bundle, {}, message, ""
-    )
+    return Plan(record, number, hooks, api_for(resolve(WEBHOOK)), REST_HOOK, bundle, {}, message, "")
 
 
 def _open(record: DeliveryRecord) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""What one delivery attempt leads to, recorded in one transaction (DELIVERY.md's retry policy).
+"""What one delivery attempt leads to, recorded atomically (DELIVERY.md's retry policy).
 
 DELIVERED: done. RETRY: the next attempt on the schedule (a new job, same lock), or failed when the
 schedule is exhausted. REJECTED: failed at once. AUTH_FAILED: the integration needs a reconnect and
@@ -21,7 +21,7 @@ from tms_console.domain.retry_schedule import next_delay
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.ticket_events import DeliveryStatus
 from tms_console.persistence import deliveries, delivery_health
-from tms_console.persistence.deliveries import DeliveryRecord
+from tms_console.persistence.deliveries import AttemptRecord, DeliveryRecord
 from tms_console.persistence.job_queue import DeliveryJob, defer_retry
 from tms_console.persistence.models import RestHook, utcnow
 from tms_console.services import lifecycle, metrics, rest_hooks
@@ -57,36 +57,76 @@ def is_due(record: DeliveryRecord, number: int) -> bool:
     return delivery.status == DeliveryStatus.PENDING.value and delivery.attempts == number - 1
 
 
-async def settle(delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
-    """Record attempt `number` and what follows, unless it was recorded or the delivery settled meanwhile."""
+async def settle(record: DeliveryRecord, number: int, attempt: Attempt) -> None:
+    """Record attempt `number` and what follows, unless it was recorded or the delivery settled meanwhile.
+
+    The common outcomes (delivered, a retry queued) are one statement on its own: the attempt, the
+    delivery, the thread handle, the integration's health, the next attempt's job. An outcome that
+    changes the integration's status (or removes a REST hook) records the same, then those changes and
+    their audit event, in one transaction.
+    """
+    result = attempt.result
+    status, _ = _next_status(result, number, attempt.started_at)
+    change = _integration_change(record, result, status)
+    gone_hook = record.hook is not None and result.outcome is Outcome.GONE
+    if change is None and not gone_hook:
+        async with unit_of_work(autocommit=True) as session:
+            recorded = await deliveries.record_attempt(
+                session, _recorded(record, number, attempt, health=True)
+            )
+        if recorded:
+            _count(record, status)
+        return
     async with unit_of_work() as session:
-        record = await deliveries.load(session, delivery_id, lock=True)
-        if record is None or not is_due(record, number):
+        if not await deliveries.record_attempt(session, _recorded(record, number, attempt, health=False)):
             return
-        changes = await _next_attempt(session, record, attempt.result, number)
-        pending = changes.get("status", DeliveryStatus.PENDING.value) == DeliveryStatus.PENDING.value
-        became = delivery_health.RETRYING if pending else str(changes["status"])
-        await deliveries.update(session, record.delivery, changes)
-        await deliveries.add_attempt(
-            session, _log_row(record, attempt, number, record.delivery.next_attempt_at)
-        )
-        await _keep_thread(session, record, attempt.result)
         if record.hook is not None:
-            await _change_hook(session, record.hook, attempt.result)
+            await _change_hook(session, record.hook, result)
         else:
-            await _change_integration(session, record, attempt.result)
-            await keep_health(session, record, at=attempt.started_at)
-    metrics.delivery_recorded(record.delivery.integration_type, became)  # once committed
+            if change is not None and record.integration is not None:
+                to, reason = change
+                await lifecycle.transition(
+                    session, record.integration.id, to, reason, actor=lifecycle.SYSTEM_DELIVERY
+                )
+            await keep_health(session, record, status=status, reason=result.reason, at=attempt.started_at)
+    _count(record, status)
 
 
-def _log_row(
-    record: DeliveryRecord, attempt: Attempt, number: int, next_at: datetime | None
-) -> dict[str, object]:
-    """The attempt's delivery log row."""
+def _count(record: DeliveryRecord, status: DeliveryStatus) -> None:
+    """The attempt in the metrics, once recorded (a retry still on its schedule counts as retrying)."""
+    became = delivery_health.RETRYING if status is DeliveryStatus.PENDING else status.value
+    metrics.delivery_recorded(record.delivery.integration_type, became)
+
+
+def _recorded(record: DeliveryRecord, number: int, attempt: Attempt, *, health: bool) -> AttemptRecord:
+    """What recording this attempt writes (the integration's health too when `health`)."""
+    result, now = attempt.result, utcnow()
+    status, next_at = _next_status(result, number, now)
+    reason = result.reason[:50] or None
+    changes = {
+        "status": status.value,
+        "updated_at": now,
+        "next_attempt_at": next_at,
+        "last_reason": reason,
+        "delivered_at": now if result.outcome is Outcome.DELIVERED else None,
+    }
+    delivery, ticket_id = record.delivery, str(record.event.payload["ticket"]["id"])
+    thread = result.thread_handle[:200] if result.outcome is Outcome.DELIVERED else ""
+    return AttemptRecord(
+        delivery.id,
+        number,
+        changes,
+        _log_row(attempt),
+        thread=(ticket_id, thread) if thread else None,
+        health=_health(record, status, reason, at=attempt.started_at) if health else None,
+        retry=DeliveryJob(delivery.id, delivery.integration_id, ticket_id) if next_at else None,
+    )
+
+
+def _log_row(attempt: Attempt) -> dict[str, object]:
+    """The attempt's delivery log row (the columns of deliveries.LOG_COLUMNS)."""
     result = attempt.result
     return {
-        "delivery_id": record.delivery.id,
-        "attempt": number,
         "started_at": attempt.started_at,
         "duration_ms": attempt.duration_ms,
         "outcome": result.outcome.value,
@@ -94,81 +134,66 @@ def _log_row(
         "reason": result.reason[:50] or None,
         "retry_after": result.retry_after,
         "detail": result.detail[:1024] or None,
-        "next_attempt_at": next_at,
     }
 
 
-async def _next_attempt(
-    session: AsyncSession, record: DeliveryRecord, result: SendResult, number: int
-) -> dict[str, object]:
-    """The delivery's changes for this outcome (`next_attempt_at` set when it is retried, after queueing
-    the next job)."""
-    delivery, now = record.delivery, utcnow()
-    changes: dict[str, object] = {
-        "attempts": number,
-        "updated_at": now,
-        "last_reason": result.reason[:50] or None,
-        "next_attempt_at": None,
-    }
-    if result.outcome is Outcome.DELIVERED:
-        changes["delivered_at"] = now
+def _next_status(result: SendResult, number: int, now: datetime) -> tuple[DeliveryStatus, datetime | None]:
+    """The delivery's status after this outcome, and when its next attempt is due (retried: pending)."""
     if result.outcome is not Outcome.RETRY:
-        changes["status"] = FINAL_STATUS[result.outcome].value
-        return changes
+        return FINAL_STATUS[result.outcome], None
     settings = get_settings()
     delay = next_delay(number, retry_after=result.retry_after, scale=settings.retry_schedule_scale)
     if delay is None:
-        changes["status"] = DeliveryStatus.FAILED.value
-        return changes
-    next_at = now + timedelta(seconds=delay)
-    changes["next_attempt_at"] = next_at
-    job = DeliveryJob(delivery.id, delivery.integration_id, str(record.event.payload["ticket"]["id"]))
-    await defer_retry(session, job, attempt=number + 1, at=next_at)
-    return changes
+        return DeliveryStatus.FAILED, None
+    return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
 
 
-async def _keep_thread(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
-    if result.outcome is Outcome.DELIVERED and result.thread_handle:
-        await deliveries.keep_thread_handle(
-            session,
-            integration_id=record.delivery.integration_id,
-            ticket_id=str(record.event.payload["ticket"]["id"]),
-            handle=result.thread_handle[:200],
-        )
+def _health(
+    record: DeliveryRecord, status: DeliveryStatus, reason: str | None, *, at: datetime
+) -> dict[str, object] | None:
+    """The integration's last outcome is the delivery's new status (pending after a failure: retrying);
+    nothing for a REST hook or an uninstalled integration."""
+    if record.integration is None:
+        return None
+    return delivery_health.values(at, _health_status(status), reason)
 
 
-async def _change_integration(session: AsyncSession, record: DeliveryRecord, result: SendResult) -> None:
-    """The integration's status after this outcome: credentials refused -> needs reconnect; a webhook
-    gone -> disabled; a delivery failed for good otherwise -> degraded; delivered while degraded -> active."""
+def _health_status(status: DeliveryStatus) -> str:
+    return delivery_health.RETRYING if status is DeliveryStatus.PENDING else status.value
+
+
+def _integration_change(
+    record: DeliveryRecord, result: SendResult, status: DeliveryStatus
+) -> tuple[IntegrationStatus, str] | None:
+    """The integration's status after this outcome (`status`: the delivery's new one), and why:
+    credentials refused -> needs reconnect; a webhook gone -> disabled; a delivery failed for good
+    otherwise -> degraded; delivered while degraded -> active; None: no change."""
     row = record.integration
     if row is None:
-        return
+        return None
     change = INTEGRATION_CHANGES.get(result.outcome)
     if change is not None:
-        status, reason = change[0], result.reason or change[1].value
-    elif record.delivery.status == DeliveryStatus.FAILED.value:
-        status, reason = IntegrationStatus.DEGRADED, result.reason or DELIVERY_FAILED
-    elif result.outcome is Outcome.DELIVERED and row.status == IntegrationStatus.DEGRADED.value:
-        status, reason = IntegrationStatus.ACTIVE, RECOVERED
-    else:
-        return
-    await lifecycle.transition(session, row.id, status, reason, actor=lifecycle.SYSTEM_DELIVERY)
+        return change[0], result.reason or change[1].value
+    if status is DeliveryStatus.FAILED:
+        return IntegrationStatus.DEGRADED, result.reason or DELIVERY_FAILED
+    if result.outcome is Outcome.DELIVERED and row.status == IntegrationStatus.DEGRADED.value:
+        return IntegrationStatus.ACTIVE, RECOVERED
+    return None
 
 
-async def keep_health(session: AsyncSession, record: DeliveryRecord, *, at: datetime) -> None:
-    """The integration's last outcome is this delivery's new status (pending after a failure: retrying);
-    after the integration row's changes, keeping the lock order. Nothing for an uninstalled integration."""
-    delivery = record.delivery
-    if record.integration is None:
-        return
-    pending = delivery.status == DeliveryStatus.PENDING.value
-    await delivery_health.record(
-        session,
-        integration_id=delivery.integration_id,
-        at=at,
-        status=delivery_health.RETRYING if pending else delivery.status,
-        reason=delivery.last_reason,
-    )
+async def keep_health(
+    session: AsyncSession, record: DeliveryRecord, *, status: DeliveryStatus, reason: str | None, at: datetime
+) -> None:
+    """Record the delivery's new status as the integration's last outcome, after the integration row's
+    changes (keeping the lock order). Nothing for an uninstalled integration."""
+    if record.integration is not None:
+        await delivery_health.record(
+            session,
+            integration_id=record.delivery.integration_id,
+            at=at,
+            status=_health_status(status),
+            reason=reason,
+        )
 
 
 async def _change_hook(session: AsyncSession, hook: RestHook, result: SendResult) -> None:

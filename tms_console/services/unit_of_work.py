@@ -25,14 +25,16 @@ def outage(store: Literal["database", "redis"], *, saving: bool = False) -> Unav
 
 
 @asynccontextmanager
-async def unit_of_work(*, saving: bool = False) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(*, saving: bool = False, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
     """One transaction: commits on success, rolls back on any error; a database outage raises `outage()`.
 
     Args:
         saving: the transaction saves an installation (see `outage`).
+        autocommit: no transaction: each statement commits on its own (work that is one statement, or
+            reads that need no common snapshot); saves the BEGIN and COMMIT round trips.
     """
     try:
-        async with session_scope() as session:
+        async with session_scope(autocommit=autocommit) as session:
             yield session
     except DatabaseUnavailable:
         raise outage("database", saving=saving) from None
