@@ -186,6 +186,8 @@ def test_queue_depth_and_oldest_age_are_read_when_scraped(live_url: str, db: psy
         "INSERT INTO procrastinate_jobs (queue_name, task_name, scheduled_at) "
         "VALUES (%s, 'probe', %s::timestamptz) RETURNING id"
     )
+    # A live (registered) worker runs the job set to `doing` below: no worker's stalled-job watch takes it.
+    [worker] = db.execute("SELECT worker_id FROM procrastinate_register_worker_v1()").fetchall()
     try:
         unscheduled = db.execute(insert, (queue, None)).fetchone()
         db.execute(insert, (queue, "now()"))  # due now
@@ -200,13 +202,17 @@ def test_queue_depth_and_oldest_age_are_read_when_scraped(live_url: str, db: psy
         assert value(samples, "tms_queue_jobs", **todo) == 3
         assert 7200 <= value(samples, "tms_queue_oldest_job_age_seconds", **todo) < 7200 + 3600
         assert ("tms_queue_jobs", frozenset({"queue": "deliveries", "status": "doing"}.items())) in samples
-        db.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s", (unscheduled[0],))
+        db.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = %s",
+            (worker[0], unscheduled[0]),
+        )
         samples = scrape(live_url)
         assert value(samples, "tms_queue_jobs", **todo) == 2
         assert value(samples, "tms_queue_jobs", queue=queue, status="doing") == 1
         assert value(samples, "tms_queue_oldest_job_age_seconds", **todo) < 3600
     finally:
         db.execute("DELETE FROM procrastinate_jobs WHERE queue_name = %s", (queue,))
+        db.execute("DELETE FROM procrastinate_workers WHERE id = %s", (worker[0],))
     assert value(scrape(live_url), "tms_queue_jobs", queue=queue, status="todo") == 0
 
 

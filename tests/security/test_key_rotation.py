@@ -211,8 +211,9 @@ class Run:
 
 
 def wait_until(conn: psycopg.Connection, query: str, condition: object, run: Run | None = None) -> None:
-    """Poll Postgres until `query` returns `condition` (a state, not a duration; 30 s safety limit)."""
-    deadline = time.monotonic() + 30
+    """Poll Postgres until `query` returns `condition` (a state, not a duration; a safety limit generous
+    enough for a busy 2-core machine, where starting the command alone can take half a minute)."""
+    deadline = time.monotonic() + 120
     while conn.execute(query).fetchone() != condition:
         assert run is None or run.proc.poll() is None, f"command exited: {run.seen}"
         assert time.monotonic() < deadline, f"never reached: {query}"
