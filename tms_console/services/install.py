@@ -311,8 +311,8 @@ def _finish(
     query = {"integration": pending.integration_type}
     status = {Reason.INSTALLED: "success", Reason.ADMIN_CONSENT_GRANTED: "info"}.get(reason, "error")
     query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
-    if status == "error" and current("request_id"):
-        query["ref"] = current("request_id") or ""  # shown with the flash: a report leads to the logs
+    if status == "error" and (ref := current("request_id")):
+        query["ref"] = ref  # shown with the flash: a report leads to the logs
     if replacement:  # the one-time id of the held replacement, which only this agent can decide on
         query["replace"] = replacement
     return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)
