@@ -617,8 +617,8 @@ was {ms(pct(steady_intake, 99))} and {int(r["refused"])} events were not accepte
 unit of work (steadier than rates on a shared machine): the API {r["intake_cpu_ms"]:.2f} ms per event
 (the floor's loop {r["floor_intake_cpu_ms"]:.2f} ms, its Postgres not counted in either), the worker
 {r["cpu_ms"]:.2f} ms per delivery while draining (the floor's loop {r["floor_cpu_ms"]:.2f} ms per post).
-Deliveries settled: {int(r["settled"])},
-delivered: {int(r["delivered"])}. Worker RSS by deliveries done: {curve}.
+Deliveries settled: {int(r["settled"])}, delivered: {int(r["delivered"])}. Worker RSS by deliveries done:
+{curve}.
 """,
     )
 
