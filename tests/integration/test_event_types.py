@@ -137,12 +137,21 @@ def test_another_tenant_the_backend_and_missing_integrations_get_nowhere(
 def test_a_reconnect_keeps_the_choice(live_url: str, db: psycopg.Connection, place: Place) -> None:
     with httpx.Client(base_url=live_url, headers=agent(place), timeout=20) as api:
         base = f"/v1/tenants/{place.tenant_id}/projects/{place.project_id}/integrations/telegram"
-        assert api.post(base, json={"bot_token": new_bot(api)}).status_code == 200
+        bot = new_bot(api)
+        assert api.post(base, json={"bot_token": bot}).status_code == 200
         assert api.put(events_url(place, "telegram"), json={"events": ["ticket.resolved"]}).status_code == 200
         integration = db.execute(
             "SELECT id FROM project_integrations WHERE project_id = %s", (place.project_id,)
         ).fetchone()[0]
-        assert api.post(base, json={"bot_token": new_bot(api)}).status_code == 200  # another bot, same row
+        assert api.post(base, json={"bot_token": bot}).status_code == 200  # the same bot, same row
+        assert meta(db, integration)["events"] == ["ticket.resolved"]
+        asked = api.post(base, json={"bot_token": new_bot(api)})  # another bot: replaced once confirmed
+        assert asked.status_code == 409 and asked.json()["reason"] == "wrong_account"
+        decision = {"replacement": asked.json()["replacement"], "replace": True}
+        replaced = api.post(
+            f"/v1/tenants/{place.tenant_id}/projects/{place.project_id}/replacement", json=decision
+        )
+        assert replaced.json() == {"result": "replaced"}
         assert meta(db, integration)["events"] == ["ticket.resolved"]
         assert api.get(events_url(place, "telegram")).json() == {"events": ["ticket.resolved"]}
         api.delete(base)
