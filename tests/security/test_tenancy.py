@@ -251,6 +251,7 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str], caller: str) -
         "/{integration_type}/events": {"events": ["ticket.created"]},
         "/retry-failed": {"since": "2026-01-01T00:00:00Z"},
         "/notifications": {"integration_id": None},
+        "/replacement": {"replacement": "x" * 43, "replace": True},
     }
     body = next((b for end, b in bodies.items() if route.path.endswith(end)), {} if route.body else None)
     if route.path.endswith("/hooks") and route.method == "POST":
