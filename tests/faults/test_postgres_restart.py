@@ -44,6 +44,17 @@ def delivered(rig: Rig, integration: uuid.UUID) -> int:
     return int(rows[0][0])
 
 
+def unfinished_jobs(rig: Rig, integration: uuid.UUID) -> int:
+    """The integration's delivery jobs not (yet) succeeded: a job whose delivery was recorded just before
+    the server went away still says `doing` until the stalled-job watch runs it again (a no-op)."""
+    rows = rig.sql(
+        "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded' AND args->>'delivery_id' IN "
+        "(SELECT id::text FROM deliveries WHERE integration_id = %s)",
+        (integration,),
+    )
+    return int(rows[0][0])
+
+
 def wait_until(condition: object, what: str, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -77,7 +88,12 @@ def test_a_postgres_restart_mid_run_loses_nothing_and_the_worker_carries_on(
         time.sleep(DOWN_SECONDS)
         assert worker.poll() is None, log.read_text()[-4000:]
         rig.postgres.start()
-        wait_until(lambda: delivered(rig, integration) == EVENTS, "every delivery", log, 120)
+        wait_until(
+            lambda: delivered(rig, integration) == EVENTS and unfinished_jobs(rig, integration) == 0,
+            "every delivery, and every job finished",
+            log,
+            120,
+        )
         assert worker.poll() is None, log.read_text()[-4000:]
     text = log.read_text()
 
