@@ -146,7 +146,7 @@ def _stop_on_sigterm() -> None:
 def _serve(env: dict[str, str]) -> int:
     port = env.get("PORT", "3000")
     # The job worker beside the console, with the same environment: it delivers ticket events.
-    processes = [_start(reflex_command(port), env), _start(worker_command(), env)]
+    processes = [_start(reflex_command(port), _console_env(env)), _start(worker_command(), env)]
     sandbox_note = "Providers without credentials are played by the sandbox (TMS_SANDBOX=0 turns it off).\n"
     if env.get("TMS_SANDBOX") == "1":
         processes.append(_start(sandbox_command(env["SANDBOX_BASE_URL"], env["PUBLIC_BASE_URL"]), env))
@@ -180,6 +180,18 @@ def sandbox_command(sandbox_url: str, console_url: str) -> list[str]:
     """`python -m sandbox` on the port of SANDBOX_BASE_URL, registered for the console at `console_url`."""
     port = str(urlsplit(sandbox_url).port or 80)
     return [sys.executable, "-m", "sandbox", "--port", port, "--console-url", console_url]
+
+
+def _console_env(env: dict[str, str]) -> dict[str, str]:
+    """The console's Granian workers add their metrics up in one emptied directory (prometheus_client's
+    multiprocess mode), so `/metrics` counts every worker's installs, whichever one answers the scrape.
+    The job worker keeps its own metrics port and counters."""
+    if "PROMETHEUS_MULTIPROC_DIR" in env:
+        return env
+    directory = services_runtime.DATA_DIR / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
 
 
 def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

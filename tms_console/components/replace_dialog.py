@@ -6,6 +6,9 @@ import reflex as rx
 
 from tms_console.state.replace import ReplaceState
 
+# Both buttons name the accounts, which can be long: they wrap onto more lines instead of overlapping.
+_WRAPPING = {"height": "auto", "min_height": "2rem", "white_space": "normal", "padding_y": "0.35rem"}
+
 
 def replace_dialog() -> rx.Component:
     """Keeping the old account is the default: the first button, focused, and closing the dialog."""
@@ -30,6 +33,7 @@ def replace_dialog() -> rx.Component:
                         variant="soft",
                         color_scheme="gray",
                         id="replace-refuse",
+                        **_WRAPPING,
                         loading=ReplaceState.deciding,
                         on_click=ReplaceState.decide(False),
                     ),
@@ -38,11 +42,13 @@ def replace_dialog() -> rx.Component:
                     "Replace " + expected + " with " + found,
                     color_scheme="red",
                     id="replace-confirm",
+                    **_WRAPPING,
                     loading=ReplaceState.deciding,
                     on_click=ReplaceState.decide(True),
                 ),
                 justify="end",
                 spacing="3",
+                wrap="wrap",
                 margin_top="1rem",
             ),
         ),

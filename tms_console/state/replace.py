@@ -14,7 +14,7 @@ from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason, describe
 from tms_console.services import replacements
 from tms_console.state.integrations import CardsState, IntegrationsState, provider_name
-from tms_console.state.session import current_identity
+from tms_console.state.session import current_identity, request_origin
 
 
 class ReplaceState(IntegrationsState):
@@ -49,7 +49,7 @@ class ReplaceState(IntegrationsState):
     async def decide(self, replace: bool) -> EventSpec | None:
         """Replace (only on the explicit button) or keep the old account; either way the question ends."""
         async with self:
-            identity, project_id = current_identity(self), self.project_id
+            identity, project_id, origin = current_identity(self), self.project_id, request_origin(self)
             replacement_id, integration_type = self._replacement_id, self.replace_type
             if identity is None:
                 return rx.redirect("/login")
@@ -59,7 +59,12 @@ class ReplaceState(IntegrationsState):
         name, expected = provider_name(integration_type), self.replace_expected
         try:
             reason = await replacements.decide(
-                identity, project_id=project_id, replacement_id=replacement_id, replace=replace is True
+                identity,
+                project_id=project_id,
+                replacement_id=replacement_id,
+                replace=replace is True,
+                ip=origin.ip,
+                user_agent=origin.user_agent,
             )
             kind = "success" if reason is Reason.REPLACED else "info"
         except ServiceError as exc:
