@@ -109,6 +109,9 @@ def test_a_postgres_restart_mid_run_loses_nothing_and_the_worker_carries_on(
         (list(ids),),
     )
     assert pending == [(0,)], text[-4000:]
+    # What the first worker left `doing` was requeued as it unregistered (or on reconnect), not found later
+    # by the stalled-job watch (this module's private database holds no other worker's jobs).
+    assert "stalled_jobs_requeued" not in text, text[-4000:]
 
     down, back = text.find("worker_database_unavailable"), text.find("worker_database_back")
     assert 0 < down < back, text[-4000:]  # said once each, in that order
