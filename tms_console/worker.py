@@ -6,9 +6,10 @@ heartbeat and run again by any live worker.
 
 A database outage (Postgres restarted, a failover, the network) does not end the process. A job that
 cannot reach Postgres runs again (`jobs/outages.py`); when procrastinate's own worker stops because its
-connections died, this one waits until Postgres takes connections again, requeues at once the jobs its
-previous worker could not record as done (they still say `doing` under that worker's id) and starts a
-fresh worker on a fresh pool. The log says once that the database went away and once that it is back.
+connections died, this one waits until Postgres takes connections again and starts a fresh worker on a
+fresh pool. The jobs the previous worker could not record as done (they still say `doing`) run again at
+once: requeued as that worker unregisters (jobs/stalled.py), or on reconnect when it could not unregister.
+The log says once that the database went away and once that it is back.
 """
 
 from __future__ import annotations
