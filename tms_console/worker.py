@@ -7,7 +7,9 @@ heartbeat and run again by any live worker.
 A database outage (Postgres restarted, a failover, the network) does not end the process. A job that
 cannot reach Postgres runs again (`jobs/outages.py`); when procrastinate's own worker stops because its
 connections died, this one waits until Postgres takes connections again and starts a fresh worker on a
-fresh pool. The log says once that the database went away and once that it is back.
+fresh pool. The jobs the previous worker could not record as done (they still say `doing`) run again at
+once: requeued as that worker unregisters (jobs/stalled.py), or on reconnect when it could not unregister.
+The log says once that the database went away and once that it is back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import contextlib
 import itertools
 import logging
 import signal
+
+from procrastinate.worker import Worker
 
 from tms_console.api import worker_metrics
 from tms_console.jobs import create_app
@@ -34,24 +38,29 @@ RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits between probes while Postgres 
 logger = logging.getLogger("tms_console.worker")
 
 
-async def _serve(stop: asyncio.Event, stalled: float) -> str | None:
+async def _serve(stop: asyncio.Event, stalled: float) -> tuple[str | None, int | None]:
     """One procrastinate worker on a fresh pool until `stop` is set (None: it finished the jobs in hand);
-    otherwise why it ended: a database outage it did not survive, or one it did (a job whose status could
-    not be saved then still says `doing` under this worker's id, and only a new worker id frees it)."""
+    otherwise why it ended: a database outage it did not survive, or one it did. With it, the worker's id
+    when it ended without unregistering (a job whose status could not be saved then still says `doing`
+    under that id: `_requeue_left_behind` frees it on reconnect)."""
+    started: list[Worker] = []
     try:
-        return await _run_worker(stop, stalled)
+        cause = await _run_worker(stop, stalled, started)
     except Exception as exc:
         if not is_outage(exc):
             raise
-        return type(exc).__name__
+        cause = type(exc).__name__
+    return cause, started[0].worker_id if started else None  # procrastinate clears it once unregistered
 
 
-async def _run_worker(stop: asyncio.Event, stalled: float) -> str | None:
+async def _run_worker(stop: asyncio.Event, stalled: float, started: list[Worker]) -> str | None:
     app = create_app()
     async with app.open_async():
         watcher = asyncio.create_task(stalled_jobs.watch(app, stalled))
-        worker = asyncio.create_task(
-            app.run_worker_async(
+        # procrastinate's own Worker (what `app.run_worker_async` builds), kept so its id is known after.
+        started.append(
+            Worker(
+                app=app,
                 queues=QUEUES,
                 concurrency=CONCURRENCY,
                 update_heartbeat_interval=stalled / 3,
@@ -59,6 +68,7 @@ async def _run_worker(stop: asyncio.Event, stalled: float) -> str | None:
                 install_signal_handlers=False,
             )
         )
+        worker = asyncio.create_task(started[0].run())
         stopping = asyncio.create_task(stop.wait())
         outage_over = asyncio.create_task(OUTAGE.over(OUTAGE.count))
         try:
@@ -73,6 +83,21 @@ async def _run_worker(stop: asyncio.Event, stalled: float) -> str | None:
     if stop.is_set():
         return None
     return "outage_over" if outage_over.done() else "worker_stopped"  # else a side task failed
+
+
+async def _requeue_left_behind(worker_id: int) -> int | None:
+    """Unregister this process's previous worker, which could not itself, requeueing the jobs it could not
+    record as done (jobs/stalled.py); None when done, or the id again when the database went away
+    meanwhile (the next reconnect tries again)."""
+    try:
+        app = create_app()
+        async with app.open_async():
+            await app.job_manager.unregister_worker(worker_id)
+    except Exception as exc:
+        if is_outage(exc):
+            return worker_id
+        logger.warning("left_behind_jobs_not_requeued error=%s", type(exc).__name__)  # the watch will
+    return None
 
 
 async def _reachable(stop: asyncio.Event) -> bool:
@@ -122,15 +147,18 @@ async def run() -> None:
     _stop_on_signals(stop)
     asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)
     error: str | None = None
+    left_behind: int | None = None
     port = settings.worker_metrics_port
     scrapes = await worker_metrics.serve(settings.worker_metrics_host, port) if port else None
     try:
         while await _reachable(stop):
+            if left_behind is not None:
+                left_behind = await _requeue_left_behind(left_behind)
             # Right after an outage every worker's heartbeat is stale: let the live ones beat again before
             # a new procrastinate worker starts, since it prunes the workers it finds stale.
             if error is not None and not await _pause(stop, stalled):
                 break
-            error = await _serve(stop, stalled)
+            error, left_behind = await _serve(stop, stalled)
             if error is None:
                 break
             logger.warning("worker_restarting cause=%s", error)

@@ -4,8 +4,9 @@ The console API and the worker (real processes) run on the rig's private Postgre
 (`pg_ctl stop -m fast`) for a few seconds while the worker is busy, then starts again. The worker process
 keeps running: it says once that the database is unavailable and once that it is back, reconnects (a
 fresh procrastinate worker on a fresh pool), and the jobs it had in hand when the connection died run
-again, so the webhook's receiver may get those twice, always with the same `webhook-id`. Nothing is lost,
-nothing fails, each attempt is recorded once, and the log is a few clear lines: no traceback, no secret.
+again at once (requeued as the old worker unregisters, not after the stalled-job watch's wait), so the
+webhook's receiver may get those twice, always with the same `webhook-id`. Nothing is lost, nothing
+fails, each attempt is recorded once, and the log is a few clear lines: no traceback, no secret.
 """
 
 from __future__ import annotations
@@ -44,17 +45,6 @@ def delivered(rig: Rig, integration: uuid.UUID) -> int:
     return int(rows[0][0])
 
 
-def unfinished_jobs(rig: Rig, integration: uuid.UUID) -> int:
-    """The integration's delivery jobs not (yet) succeeded: a job whose delivery was recorded just before
-    the server went away still says `doing` until the stalled-job watch runs it again (a no-op)."""
-    rows = rig.sql(
-        "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded' AND args->>'delivery_id' IN "
-        "(SELECT id::text FROM deliveries WHERE integration_id = %s)",
-        (integration,),
-    )
-    return int(rows[0][0])
-
-
 def wait_until(condition: object, what: str, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -88,12 +78,7 @@ def test_a_postgres_restart_mid_run_loses_nothing_and_the_worker_carries_on(
         time.sleep(DOWN_SECONDS)
         assert worker.poll() is None, log.read_text()[-4000:]
         rig.postgres.start()
-        wait_until(
-            lambda: delivered(rig, integration) == EVENTS and unfinished_jobs(rig, integration) == 0,
-            "every delivery, and every job finished",
-            log,
-            120,
-        )
+        wait_until(lambda: delivered(rig, integration) == EVENTS, "every delivery", log, 120)
         assert worker.poll() is None, log.read_text()[-4000:]
     text = log.read_text()
 
@@ -124,6 +109,9 @@ def test_a_postgres_restart_mid_run_loses_nothing_and_the_worker_carries_on(
         (list(ids),),
     )
     assert pending == [(0,)], text[-4000:]
+    # What the first worker left `doing` was requeued as it unregistered (or on reconnect), not found later
+    # by the stalled-job watch (this module's private database holds no other worker's jobs).
+    assert "stalled_jobs_requeued" not in text, text[-4000:]
 
     down, back = text.find("worker_database_unavailable"), text.find("worker_database_back")
     assert 0 < down < back, text[-4000:]  # said once each, in that order

@@ -6,11 +6,12 @@ Each install goes through the sandbox's own authorization server or signup, as t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from sandbox import SandboxApp, create_sandbox_router, sandbox_bot_token
@@ -20,6 +21,7 @@ from tests.integration.sandbox import test_msteams_sandbox as msteams
 from tests.integration.sandbox import test_slack_sandbox as slack
 from tests.integration.sandbox import test_telegram_sandbox as telegram
 from tests.integration.sandbox import test_whatsapp_sandbox as whatsapp
+from tests.utils.live import free_port, serve_app
 from tms_console.oauth.http import ProviderApi
 
 CANARY = "CANARYsend4b2c"
@@ -54,6 +56,20 @@ def sandbox_app(redis_url: str) -> FastAPI:
     app = FastAPI()
     app.include_router(create_sandbox_router(redis_url=redis_url, apps=apps, canary=CANARY))
     return app
+
+
+@pytest.fixture(scope="module")
+def origin(redis_url: str) -> Iterator[str]:
+    """`sandbox_app` served over real HTTP for the module that imports this fixture; its origin."""
+    with serve_app(sandbox_app(redis_url), free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def http(origin: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `origin`, as the installers and the tests' own sandbox calls use it."""
+    async with httpx.AsyncClient(base_url=origin) as client:
+        yield client
 
 
 async def install_slack(http: httpx.AsyncClient, origin: str) -> Installed:

@@ -72,13 +72,18 @@ def test_one_notice_per_transition_never_per_check(
     assert not transition(slack, IntegrationStatus.DEGRADED, "server_error")
     # Exactly two jobs were queued, in the transitions' own transactions; both arrive.
     wait_for(db, NOTICES, (str(place.tenant_id),), lambda rows: [r[0] for r in rows] == ["succeeded"] * 2)
-    # Two jobs, run side by side by the worker: they may arrive in either order.
-    texts = sorted(body["text"] for body in notices(sandbox_url, endpoint))
+    locks = db.execute(
+        "SELECT DISTINCT lock FROM procrastinate_jobs WHERE task_name = 'notify' AND args->>'tenant_id' = %s",
+        (str(place.tenant_id),),
+    ).fetchall()
+    assert locks == [(f"notify:{place.tenant_id}",)]
+    # Under the tenant's lock, in the order the transitions happened.
+    texts = [body["text"] for body in notices(sandbox_url, endpoint)]
     assert texts == [
-        "Integration Slack of project Intake is failing to deliver: The receiving server had an error (5xx). "
-        "It is tried again later. Open Activity to see the failing deliveries.",
         "Integration Slack of project Intake needs reconnecting: "
         "The Slack token was revoked. Reconnect Slack.",
+        "Integration Slack of project Intake is failing to deliver: The receiving server had an error (5xx). "
+        "It is tried again later. Open Activity to see the failing deliveries.",
     ]
     assert all(body["type"] == "console.notice" for body in notices(sandbox_url, endpoint))
 

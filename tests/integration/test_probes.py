@@ -5,16 +5,15 @@ result carries a secret."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 
 from tests.integration.sandbox import test_telegram_sandbox as telegram
-from tests.integration.send_setups import INSTALLERS, TELEGRAM_CHAT, Installed, sandbox_app
-from tests.utils.live import free_port, serve_app
+from tests.integration.send_setups import INSTALLERS, TELEGRAM_CHAT, Installed, http, origin
 from tms_console.domain.messages import Outcome, SendResult
 from tms_console.providers.registry import HOOKS
+
+__all__ = ["http", "origin"]  # the sandbox fixtures, shared from send_setups
 
 PROVIDERS = sorted(INSTALLERS)
 # What each provider's `auth_error` fault (its answer to a dead credential) makes of the check.
@@ -26,18 +25,6 @@ REFUSED = {
     "telegram": (403, "bot_removed"),
     "whatsapp": (401, "access_revoked"),
 }
-
-
-@pytest.fixture(scope="module")
-def origin(redis_url: str) -> Iterator[str]:
-    with serve_app(sandbox_app(redis_url), free_port()) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def http(origin: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=origin) as client:
-        yield client
 
 
 async def probe(provider: str, setup: Installed) -> SendResult | None:

@@ -25,9 +25,8 @@ from tests.integration.test_install_flow import browser, inspect, query_of, row
 from tests.utils.deliveries import add_delivery, wait_for
 from tests.utils.events import Place, ticket_event
 from tests.utils.forms import click
+from tests.utils.health import bundle_of
 from tests.utils.live import sandbox_origin
-from tms_console.domain.values import Sealed
-from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.security.replacement_store import ReplacementStore
 from tms_console.security.state_store import PREFIX, PendingInstall, digest
 
@@ -109,14 +108,7 @@ def snapshot(db: psycopg.Connection, kind: str, place: Place) -> tuple:
 
 
 def bundle(db: psycopg.Connection, kind: str, place: Place) -> dict:
-    row_id = row(db, kind, place.project_id)[0]
-    key_id, nonce, ciphertext = db.execute(
-        "SELECT key_id, nonce, ciphertext FROM integration_credentials WHERE integration_id = %s", (row_id,)
-    ).fetchone()
-    aad = row_aad(
-        tenant_id=place.tenant_id, project_id=place.project_id, integration_type=kind, row_id=row_id
-    )
-    return configured_keyring().open(Sealed(key_id, bytes(nonce), bytes(ciphertext)), aad=aad)
+    return bundle_of(db, row(db, kind, place.project_id)[0])
 
 
 def history(db: psycopg.Connection, place: Place, row_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:

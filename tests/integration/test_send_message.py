@@ -5,34 +5,22 @@ sandbox's `auth_error` and `rate_limited` faults come back as AUTH_FAILED and RE
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.send_setups import INSTALLERS, Installed, sandbox_app
-from tests.utils.live import free_port, serve_app
+from tests.integration.send_setups import INSTALLERS, Installed, http, origin
 from tms_console.domain.events import TicketEvent
 from tms_console.domain.messages import Outcome, SendResult
 from tms_console.domain.sample_events import SAMPLE_EVENTS
 from tms_console.providers.registry import HOOKS
 
+__all__ = ["http", "origin"]  # the sandbox fixtures, shared from send_setups
+
 PROVIDERS = sorted(INSTALLERS)
 # Where the first message's handle puts later ones; Google Chat threads by key, WhatsApp has no threads.
 REPLIES = ("slack", "discord", "msteams", "telegram")
-
-
-@pytest.fixture(scope="module")
-def origin(redis_url: str) -> Iterator[str]:
-    with serve_app(sandbox_app(redis_url), free_port()) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def http(origin: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=origin) as client:
-        yield client
 
 
 def ticket_event(event_type: str, ticket_id: str, marker: str) -> TicketEvent:

@@ -5,30 +5,18 @@ handle asked for, no Discord thread started)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from tests.integration.send_setups import INSTALLERS, sandbox_app
+from tests.integration.send_setups import INSTALLERS, http, origin
 from tests.integration.test_send_message import messages
-from tests.utils.live import free_port, serve_app
 from tms_console.domain.messages import Outcome
 from tms_console.providers.registry import HOOKS
 
+__all__ = ["http", "origin"]  # the sandbox fixtures, shared from send_setups
+
 CARRIERS = sorted(kind for kind in INSTALLERS if HOOKS[kind].sends_notices)
-
-
-@pytest.fixture(scope="module")
-def notice_origin(redis_url: str) -> Iterator[str]:
-    with serve_app(sandbox_app(redis_url), free_port()) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def notice_http(notice_origin: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=notice_origin) as client:
-        yield client
 
 
 def test_every_chat_platform_but_whatsapp_carries_notices() -> None:
@@ -37,15 +25,15 @@ def test_every_chat_platform_but_whatsapp_carries_notices() -> None:
 
 @pytest.mark.parametrize("provider", CARRIERS)
 async def test_a_notice_arrives_as_one_plain_message(
-    notice_http: httpx.AsyncClient, notice_origin: str, provider: str
+    http: httpx.AsyncClient, origin: str, provider: str
 ) -> None:
-    setup = await INSTALLERS[provider](notice_http, notice_origin)
+    setup = await INSTALLERS[provider](http, origin)
     marker = uuid.uuid4().hex[:10]
     text = f"Integration Slack of project Billing {marker} needs reconnecting: the token was revoked."
     hooks = HOOKS[provider]
     result = await hooks.send_message(setup.api, setup.bundle, setup.meta, hooks.render_notice(text))
     assert result.outcome is Outcome.DELIVERED, result
-    [arrived] = [m for m in await messages(notice_http, provider, setup) if marker in str(m)]
+    [arrived] = [m for m in await messages(http, provider, setup) if marker in str(m)]
     assert "needs reconnecting" in str(arrived)
     if provider == "discord":  # a ticket's first message gets a thread (the bot is there); a notice none
         assert result.thread_handle == ""

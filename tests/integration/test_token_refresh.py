@@ -1,12 +1,17 @@
 """Proactive token refresh of real Teams and Google Chat installs against their sandboxes: single-flight
-across 20 concurrent workers, `invalid_grant` at once, transient failures counted once a day with backoff
-and given up on the fourth day, and the recovery after failures. Days pass on a compressed clock (`now`)."""
+across 20 concurrent worker processes, `invalid_grant` at once, transient failures counted once a day with
+backoff and given up on the fourth day, and the recovery after failures. Days pass on a compressed clock
+(`now`)."""
 
 from __future__ import annotations
 
-import asyncio
+import os
+import subprocess
+import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -28,6 +33,7 @@ from tms_console.services import refresh
 from tms_console.services.refresh import Refresh
 
 __all__ = ["installed"]  # the module's fixture
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -55,16 +61,57 @@ def refresh_at(integration: uuid.UUID, now: datetime | None = None) -> Refresh:
     return run_service(lambda: refresh.refresh(integration, now=now))
 
 
-def test_twenty_concurrent_workers_spend_the_refresh_token_once(
-    teams: uuid.UUID, db: psycopg.Connection
+# One worker process: waits at the barrier (the `go` file), then runs the refresh and prints its outcome.
+WORKER = """
+import asyncio, pathlib, sys, time, uuid
+from tms_console.services import refresh
+
+ready, go, integration = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), uuid.UUID(sys.argv[3])
+ready.touch()
+while not go.exists():
+    time.sleep(0.005)
+print(asyncio.run(refresh.refresh(integration)).value)
+"""
+
+
+def refresh_in_processes(integration: uuid.UUID, workers: int, barrier: Path) -> list[Refresh]:
+    """`refresh(integration)` in `workers` OS processes of their own (this run's environment), all
+    released at once when every one of them has imported the service and is waiting; their outcomes."""
+    go = barrier / "go"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(barrier / f"ready-{n}"), str(go), str(integration)],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(workers)
+    ]
+    try:
+        deadline = time.monotonic() + 180
+        while len(list(barrier.glob("ready-*"))) < workers:
+            assert all(child.poll() is None for child in children), "a worker died before the barrier"
+            assert time.monotonic() < deadline, "the workers did not all reach the barrier"
+            time.sleep(0.05)
+        go.touch()
+        finished = [child.communicate(timeout=120) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait(10)
+    assert all(child.returncode == 0 for child in children), [err[-2000:] for _, err in finished]
+    return [Refresh(out.strip().splitlines()[-1]) for out, _ in finished]
+
+
+def test_twenty_concurrent_worker_processes_spend_the_refresh_token_once(
+    teams: uuid.UUID, db: psycopg.Connection, tmp_path: Path
 ) -> None:
     old = bundle_of(db, teams)
     before = sandbox_counter("msteams", "refresh_grants")
-
-    async def twenty() -> list[Refresh]:
-        return list(await asyncio.gather(*(refresh.refresh(teams) for _ in range(20))))
-
-    outcomes = run_service(twenty)
+    outcomes = refresh_in_processes(teams, 20, tmp_path)
     assert sorted(outcomes) == sorted([Refresh.REFRESHED] + [Refresh.FRESH] * 19)
     assert sandbox_counter("msteams", "refresh_grants") == before + 1
     new = bundle_of(db, teams)

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.utils.events import ticket_event
+from tests.utils.events import Place, integration_of, ticket_event
 from tests.utils.identities import identity, project_id, token_for
 from tests.utils.reflex_client import ReflexClient
 from tms_console import tms_console  # noqa: F401  (registers every state and handler)
@@ -39,15 +39,7 @@ def planted(console: dict[str, str], database_url: str) -> Iterator[dict[str, st
     tenant = identity().tenant_id
     event = ticket_event()
     event["ticket"]["subject"] = f"Refund for {marker}"
-    with psycopg.connect(
-        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-    ) as db:
-        integration = uuid.uuid4()
-        db.execute(
-            "INSERT INTO project_integrations (id, tenant_id, project_id, integration_type) "
-            "VALUES (%s, %s, %s, 'webhook')",
-            (integration, tenant, PROJECT),
-        )
+    with integration_of(database_url, Place(tenant, PROJECT), "webhook") as (db, integration):
         event_row, delivery = uuid.uuid4(), uuid.uuid4()
         db.execute(
             "INSERT INTO ticket_events (id, tenant_id, project_id, event_id, type, payload, answer) "
@@ -67,7 +59,6 @@ def planted(console: dict[str, str], database_url: str) -> Iterator[dict[str, st
         )
         yield {"marker": marker, "delivery": str(delivery), "event": str(event_row)}
         db.execute("DELETE FROM ticket_events WHERE id = %s", (event_row,))
-        db.execute("DELETE FROM project_integrations WHERE id = %s", (integration,))
 
 
 def deliveries_of(db: psycopg.Connection, event: str) -> list[tuple[Any, ...]]:

@@ -10,12 +10,12 @@ test_reflex_handlers.py also sweeps these handlers with hostile arguments.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
+from tests.utils.events import Place, integration_of
 from tests.utils.identities import identity, project_id, token_for
 from tests.utils.reflex_client import ReflexClient
 from tms_console import tms_console  # noqa: F401  (registers every state and handler)
@@ -45,15 +45,7 @@ def planted(console: dict[str, str], database_url: str) -> Iterator[dict[str, st
     """A webhook on Acme's "Billing Desk" with one audit event whose actor name is a marker."""
     marker = "MARK" + secrets.token_hex(6)
     tenant = identity().tenant_id
-    with psycopg.connect(
-        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-    ) as db:
-        integration = uuid.uuid4()
-        db.execute(
-            "INSERT INTO project_integrations (id, tenant_id, project_id, integration_type) "
-            "VALUES (%s, %s, %s, 'webhook')",
-            (integration, tenant, PROJECT),
-        )
+    with integration_of(database_url, Place(tenant, PROJECT), "webhook") as (db, integration):
         db.execute(
             "INSERT INTO integration_events (id, tenant_id, project_id, integration_id, integration_type, "
             "action, reason, actor_id, actor_name, ip) VALUES (gen_random_uuid(), %s, %s, %s, 'webhook', "
@@ -63,7 +55,6 @@ def planted(console: dict[str, str], database_url: str) -> Iterator[dict[str, st
         yield {"marker": marker, "integration": str(integration)}
         db.execute("DELETE FROM integration_events WHERE actor_name = %s", (marker,))
         db.execute("DELETE FROM tenant_settings WHERE tenant_id = %s", (tenant,))
-        db.execute("DELETE FROM project_integrations WHERE id = %s", (integration,))
 
 
 def setting(db: psycopg.Connection) -> object:

@@ -19,12 +19,12 @@ from sandbox import app_events
 from tests.integration.test_connect_flows import add_to_chat, base, new_bot
 from tests.integration.test_install_flow import row
 from tests.utils.events import add_integration, new_place
+from tests.utils.health import bundle_of
 from tests.utils.identities import project_id, token_for
 from tests.utils.provider_events import (
     DISCORD_APP,
     SLACK_APP,
     WHATSAPP_SECRET,
-    bundle_of,
     discord_body,
     post,
     slack_body,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,3 +94,19 @@ def add_integration(
     ).fetchone()
     assert row is not None
     return uuid.UUID(str(row[0]))
+
+
+@contextmanager
+def integration_of(
+    database_url: str, place: Place, kind: str
+) -> Iterator[tuple[psycopg.Connection, uuid.UUID]]:
+    """`add_integration` on a connection of its own (for a module's fixture), which the block gets with
+    the row's id; the row is deleted at the end."""
+    with psycopg.connect(
+        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as db:
+        integration = add_integration(db, place, kind)
+        try:
+            yield db, integration
+        finally:
+            db.execute("DELETE FROM project_integrations WHERE id = %s", (integration,))

@@ -4,15 +4,11 @@ events URL: for tests that need ids of their own (a workspace nobody else instal
 from __future__ import annotations
 
 import secrets
-import uuid
 from typing import Any
 
 import httpx
-import psycopg
 
 from sandbox import app_events, credentials
-from tms_console.domain.values import Sealed
-from tms_console.security.keyring import configured_keyring, row_aad
 
 SLACK_APP = "A0SBXAPP01"  # the sandbox's Slack app id (meta `app_id` of every sandbox install)
 DISCORD_APP = credentials("discord")[0]
@@ -64,17 +60,3 @@ def whatsapp_body(waba_id: str, *, sent: int | None = None) -> bytes:
 def post(live_url: str, provider: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
     headers = {"Content-Type": "application/json"} | headers
     return httpx.post(events_url(live_url, provider), content=body, headers=headers, timeout=20)
-
-
-def bundle_of(db: psycopg.Connection, integration: uuid.UUID) -> dict[str, Any]:
-    """An install's decrypted secrets, opened the way the console opens them (for crafting its calls)."""
-    found = db.execute(
-        "SELECT p.tenant_id, p.project_id, p.integration_type, c.key_id, c.nonce, c.ciphertext "
-        "FROM project_integrations p JOIN integration_credentials c ON c.integration_id = p.id "
-        "WHERE p.id = %s",
-        (integration,),
-    ).fetchone()
-    assert found is not None
-    tenant, project, kind, kid, nonce, ciphertext = found
-    aad = row_aad(tenant_id=tenant, project_id=project, integration_type=kind, row_id=integration)
-    return configured_keyring().open(Sealed(kid, bytes(nonce), bytes(ciphertext)), aad=aad)

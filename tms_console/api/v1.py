@@ -77,19 +77,7 @@ async def list_integrations(
     return IntegrationList(
         project_id=project_id,
         integrations=[
-            Integration(
-                type=v.key,
-                name=v.name,
-                status=v.status,
-                status_note=v.status_note,
-                status_since=v.status_since,
-                stand_in=v.stand_in,
-                account=v.account,
-                channel=v.channel,
-                installed_by=v.installed_by,
-                installed_at=v.installed_at,
-                last_delivery=LastDeliveryOut(**asdict(v.last_delivery)) if v.last_delivery else None,
-            )
+            Integration(type=v.key, **asdict(v))  # the view's fields by name: none can be forgotten
             for v in views
         ],
     )
@@ -378,16 +366,7 @@ async def integrations_overview(
                 name=p.name,
                 last_change=p.last_change,
                 integrations={
-                    key: OverviewCell(
-                        status=c.status,
-                        state=c.state,
-                        detail=c.detail,
-                        account=c.account,
-                        channel=c.channel,
-                        updated_at=c.updated_at,
-                        failing=c.failing,
-                        failing_since=c.failing_since,
-                    )
+                    key: OverviewCell(**asdict(c))  # the cell's fields by name: none can be forgotten
                     for key, c in p.cells.items()
                 },
             )

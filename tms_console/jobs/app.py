@@ -14,6 +14,7 @@ import psycopg_pool
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from tms_console.jobs.outages import OutageRetry
+from tms_console.jobs.stalled import RequeueOnUnregister
 from tms_console.logs import context as log_context
 from tms_console.persistence.job_queue import (
     CHECK_TASK,
@@ -60,6 +61,7 @@ def create_app() -> App:
         conninfo=conninfo(), min_size=1, max_size=4, configure=_autocommit, pool_factory=_pool
     )
     app = App(connector=connector)
+    app.job_manager = RequeueOnUnregister(connector)  # a stopping worker leaves no job `doing`
 
     @app.task(name=DELIVER_TASK, queue=DELIVERIES_QUEUE, retry=OutageRetry(), pass_context=True)
     async def deliver(context: JobContext, delivery_id: str, attempt: int = 1) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from procrastinate import App
 from procrastinate.jobs import Job
+from procrastinate.manager import JobManager
 
 from tms_console.jobs.outages import OUTAGE, is_outage
 
@@ -26,12 +27,28 @@ async def stalled_jobs(app: App, *, stalled_seconds: float) -> list[Job]:
     return list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds))
 
 
-async def requeue(app: App, jobs: Sequence[Job]) -> None:
-    """Put jobs back in the queue (same id, lock, priority and arguments)."""
+async def requeue(manager: JobManager, jobs: Sequence[Job], *, found: str = "stalled_jobs") -> None:
+    """Put jobs back in the queue (same id, lock, priority and arguments); `found` says how, in the log."""
     for job in jobs:
-        await app.job_manager.retry_job(job)
+        await manager.retry_job(job)
     if jobs:
-        logger.warning("stalled_jobs_requeued count=%d", len(jobs))
+        logger.warning("%s_requeued count=%d", found, len(jobs))
+
+
+class RequeueOnUnregister(JobManager):
+    """procrastinate's job manager, except that unregistering a worker first requeues the jobs still
+    `doing` under its id.
+
+    procrastinate unregisters a worker once the jobs in hand have ended, so what still says `doing` then is
+    a job whose status could not be saved (a database outage): no one runs it, and the watch above would
+    only find it after its wait (once unregistered, under no worker id). A worker that could not even
+    unregister is unregistered by worker.py as soon as the database is back.
+    """
+
+    async def unregister_worker(self, worker_id: int) -> None:
+        left = list(await self.list_jobs_async(status="doing", worker_id=worker_id))
+        await requeue(self, left, found="left_behind_jobs")
+        await super().unregister_worker(worker_id)
 
 
 async def watch(app: App, stalled: float) -> None:
@@ -63,7 +80,7 @@ async def watch(app: App, stalled: float) -> None:
 
 async def _requeue_quietly(app: App, jobs: Sequence[Job]) -> None:
     try:
-        await requeue(app, jobs)
+        await requeue(app.job_manager, jobs)
     except Exception as exc:  # the next round finds what is left
         if not is_outage(exc):
             logger.warning("stalled_jobs_requeue_failed error=%s", type(exc).__name__)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 DELIVER_TASK = "deliver"
 NOTIFY_TASK = "notify"  # a console notice to the integration a tenant's admins chose (services/notifications)
+NOTIFY_LOCK_PREFIX = "notify:"  # one tenant's notices are sent one at a time, in order (procrastinate's lock)
 DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention, scheduling)
 EXPIRE_REPLACEMENT_TASK = "expire_replacement"
@@ -122,14 +123,18 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
 async def defer_notice(
     session: AsyncSession, *, tenant_id: uuid.UUID, integration_id: uuid.UUID, text: str
 ) -> int:
-    """Queue one `notify` job inside the session's transaction; its job id."""
+    """Queue one `notify` job inside the session's transaction; its job id.
+
+    Under the tenant's lock: procrastinate runs no job while another with the same lock is running or was
+    queued before it, so a tenant's admins are told of transitions in the order they happened.
+    """
     connection = await (await session.connection()).get_raw_connection()
     deferred = await _jobs.defer_job_async(
         Job(
             id=None,
             queue=DELIVERIES_QUEUE,
             task_name=NOTIFY_TASK,
-            lock=None,
+            lock=f"{NOTIFY_LOCK_PREFIX}{tenant_id}",
             queueing_lock=None,
             task_kwargs={"tenant_id": str(tenant_id), "integration_id": str(integration_id), "text": text},
         ),

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import Unavailable
 from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
-from tms_console.persistence.models import ProjectIntegration
+from tms_console.persistence.models import ProjectIntegration, utcnow
 from tms_console.security.identity import Identity
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -26,8 +27,6 @@ ACTIONS = {
     Reason.UNINSTALLED: "uninstalled",
     Reason.INSTALL_STARTED: "install_started",
     Reason.ADMIN_CONSENT_GRANTED: "admin_consent_granted",
-    Reason.NEEDS_RECONNECT: "needs_reconnect",  # a delivery found the credentials refused
-    Reason.ENDPOINT_GONE: "disabled",  # a webhook answered 410 to a delivery
     Reason.HOOK_SUBSCRIBED: "subscribed",  # a REST hook (Zapier, Make) was added
     Reason.HOOK_UNSUBSCRIBED: "unsubscribed",
     Reason.HOOK_GONE: "unsubscribed",  # a REST hook's URL answered 410 to a delivery
@@ -56,28 +55,44 @@ async def record(
     tenant_id: str | uuid.UUID,
     project_id: str | uuid.UUID,
     integration_type: str,
-    reason: Reason,
+    reason: Reason | str,
     actor_id: str | None,
     actor_name: str | None,
     integration_id: uuid.UUID | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
     action: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """One audit row; the action is the reason's (ACTIONS) unless named."""
+    """One audit row; the action is the reason's (ACTIONS) unless named.
+
+    `reason` is a Reason, or a free-form code (a status change's: the provider's or a service's words, cut
+    to the column's 50 characters); `from_status`/`to_status` are a status change's details; `at` is when
+    (default: now).
+    """
     await repository.record_event(
         session,
         tenant_id=uuid.UUID(str(tenant_id)),
         project_id=uuid.UUID(str(project_id)),
         integration_id=integration_id,
         integration_type=integration_type[:50],
-        action=action or ACTIONS.get(reason, "install_failed"),
-        reason=reason.value,
+        action=action or _action_of(reason),
+        reason=str(reason)[:50],
         actor_id=actor_id,
         actor_name=(actor_name or "")[:200] or None,
         ip=(ip or "")[:64] or None,
         user_agent=(user_agent or "")[:512] or None,
+        from_status=from_status,
+        to_status=to_status,
+        created_at=at or utcnow(),
     )
+
+
+def _action_of(reason: Reason | str) -> str:
+    """A reason's audit action (a reason without one: an install that failed with it)."""
+    return ACTIONS.get(reason, "install_failed") if isinstance(reason, Reason) else "install_failed"
 
 
 async def record_by(

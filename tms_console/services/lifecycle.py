@@ -21,8 +21,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.status import IntegrationStatus
-from tms_console.persistence import integration_status, repository
+from tms_console.persistence import integration_status
 from tms_console.persistence.models import utcnow
+from tms_console.services import audit
 from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.lifecycle")
@@ -104,21 +105,21 @@ async def transition(
     await integration_status.store(
         session, integration_id, status=to.value, reason=kept_reason, changed_at=now, at=now
     )
-    await repository.record_event(
+    await audit.record(
         session,
         tenant_id=change.tenant_id,
         project_id=change.project_id,
-        integration_id=integration_id,
         integration_type=change.integration_type,
-        action=STATUS_CHANGED,
         reason=reason,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        integration_id=integration_id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        action=STATUS_CHANGED,
         from_status=change.from_status,
         to_status=change.to_status,
-        actor_id=actor.id,
-        actor_name=actor.name[:200],
-        ip=(actor.ip or "")[:64] or None,
-        user_agent=(actor.user_agent or "")[:512] or None,
-        created_at=now,
+        at=now,
     )
     for hook in _hooks:
         await hook(session, change)

@@ -264,4 +264,8 @@ async def _tab_open(token: str) -> bool:
     namespace = RegistrationContext.get().app.event_namespace
     if namespace is None:
         return False
+    # Private on purpose: Reflex 0.10.1 has no public "is this client connected" API. Its public
+    # `event_namespace.token_to_sid` knows only this process's sockets, so with several workers (Redis
+    # token manager) a tab connected to another worker would read as closed; `is_token_connected` asks
+    # every instance, and Reflex's own shared-state updates (reflex/istate/shared.py) call it the same way.
     return await namespace._token_manager.is_token_connected(token)
