@@ -18,7 +18,9 @@ def sign_out_button() -> rx.Component:
 
 def project_switcher() -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(placeholder="Project", id="project-switcher", min_width="14rem"),
+        rx.select.trigger(
+            placeholder="Project", id="project-switcher", min_width="14rem", aria_label="Project"
+        ),
         rx.select.content(
             rx.foreach(
                 IntegrationsState.projects,

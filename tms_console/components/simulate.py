@@ -12,7 +12,7 @@ from tms_console.state.simulate import SimulateState
 def simulate_control() -> rx.Component:
     """Pick an event type and have the intake accept a sample of it for this project."""
     picker = rx.select.root(
-        rx.select.trigger(id="simulate-type", width="12rem"),
+        rx.select.trigger(id="simulate-type", width="12rem", aria_label="Event type"),
         rx.select.content(
             *[rx.select.item(label, value=value) for value, label in EVENT_LABELS.items()],
         ),

@@ -92,7 +92,7 @@ def _filters() -> rx.Component:
             width="24rem",
         ),
         rx.select.root(
-            rx.select.trigger(id="overview-status"),
+            rx.select.trigger(id="overview-status", aria_label="Status"),
             rx.select.content(
                 rx.select.item("Any status", value="all"),
                 *[rx.select.item(label, value=key) for key, (label, _) in STATUS.items()],
@@ -101,7 +101,7 @@ def _filters() -> rx.Component:
             on_change=AdminState.set_status_filter,
         ),
         rx.select.root(
-            rx.select.trigger(id="overview-provider"),
+            rx.select.trigger(id="overview-provider", aria_label="Provider"),
             rx.select.content(
                 rx.select.item("Any provider", value="all"),
                 rx.foreach(AdminState.providers, lambda p: rx.select.item(p.name, value=p.key)),
@@ -114,6 +114,7 @@ def _filters() -> rx.Component:
                 checked=AdminState.attention_only,
                 on_change=AdminState.toggle_attention,
                 id="overview-attention",
+                aria_label="Needs attention only",
             ),
             rx.text("Needs attention only", size="2"),
             align="center",
@@ -129,7 +130,7 @@ def _filters() -> rx.Component:
             align="center",
         ),
         rx.select.root(
-            rx.select.trigger(id="overview-sort"),
+            rx.select.trigger(id="overview-sort", aria_label="Sort by"),
             rx.select.content(
                 rx.select.item("Name A-Z", value="name"),
                 rx.select.item("Name Z-A", value="-name"),

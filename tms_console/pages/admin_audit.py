@@ -19,8 +19,9 @@ ROUTE = "/admin/audit"
 def _select(
     element_id: str, anything: str, options: rx.Component, value: rx.Var[str], on_change: object
 ) -> rx.Component:
+    """A filter; its name for assistive technology is what it filters ("Any project" -> "Project")."""
     return rx.select.root(
-        rx.select.trigger(id=element_id),
+        rx.select.trigger(id=element_id, aria_label=anything.removeprefix("Any ").capitalize()),
         rx.select.content(rx.select.item(anything, value=ANY), options),
         value=value,
         on_change=on_change,
@@ -60,9 +61,21 @@ def _filters() -> rx.Component:
         ),
         rx.hstack(
             rx.text("From", size="2"),
-            rx.input(type="date", value=state.since_day, on_change=state.set_since, id="audit-filter-since"),
+            rx.input(
+                type="date",
+                value=state.since_day,
+                on_change=state.set_since,
+                id="audit-filter-since",
+                aria_label="From (date)",
+            ),
             rx.text("to", size="2"),
-            rx.input(type="date", value=state.until_day, on_change=state.set_until, id="audit-filter-until"),
+            rx.input(
+                type="date",
+                value=state.until_day,
+                on_change=state.set_until,
+                id="audit-filter-until",
+                aria_label="To (date)",
+            ),
             align="center",
             spacing="2",
         ),
