@@ -43,6 +43,9 @@ def _template(field: rx.Var[FormFieldView], element_id: rx.Var[str]) -> rx.Compo
             rx.el.pre(
                 ConnectState.template_preview,
                 id="template-preview",
+                tab_index=0,  # scrollable: reachable by keyboard, and named for screen readers
+                role="region",
+                aria_label="Preview of the payload",
                 max_height="12rem",
                 overflow="auto",
                 font_size="12px",
