@@ -26,21 +26,10 @@ LISTBOX = '[role="listbox"]'
 
 @pytest.fixture
 def report() -> Iterator[AxeReport]:
+    """What axe found in the test; printed at the end, whether the test passed or stopped early."""
     found = AxeReport()
     yield found
     found.print()  # moderate and minor ones too, and what was found before a step failed
-
-
-@pytest.fixture
-def onboarding(database_url: str) -> Iterator[psycopg.Connection]:
-    """Onboarding's integrations are removed afterwards, whatever the test left."""
-    place = Place(identity().tenant_id, project_id("Acme", PROJECT))
-    with psycopg.connect(
-        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-    ) as db:
-        yield db
-        db.execute("DELETE FROM delivery_health WHERE project_id = %s", (place.project_id,))
-        db.execute("DELETE FROM project_integrations WHERE project_id = %s", (place.project_id,))
 
 
 def consent(page: Page, report: AxeReport, kind: str, *, channel: str = "") -> None:
