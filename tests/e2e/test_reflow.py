@@ -54,6 +54,7 @@ def test_dialogs_do_not_animate_for_those_who_ask_for_reduced_motion(page: Page)
     page.emulate_media(reduced_motion="no-preference")
     page.keyboard.press("Escape")
     page.locator("#audit-discord").click()
+    expect(page.locator("#audit-panel")).to_be_visible()
     seconds = page.evaluate(
         "parseFloat(getComputedStyle(document.querySelector('#audit-panel')).animationDuration)"
     )
