@@ -146,5 +146,19 @@
     layerOpen = open;
   }).observe(document.body, { childList: true });
 
+  // Radix Select gives the focus back to its trigger while the Enter that picked an option is still being
+  // handled; that Enter's click then lands on the trigger and opens the list again (the focus is trapped
+  // in it). The trigger opens on keydown, so an Enter click on it is never needed.
+  document.addEventListener(
+    "keypress",
+    function (event) {
+      const target = event.target;
+      if (event.key === "Enter" && target instanceof Element && target.matches('button[role="combobox"]')) {
+        event.preventDefault();
+      }
+    },
+    true,
+  );
+
   window.tmsConsole = { connect: connect, submitForm: submitForm, popup: popup };
 })();

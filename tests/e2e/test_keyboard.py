@@ -50,6 +50,8 @@ def choose_project(page: Page, name: str) -> None:
         press(page, "ArrowDown")
     press(page, "Enter")
     expect(page.locator("#project-name")).to_have_text(name)
+    expect(page.get_by_role("listbox")).to_have_count(0)  # the Enter that picked it did not reopen it
+    expect(page.locator("#project-switcher")).to_be_focused()
 
 
 def test_install_discord_and_connect_telegram_with_the_keyboard_only(

@@ -91,6 +91,7 @@ def focused(page: Page) -> dict[str, object]:
 
 def tab_to(page: Page, element_id: str, *, limit: int = 80, backwards: bool = False) -> None:
     """Press Tab (Shift+Tab) until the element with this id has the focus; each stop shows a focus style."""
+    seen: list[str] = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if backwards else "Tab")
         now = focused(page) if page.evaluate("document.activeElement !== document.body") else None
@@ -99,4 +100,5 @@ def tab_to(page: Page, element_id: str, *, limit: int = 80, backwards: bool = Fa
         assert now["visible"], f"no visible focus style on {now}"
         if now["id"] == element_id:
             return
-    raise AssertionError(f"#{element_id} was not reached with {limit} presses of Tab")
+        seen.append(str(now["id"] or now["tag"]))
+    raise AssertionError(f"#{element_id} was not reached with {limit} presses of Tab: {seen}")

@@ -89,7 +89,8 @@ def _filters() -> rx.Component:
             value=AdminState.search,
             on_change=AdminState.set_search.debounce(350),
             id="overview-search",
-            width="24rem",
+            width="100%",
+            max_width="24rem",
         ),
         rx.select.root(
             rx.select.trigger(id="overview-status", aria_label="Status"),
