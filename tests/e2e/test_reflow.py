@@ -37,7 +37,15 @@ def test_main_pages_reflow(page: Page, width: int) -> None:
     fits(page, width, "audit-panel", "audit-close")
     page.keyboard.press("Escape")
     page.goto("/admin")
-    fits(page, width, "overview-search", "overview-status", "overview-failing", "audit-log-link")
+    fits(
+        page,
+        width,
+        "overview-search",
+        "overview-status",
+        "overview-failing",
+        "notify-target",
+        "audit-log-link",
+    )
     page.goto("/admin/audit")
     fits(page, width, "audit-filter-project", "audit-filter-actor", "audit-export")
 

@@ -57,7 +57,8 @@ def _filters() -> rx.Component:
             value=state.actor,
             on_change=state.set_actor.debounce(350),
             id="audit-filter-actor",
-            width="14rem",
+            width="100%",
+            max_width="14rem",
         ),
         rx.hstack(
             rx.text("From", size="2"),
@@ -78,6 +79,7 @@ def _filters() -> rx.Component:
             ),
             align="center",
             spacing="2",
+            wrap="wrap",
         ),
         rx.button("Clear", size="2", variant="ghost", on_click=state.clear_filters, id="audit-clear"),
         spacing="3",
@@ -128,7 +130,7 @@ def _body() -> rx.Component:
         AdminAuditState.denied != "",
         rx.callout(AdminAuditState.denied, icon="shield-alert", color_scheme="red", id="admin-denied"),
         rx.vstack(
-            rx.hstack(_filters(), rx.spacer(), _export(), width="100%", align="start"),
+            rx.hstack(_filters(), rx.spacer(), _export(), width="100%", align="start", wrap="wrap"),
             rx.cond(
                 AdminAuditState.error != "",
                 rx.callout(
