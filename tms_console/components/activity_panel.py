@@ -102,7 +102,8 @@ def _delivery(row: rx.Var[DeliveryRow]) -> rx.Component:
 
 
 def _messages() -> rx.Component:
-    return rx.fragment(
+    """Resend and retry outcomes, announced as they arrive (a polite live region that is always there)."""
+    return rx.box(
         error_callout(ActivityState.activity_error, "activity-error"),
         rx.cond(
             ActivityState.activity_notice != "",
@@ -110,6 +111,8 @@ def _messages() -> rx.Component:
                 ActivityState.activity_notice, icon="circle-check", color_scheme="green", id="activity-notice"
             ),
         ),
+        aria_live="polite",
+        width="100%",
     )
 
 

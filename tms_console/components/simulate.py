@@ -20,11 +20,14 @@ def simulate_control() -> rx.Component:
         on_change=SimulateState.set_sim_type,
         size="2",
     )
-    answer = rx.cond(
-        SimulateState.sim_error != "",
-        rx.text(SimulateState.sim_error, size="2", color="var(--red-11)", id="simulate-error"),
-        rx.text(SimulateState.sim_result, size="2", color="var(--green-11)", id="simulate-result"),
-    )
+    answer = rx.box(
+        rx.cond(
+            SimulateState.sim_error != "",
+            rx.text(SimulateState.sim_error, size="2", color="var(--red-11)", id="simulate-error"),
+            rx.text(SimulateState.sim_result, size="2", color="var(--green-11)", id="simulate-result"),
+        ),
+        aria_live="polite",
+    )  # announced as it arrives
     return rx.cond(
         SimulateState.simulate_available & (IntegrationsState.project_name != ""),
         rx.hstack(
