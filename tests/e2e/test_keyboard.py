@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.utils.a11y import focused, tab_to
+from tests.utils.a11y import focused, tab_stops, tab_to
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +39,26 @@ def escape_returns_focus(page: Page, dialog: str, opener: str) -> None:
     expect(page.locator(f"#{opener}")).to_be_focused()
 
 
+def tab_order_follows_the_cards(page: Page) -> None:
+    """Tab visits the header first, then card after card in reading order (row by row, left to right),
+    each card's controls together."""
+    stops = tab_stops(page)
+    cards = [str(stop["card"]) for stop in stops if stop["card"]]
+    visited = list(dict.fromkeys(cards))
+    assert len(visited) >= 6, f"Tab reached only these cards: {visited}"
+    assert cards == [card for card in visited for _ in range(cards.count(card))], (
+        f"a card was left and re-entered: {cards}"
+    )
+    places = {str(stop["card"]): (stop["top"], stop["left"]) for stop in stops if stop["card"]}
+    assert visited == sorted(visited, key=lambda card: places[card]), f"cards not in reading order: {visited}"
+    ids = [str(stop["id"]) for stop in stops]
+    assert (
+        ids.index("project-switcher")
+        < ids.index("sign-out")
+        < ids.index(next(s for s in ids if s.startswith("audit-")))
+    )
+
+
 def choose_project(page: Page, name: str) -> None:
     tab_to(page, "project-switcher")
     press(page, "Enter")
@@ -63,6 +83,7 @@ def test_install_discord_and_connect_telegram_with_the_keyboard_only(
     press(page, "Enter")
     page.wait_for_url("**/projects/*/integrations**")
     expect(page.locator("#cards")).to_be_visible()
+    tab_order_follows_the_cards(page)
     choose_project(page, "Onboarding")
 
     # Discord: the card's Install, the consent page's Authorize, back to the console.

@@ -102,3 +102,27 @@ def tab_to(page: Page, element_id: str, *, limit: int = 80, backwards: bool = Fa
             return
         seen.append(str(now["id"] or now["tag"]))
     raise AssertionError(f"#{element_id} was not reached with {limit} presses of Tab: {seen}")
+
+
+# Where the focused element sits: its card (if any) and that card's (or its own) place on the page.
+PLACE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const card = el.closest('[id^="card-"]');
+  const box = (card || el).getBoundingClientRect();
+  const top = Math.round(box.top + scrollY), left = Math.round(box.left + scrollX);
+  return {id: el.id, card: card ? card.id : '', top: top, left: left};
+}"""
+
+
+def tab_stops(page: Page, limit: int = 200) -> list[dict[str, object]]:
+    """Every stop of Tab from the top of the page to its end (where the focus leaves the page)."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    stops: list[dict[str, object]] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        place = page.evaluate(PLACE)
+        if place is None:
+            return stops
+        stops.append(dict(place))
+    raise AssertionError(f"Tab did not reach the end of the page in {limit} presses")
