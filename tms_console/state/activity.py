@@ -111,7 +111,7 @@ class ActivityState(CardPanel, IntegrationsState):
     @rx.event(background=True)
     async def open_activity(self, integration_type: str) -> EventSpec | None:
         """Open the panel of one integration and list its recent deliveries."""
-        return await self._then_refresh(await self._open_panel(integration_type))
+        return await self._then_load(await self._open_panel(integration_type))
 
     @rx.event
     def close_activity(self) -> None:
@@ -119,15 +119,9 @@ class ActivityState(CardPanel, IntegrationsState):
 
     @rx.event(background=True)
     async def refresh_activity(self) -> EventSpec | None:
-        return await self._then_refresh(await self._reload_panel())
+        return await self._then_load(await self._reload_panel())
 
-    async def _then_refresh(self, caller: Identity | EventSpec | None) -> EventSpec | None:
-        if not isinstance(caller, Identity):
-            return caller
-        await self._refresh(caller)
-        return None
-
-    async def _refresh(self, identity: Identity) -> None:
+    async def _load_panel(self, identity: Identity) -> None:
         """The open integration's recent deliveries (no state lock while the database answers)."""
         async with self:
             query = delivery_log.LogQuery(integration_type=self.activity_type, page_size=RECENT)
@@ -181,7 +175,7 @@ class ActivityState(CardPanel, IntegrationsState):
             notice, error = "", describe(exc.reason, name)
         async with self:
             self.busy_delivery, self.activity_notice, self.activity_error = "", notice, error
-        await self._refresh(identity)
+        await self._load_panel(identity)
         return None
 
     @rx.event(background=True)
@@ -203,7 +197,7 @@ class ActivityState(CardPanel, IntegrationsState):
             notice, error = "", describe(exc.reason, name)
         async with self:
             self.retrying, self.activity_notice, self.activity_error = False, notice, error
-        await self._refresh(identity)
+        await self._load_panel(identity)
         return None
 
 

@@ -88,7 +88,7 @@ class AuditPanelState(CardPanel, IntegrationsState):
     @rx.event(background=True)
     async def open_audit(self, integration_type: str) -> EventSpec | None:
         """Open the panel of one integration with its newest events."""
-        return await self._then_fetch(await self._open_panel(integration_type))
+        return await self._then_load(await self._open_panel(integration_type))
 
     @rx.event
     def close_audit(self) -> None:
@@ -97,15 +97,9 @@ class AuditPanelState(CardPanel, IntegrationsState):
     @rx.event(background=True)
     async def more_audit(self) -> EventSpec | None:
         """The next (older) page, appended."""
-        return await self._then_fetch(await self._reload_panel())
+        return await self._then_load(await self._reload_panel())
 
-    async def _then_fetch(self, caller: Identity | EventSpec | None) -> EventSpec | None:
-        if not isinstance(caller, Identity):
-            return caller
-        await self._fetch(caller)
-        return None
-
-    async def _fetch(self, identity: Identity) -> None:
+    async def _load_panel(self, identity: Identity) -> None:
         """The page after the cursor (no state lock while the database answers)."""
         async with self:
             kind, project_id, cursor = self.audit_type, self.project_id, self._audit_cursor

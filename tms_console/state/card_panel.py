@@ -1,8 +1,9 @@
 """What a card's panel (Activity, Audit) shares: opening it on one integration for the signed-in caller,
-loading it again, and how its times and errors read.
+loading it again, and how its times read.
 
 A state mixin: each panel keeps its own vars (and their names, which tests and the browser read) and says,
-in `_mark_open` and `_reloadable`, which of them hold the open integration and its loading flag.
+in `_mark_open` and `_reloadable`, which of them hold the open integration and its loading flag, and in
+`_load_panel` how it reads its rows.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ class CardPanel(rx.State, mixin=True):
     def _reloadable(self) -> bool:
         """Whether a reload makes sense now; if so, mark the panel loading."""
         raise NotImplementedError
+
+    async def _load_panel(self, identity: Identity) -> None:
+        """Read the open panel's rows for this caller (no state lock while the database answers)."""
+        raise NotImplementedError
+
+    async def _then_load(self, caller: Identity | EventSpec | None) -> EventSpec | None:
+        """Load the panel when the opening or reload gave a caller; else pass its answer on."""
+        if not isinstance(caller, Identity):
+            return caller
+        await self._load_panel(caller)
+        return None
 
     async def _open_panel(self, integration_type: object) -> Identity | EventSpec | None:
         """A fresh panel on a known integration: the caller to load it for, a redirect, or None (ignored)."""
