@@ -74,6 +74,10 @@ def integrations_page(page: Page, report: AxeReport, who: str) -> None:
     expect(page.locator("#status-webhook")).to_have_text("Connected")
     expect(page.locator("#status-telegram")).to_have_text("Not connected")
     expect(page.locator("#last-delivery-discord")).to_contain_text("Failing since")
+    # Status in words, in a polite live region that names the provider (changes over the websocket).
+    live = page.locator("[aria-live='polite']", has=page.locator("#status-slack"))
+    expect(live).to_have_text("Slack status: Needs reconnect")
+    expect(page.locator("#flash-region")).to_have_attribute("aria-live", "polite")
     report.check(page, f"{who}: integrations, every card state", page.locator("#cards"))
 
     page.locator("#uninstall-discord").click()
