@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.test_console import sign_in
 from tests.e2e.test_providers import open_project
-from tests.utils.a11y import AxeReport
+from tests.utils.a11y import AxeReport, tab_to
 from tests.utils.deliveries import add_webhook
 from tests.utils.events import Place
 from tests.utils.identities import identity, project_id
@@ -171,6 +171,12 @@ def test_admin_overview_with_filters_open_and_the_audit_page(page: Page, report:
         page.locator(f"#{select}").click()
         report.check(page, f"overview, {select} open", page.get_by_role("option").first, layer=LISTBOX)
         page.keyboard.press("Escape")
+    billing = project_id("Acme", "Billing Desk")
+    tab_to(page, f"open-{billing}")  # a project opens from the overview with the keyboard too
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/projects/{billing}/integrations")
+    expect(page.locator("#project-name")).to_have_text("Billing Desk")
+    page.goto("/admin")
     page.locator("#overview-failing").click()
     expect(page.locator("#overview-failing")).to_have_attribute("aria-checked", "true")
     report.check(page, "overview, failing only", page.locator("#overview-failing"))

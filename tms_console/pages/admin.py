@@ -198,7 +198,8 @@ def _grid() -> rx.Component:
                 AdminState.rows,
                 lambda row: rx.table.row(
                     rx.table.row_header_cell(
-                        rx.link(row.name, on_click=AdminState.open_project(row.id), cursor="pointer")
+                        # A real link (a keyboard reaches it); the page re-checks access on load.
+                        rx.link(row.name, href="/projects/" + row.id + "/integrations", id="open-" + row.id)
                     ),
                     rx.foreach(row.cells, lambda cell: _cell(row, cell)),
                     rx.table.cell(rx.text(row.last_change, size="1")),
