@@ -44,11 +44,14 @@
     const overlay = document.createElement("div");
     overlay.id = "reveal";
     overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-modal", "true");
+    overlay.setAttribute("aria-labelledby", "reveal-title");
     overlay.style.cssText = "position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;" +
       "align-items:center;justify-content:center;z-index:1000";
     const box = document.createElement("div");
     box.style.cssText = "background:#fff;border-radius:12px;padding:1.5rem;max-width:36rem;font-family:system-ui";
     const title = document.createElement("h2");
+    title.id = "reveal-title";
     title.textContent = "Copy it now: it is shown only once";
     box.appendChild(title);
     Object.entries(values).forEach(function ([name, value]) {
@@ -78,6 +81,7 @@
       overlay.appendChild(box);
       document.body.appendChild(overlay);
     }
+    button.focus();
   }
 
   function submitForm(tenantId, projectId, type) {
@@ -125,6 +129,36 @@
     }
     window.addEventListener("message", listener);
   }
+
+  // Focus returns to the control that opened a dialog. The console opens its dialogs from state, not
+  // from a Radix trigger, so Radix has no trigger to give the focus back to and it would fall to the
+  // page's body when the dialog leaves the page (a keyboard user would start again from the top).
+  const LAYERS = '[role="dialog"], [role="alertdialog"], [role="listbox"]';
+  let opener = null;
+  document.addEventListener("focusin", function (event) {
+    if (event.target instanceof Element && !event.target.closest(LAYERS)) opener = event.target;
+  });
+  let layerOpen = false;
+  new MutationObserver(function () {
+    const open = Boolean(document.querySelector(LAYERS));
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (layerOpen && !open && lost && opener && opener.isConnected) opener.focus({ preventScroll: true });
+    layerOpen = open;
+  }).observe(document.body, { childList: true });
+
+  // Radix Select gives the focus back to its trigger while the Enter that picked an option is still being
+  // handled; that Enter's click then lands on the trigger and opens the list again (the focus is trapped
+  // in it). The trigger opens on keydown, so an Enter click on it is never needed.
+  document.addEventListener(
+    "keypress",
+    function (event) {
+      const target = event.target;
+      if (event.key === "Enter" && target instanceof Element && target.matches('button[role="combobox"]')) {
+        event.preventDefault();
+      }
+    },
+    true,
+  );
 
   window.tmsConsole = { connect: connect, submitForm: submitForm, popup: popup };
 })();

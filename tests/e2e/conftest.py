@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
 from tests.utils.browser import record_frames
 from tests.utils.console import forget_integrations
+from tests.utils.identities import project_id
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -35,3 +37,15 @@ def page(browser: Browser, console: dict[str, str]) -> Iterator[Page]:
     context.close()
     artifacts.record("ws-frames", "\n".join(frames))
     assert not blocked, f"the browser blocked something under the CSP: {blocked}"
+
+
+@pytest.fixture
+def onboarding(database_url: str) -> Iterator[psycopg.Connection]:
+    """A connection for a test that installs on Acme's "Onboarding"; its integrations are removed after."""
+    with psycopg.connect(
+        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as db:
+        yield db
+        project = project_id("Acme", "Onboarding")
+        db.execute("DELETE FROM delivery_health WHERE project_id = %s", (project,))
+        db.execute("DELETE FROM project_integrations WHERE project_id = %s", (project,))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.card_panel import close_button, error_callout, panel_button, panel_dialog
 from tms_console.state.activity import ActivityState, AttemptRow, DeliveryRow
 from tms_console.state.views import CardView
 
@@ -18,15 +19,7 @@ STATUS_COLORS = {"delivered": "green", "failed": "red", "paused": "amber", "pend
 
 def activity_button(card: rx.Var[CardView]) -> rx.Component:
     """The card's way in (installed cards only)."""
-    return rx.button(
-        rx.icon("history", size=14),
-        "Activity",
-        id="activity-" + card.key,
-        size="2",
-        variant="soft",
-        color_scheme="gray",
-        on_click=ActivityState.open_activity(card.key),
-    )
+    return panel_button(card, "history", "Activity", ActivityState.open_activity(card.key), "soft")
 
 
 def _status(status: rx.Var[str]) -> rx.Component:
@@ -109,19 +102,17 @@ def _delivery(row: rx.Var[DeliveryRow]) -> rx.Component:
 
 
 def _messages() -> rx.Component:
-    return rx.fragment(
-        rx.cond(
-            ActivityState.activity_error != "",
-            rx.callout(
-                ActivityState.activity_error, icon="circle-alert", color_scheme="red", id="activity-error"
-            ),
-        ),
+    """Resend and retry outcomes, announced as they arrive (a polite live region that is always there)."""
+    return rx.box(
+        error_callout(ActivityState.activity_error, "activity-error"),
         rx.cond(
             ActivityState.activity_notice != "",
             rx.callout(
                 ActivityState.activity_notice, icon="circle-check", color_scheme="green", id="activity-notice"
             ),
         ),
+        aria_live="polite",
+        width="100%",
     )
 
 
@@ -157,46 +148,40 @@ def _list() -> rx.Component:
     )
 
 
+def _actions() -> rx.Component:
+    return rx.hstack(
+        rx.button(
+            rx.icon("rotate-ccw", size=14),
+            "Retry failed",
+            id="retry-failed-" + ActivityState.activity_type,
+            size="2",
+            variant="soft",
+            loading=ActivityState.retrying,
+            on_click=ActivityState.retry_failed,
+        ),
+        rx.button(
+            rx.icon("refresh-cw", size=14),
+            "Refresh",
+            id="activity-refresh",
+            size="2",
+            variant="ghost",
+            loading=ActivityState.activity_loading,
+            on_click=ActivityState.refresh_activity,
+        ),
+        rx.spacer(),
+        close_button("activity-close"),
+        width="100%",
+    )
+
+
 def activity_panel() -> rx.Component:
     """The dialog; open while `ActivityState.activity_type` names an integration."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Activity: " + ActivityState.activity_name),
-            rx.vstack(
-                rx.hstack(
-                    rx.button(
-                        rx.icon("rotate-ccw", size=14),
-                        "Retry failed",
-                        id="retry-failed-" + ActivityState.activity_type,
-                        size="2",
-                        variant="soft",
-                        loading=ActivityState.retrying,
-                        on_click=ActivityState.retry_failed,
-                    ),
-                    rx.button(
-                        rx.icon("refresh-cw", size=14),
-                        "Refresh",
-                        id="activity-refresh",
-                        size="2",
-                        variant="ghost",
-                        loading=ActivityState.activity_loading,
-                        on_click=ActivityState.refresh_activity,
-                    ),
-                    rx.spacer(),
-                    rx.dialog.close(
-                        rx.button("Close", variant="soft", color_scheme="gray", id="activity-close")
-                    ),
-                    width="100%",
-                ),
-                _messages(),
-                _list(),
-                spacing="3",
-                width="100%",
-            ),
-            id="activity-panel",
-            data_integration=ActivityState.activity_type,
-            max_width="48rem",
-        ),
-        open=ActivityState.activity_type != "",
-        on_open_change=lambda _open: ActivityState.close_activity(),
+    return panel_dialog(
+        "Activity: " + ActivityState.activity_name,
+        ActivityState.activity_type,
+        ActivityState.close_activity(),
+        _actions(),
+        _messages(),
+        _list(),
+        element_id="activity-panel",
     )

@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tms_console.components.card_panel import close_button, error_callout, panel_button, panel_dialog
 from tms_console.state.audit import AuditPanelState, AuditRow
 from tms_console.state.views import CardView
 
 
 def audit_button(card: rx.Var[CardView]) -> rx.Component:
     """The card's way in (every available provider: the trail outlives an uninstall)."""
-    return rx.button(
-        rx.icon("scroll-text", size=14),
-        "Audit",
-        id="audit-" + card.key,
-        size="2",
-        variant="ghost",
-        color_scheme="gray",
-        on_click=AuditPanelState.open_audit(card.key),
-    )
+    return panel_button(card, "scroll-text", "Audit", AuditPanelState.open_audit(card.key), "ghost")
 
 
 def audit_entry(row: rx.Var[AuditRow], *, with_place: bool = False) -> rx.Component:
@@ -101,31 +94,12 @@ def _list() -> rx.Component:
 
 def audit_panel() -> rx.Component:
     """The dialog; open while `AuditPanelState.audit_type` names an integration."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Audit: " + AuditPanelState.audit_name),
-            rx.vstack(
-                rx.cond(
-                    AuditPanelState.audit_error != "",
-                    rx.callout(
-                        AuditPanelState.audit_error, icon="circle-alert", color_scheme="red", id="audit-error"
-                    ),
-                ),
-                _list(),
-                rx.hstack(
-                    rx.spacer(),
-                    rx.dialog.close(
-                        rx.button("Close", variant="soft", color_scheme="gray", id="audit-close")
-                    ),
-                    width="100%",
-                ),
-                spacing="3",
-                width="100%",
-            ),
-            id="audit-panel",
-            data_integration=AuditPanelState.audit_type,
-            max_width="48rem",
-        ),
-        open=AuditPanelState.audit_type != "",
-        on_open_change=lambda _open: AuditPanelState.close_audit(),
+    return panel_dialog(
+        "Audit: " + AuditPanelState.audit_name,
+        AuditPanelState.audit_type,
+        AuditPanelState.close_audit(),
+        error_callout(AuditPanelState.audit_error, "audit-error"),
+        _list(),
+        rx.hstack(rx.spacer(), close_button("audit-close"), width="100%"),
+        element_id="audit-panel",
     )

@@ -18,7 +18,11 @@ def _secondary(label: str, element_id: str) -> rx.Component:
 def _template(field: rx.Var[FormFieldView], element_id: rx.Var[str]) -> rx.Component:
     """A payload template with ready-made starting points and a live preview from a sample event."""
     ready_made = rx.select.root(
-        rx.select.trigger(placeholder="Start from a ready-made template", id="template-ready-made"),
+        rx.select.trigger(
+            placeholder="Start from a ready-made template",
+            id="template-ready-made",
+            aria_label="Start from a ready-made template",
+        ),
         rx.select.content(rx.foreach(field.choices, lambda name: rx.select.item(name, value=name))),
         on_change=ConnectState.use_template,
     )
@@ -39,6 +43,9 @@ def _template(field: rx.Var[FormFieldView], element_id: rx.Var[str]) -> rx.Compo
             rx.el.pre(
                 ConnectState.template_preview,
                 id="template-preview",
+                tab_index=0,  # scrollable: reachable by keyboard, and named for screen readers
+                role="region",
+                aria_label="Preview of the payload",
                 max_height="12rem",
                 overflow="auto",
                 font_size="12px",
@@ -79,7 +86,7 @@ def _field(field: rx.Var[FormFieldView]) -> rx.Component:
         rx.input(type="text", name=name, id=element_id, width="100%"),
     )
     return rx.vstack(
-        rx.text(field.label, size="2", weight="medium", as_="label", html_for=element_id),
+        rx.el.label(rx.text(field.label, size="2", weight="medium"), html_for=element_id),
         control,
         rx.cond(field.help != "", rx.text(field.help, size="1", color="var(--gray-11)")),
         spacing="1",

@@ -18,7 +18,9 @@ def sign_out_button() -> rx.Component:
 
 def project_switcher() -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(placeholder="Project", id="project-switcher", min_width="14rem"),
+        rx.select.trigger(
+            placeholder="Project", id="project-switcher", min_width="14rem", aria_label="Project"
+        ),
         rx.select.content(
             rx.foreach(
                 IntegrationsState.projects,
@@ -39,7 +41,8 @@ def top_bar(icon: str, title: str, *items: rx.Component) -> rx.Component:
         sign_out_button(),
         align="center",
         spacing="4",
-        padding_x="1.5rem",
+        wrap="wrap",  # reflow: at 320 CSS px (or 400 % zoom) the items go to a second line
+        padding_x=rx.breakpoints(initial="0.75rem", sm="1.5rem"),
         padding_y="0.75rem",
         border_bottom="1px solid var(--gray-5)",
         width="100%",

@@ -20,7 +20,9 @@ def notify_setting() -> rx.Component:
                 color="var(--gray-11)",
             ),
             rx.select.root(
-                rx.select.trigger(id="notify-target", min_width="20rem"),
+                rx.select.trigger(
+                    id="notify-target", width="100%", max_width="20rem", aria_label="Notify admins through"
+                ),
                 rx.select.content(
                     rx.select.item("Nobody (no notifications)", value=NOBODY),
                     rx.foreach(NotifyState.notify_options, lambda o: rx.select.item(o.label, value=o.id)),

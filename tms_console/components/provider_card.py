@@ -184,7 +184,12 @@ def _target_picker(card: rx.Var[CardView]) -> rx.Component:
                     rx.cond(
                         TargetPickerState.target_options.length() > 0,
                         rx.select.root(
-                            rx.select.trigger(placeholder="Pick one", id="target-" + card.key, width="100%"),
+                            rx.select.trigger(
+                                placeholder="Pick one",
+                                id="target-" + card.key,
+                                width="100%",
+                                aria_label="Choose " + card.target_label.lower(),
+                            ),
                             rx.select.content(rx.foreach(TargetPickerState.target_options, _target_option)),
                             on_change=lambda value: TargetPickerState.save_target(card.key, value),
                         ),
@@ -210,7 +215,7 @@ def provider_card(card: rx.Var[CardView]) -> rx.Component:
                     spacing="1",
                 ),
                 rx.spacer(),
-                status_badge(card.status, card.key),
+                status_badge(card.status, card.key, card.name),
                 align="start",
                 width="100%",
             ),

@@ -12,7 +12,7 @@ from tms_console.state.simulate import SimulateState
 def simulate_control() -> rx.Component:
     """Pick an event type and have the intake accept a sample of it for this project."""
     picker = rx.select.root(
-        rx.select.trigger(id="simulate-type", width="12rem"),
+        rx.select.trigger(id="simulate-type", width="12rem", aria_label="Event type"),
         rx.select.content(
             *[rx.select.item(label, value=value) for value, label in EVENT_LABELS.items()],
         ),
@@ -20,11 +20,14 @@ def simulate_control() -> rx.Component:
         on_change=SimulateState.set_sim_type,
         size="2",
     )
-    answer = rx.cond(
-        SimulateState.sim_error != "",
-        rx.text(SimulateState.sim_error, size="2", color="var(--red-11)", id="simulate-error"),
-        rx.text(SimulateState.sim_result, size="2", color="var(--green-11)", id="simulate-result"),
-    )
+    answer = rx.box(
+        rx.cond(
+            SimulateState.sim_error != "",
+            rx.text(SimulateState.sim_error, size="2", color="var(--red-11)", id="simulate-error"),
+            rx.text(SimulateState.sim_result, size="2", color="var(--green-11)", id="simulate-result"),
+        ),
+        aria_live="polite",
+    )  # announced as it arrives
     return rx.cond(
         SimulateState.simulate_available & (IntegrationsState.project_name != ""),
         rx.hstack(

@@ -89,10 +89,11 @@ def _filters() -> rx.Component:
             value=AdminState.search,
             on_change=AdminState.set_search.debounce(350),
             id="overview-search",
-            width="24rem",
+            width="100%",
+            max_width="24rem",
         ),
         rx.select.root(
-            rx.select.trigger(id="overview-status"),
+            rx.select.trigger(id="overview-status", aria_label="Status"),
             rx.select.content(
                 rx.select.item("Any status", value="all"),
                 *[rx.select.item(label, value=key) for key, (label, _) in STATUS.items()],
@@ -101,7 +102,7 @@ def _filters() -> rx.Component:
             on_change=AdminState.set_status_filter,
         ),
         rx.select.root(
-            rx.select.trigger(id="overview-provider"),
+            rx.select.trigger(id="overview-provider", aria_label="Provider"),
             rx.select.content(
                 rx.select.item("Any provider", value="all"),
                 rx.foreach(AdminState.providers, lambda p: rx.select.item(p.name, value=p.key)),
@@ -114,6 +115,7 @@ def _filters() -> rx.Component:
                 checked=AdminState.attention_only,
                 on_change=AdminState.toggle_attention,
                 id="overview-attention",
+                aria_label="Needs attention only",
             ),
             rx.text("Needs attention only", size="2"),
             align="center",
@@ -129,7 +131,7 @@ def _filters() -> rx.Component:
             align="center",
         ),
         rx.select.root(
-            rx.select.trigger(id="overview-sort"),
+            rx.select.trigger(id="overview-sort", aria_label="Sort by"),
             rx.select.content(
                 rx.select.item("Name A-Z", value="name"),
                 rx.select.item("Name Z-A", value="-name"),
@@ -196,7 +198,8 @@ def _grid() -> rx.Component:
                 AdminState.rows,
                 lambda row: rx.table.row(
                     rx.table.row_header_cell(
-                        rx.link(row.name, on_click=AdminState.open_project(row.id), cursor="pointer")
+                        # A real link (a keyboard reaches it); the page re-checks access on load.
+                        rx.link(row.name, href="/projects/" + row.id + "/integrations", id="open-" + row.id)
                     ),
                     rx.foreach(row.cells, lambda cell: _cell(row, cell)),
                     rx.table.cell(rx.text(row.last_change, size="1")),

@@ -19,8 +19,9 @@ ROUTE = "/admin/audit"
 def _select(
     element_id: str, anything: str, options: rx.Component, value: rx.Var[str], on_change: object
 ) -> rx.Component:
+    """A filter; its name for assistive technology is what it filters ("Any project" -> "Project")."""
     return rx.select.root(
-        rx.select.trigger(id=element_id),
+        rx.select.trigger(id=element_id, aria_label=anything.removeprefix("Any ").capitalize()),
         rx.select.content(rx.select.item(anything, value=ANY), options),
         value=value,
         on_change=on_change,
@@ -56,15 +57,29 @@ def _filters() -> rx.Component:
             value=state.actor,
             on_change=state.set_actor.debounce(350),
             id="audit-filter-actor",
-            width="14rem",
+            width="100%",
+            max_width="14rem",
         ),
         rx.hstack(
             rx.text("From", size="2"),
-            rx.input(type="date", value=state.since_day, on_change=state.set_since, id="audit-filter-since"),
+            rx.input(
+                type="date",
+                value=state.since_day,
+                on_change=state.set_since,
+                id="audit-filter-since",
+                aria_label="From (date)",
+            ),
             rx.text("to", size="2"),
-            rx.input(type="date", value=state.until_day, on_change=state.set_until, id="audit-filter-until"),
+            rx.input(
+                type="date",
+                value=state.until_day,
+                on_change=state.set_until,
+                id="audit-filter-until",
+                aria_label="To (date)",
+            ),
             align="center",
             spacing="2",
+            wrap="wrap",
         ),
         rx.button("Clear", size="2", variant="ghost", on_click=state.clear_filters, id="audit-clear"),
         spacing="3",
@@ -115,7 +130,7 @@ def _body() -> rx.Component:
         AdminAuditState.denied != "",
         rx.callout(AdminAuditState.denied, icon="shield-alert", color_scheme="red", id="admin-denied"),
         rx.vstack(
-            rx.hstack(_filters(), rx.spacer(), _export(), width="100%", align="start"),
+            rx.hstack(_filters(), rx.spacer(), _export(), width="100%", align="start", wrap="wrap"),
             rx.cond(
                 AdminAuditState.error != "",
                 rx.callout(

@@ -120,7 +120,7 @@ def integrations_page() -> rx.Component:
             spacing="1",
             margin_bottom="1.25rem",
         ),
-        flash(),
+        rx.box(flash(), aria_live="polite", id="flash-region"),  # announced as it arrives, focus stays
         simulate_control(),
         body(),
         confirm_dialog(),

@@ -40,6 +40,7 @@ def user_row(user: rx.Var[DemoUserView]) -> rx.Component:
             align="center",
             width="100%",
             spacing="3",
+            wrap="wrap",  # reflow at 320 CSS px
         ),
         width="100%",
     )
@@ -64,7 +65,8 @@ def login_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            width="34rem",
+            width="100%",
+            max_width="34rem",
             size="3",
         ),
         min_height="100vh",

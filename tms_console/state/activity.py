@@ -7,7 +7,6 @@ services/delivery_log (which checks tenancy again) and maps the answer to small 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -16,10 +15,10 @@ from tms_console.domain.errors import ServiceError
 from tms_console.domain.events import EVENT_LABELS
 from tms_console.domain.reasons import describe
 from tms_console.domain.ticket_events import DeliveryStatus
-from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import delivery_log
-from tms_console.state.integrations import IntegrationsState, provider_name
+from tms_console.state.card_panel import CardPanel, when
+from tms_console.state.integrations import IntegrationsState
 from tms_console.state.session import current_identity, request_origin
 
 RECENT = 25
@@ -54,20 +53,16 @@ class AttemptRow:
     next_retry: str = ""
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
-
-
 def delivery_row(view: delivery_log.DeliverySummary) -> DeliveryRow:
     return DeliveryRow(
         id=view.id,
         event=EVENT_LABELS.get(view.event_type, view.event_type),
         ticket=f"#{view.ticket_number} {view.ticket_subject}".strip(),
-        when=_when(view.created_at),
+        when=when(view.created_at),
         status=view.status,
         explanation=view.explanation,
         attempts=view.attempts,
-        next_retry=_when(view.next_attempt_at),
+        next_retry=when(view.next_attempt_at),
         can_resend=view.status in RESENDABLE,
     )
 
@@ -75,12 +70,12 @@ def delivery_row(view: delivery_log.DeliverySummary) -> DeliveryRow:
 def attempt_row(view: delivery_log.AttemptView) -> AttemptRow:
     return AttemptRow(
         number=view.attempt,
-        when=_when(view.started_at),
+        when=when(view.started_at),
         outcome=view.outcome,
         http_status=str(view.http_status or ""),
         duration=f"{view.duration_ms} ms",
         explanation=view.explanation,
-        next_retry=_when(view.next_attempt_at),
+        next_retry=when(view.next_attempt_at),
     )
 
 
@@ -89,7 +84,7 @@ def _plain_id(value: object) -> str:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else ""
 
 
-class ActivityState(IntegrationsState):
+class ActivityState(CardPanel, IntegrationsState):
     """The open panel: which integration, its recent deliveries, one delivery's attempts."""
 
     activity_type: str = ""  # the integration whose panel is open
@@ -104,20 +99,19 @@ class ActivityState(IntegrationsState):
     busy_delivery: str = ""  # the delivery being resent
     retrying: bool = False
 
+    def _mark_open(self, integration_type: str, name: str) -> None:
+        self.activity_type, self.activity_name, self.activity_loading = integration_type, name, True
+
+    def _reloadable(self) -> bool:
+        if not self.activity_type:
+            return False
+        self.activity_loading = True
+        return True
+
     @rx.event(background=True)
     async def open_activity(self, integration_type: str) -> EventSpec | None:
         """Open the panel of one integration and list its recent deliveries."""
-        async with self:
-            identity = current_identity(self)
-            if identity is None:
-                return rx.redirect("/login")
-            if not isinstance(integration_type, str) or get_provider(integration_type) is None:
-                return None
-            self.reset()
-            self.activity_type, self.activity_name = integration_type, provider_name(integration_type)
-            self.activity_loading = True
-        await self._refresh(identity)
-        return None
+        return await self._then_load(await self._open_panel(integration_type))
 
     @rx.event
     def close_activity(self) -> None:
@@ -125,17 +119,9 @@ class ActivityState(IntegrationsState):
 
     @rx.event(background=True)
     async def refresh_activity(self) -> EventSpec | None:
-        async with self:
-            identity = current_identity(self)
-            if identity is None:
-                return rx.redirect("/login")
-            if not self.activity_type:
-                return None
-            self.activity_loading = True
-        await self._refresh(identity)
-        return None
+        return await self._then_load(await self._reload_panel())
 
-    async def _refresh(self, identity: Identity) -> None:
+    async def _load_panel(self, identity: Identity) -> None:
         """The open integration's recent deliveries (no state lock while the database answers)."""
         async with self:
             query = delivery_log.LogQuery(integration_type=self.activity_type, page_size=RECENT)
@@ -189,7 +175,7 @@ class ActivityState(IntegrationsState):
             notice, error = "", describe(exc.reason, name)
         async with self:
             self.busy_delivery, self.activity_notice, self.activity_error = "", notice, error
-        await self._refresh(identity)
+        await self._load_panel(identity)
         return None
 
     @rx.event(background=True)
@@ -211,7 +197,7 @@ class ActivityState(IntegrationsState):
             notice, error = "", describe(exc.reason, name)
         async with self:
             self.retrying, self.activity_notice, self.activity_error = False, notice, error
-        await self._refresh(identity)
+        await self._load_panel(identity)
         return None
 
 

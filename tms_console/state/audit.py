@@ -14,11 +14,10 @@ from reflex.event import EventSpec
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import describe
-from tms_console.providers.registry import get_provider
 from tms_console.security.identity import Identity
 from tms_console.services import audit_log
-from tms_console.state.integrations import IntegrationsState, provider_name
-from tms_console.state.session import current_identity
+from tms_console.state.card_panel import CardPanel, when
+from tms_console.state.integrations import IntegrationsState
 
 PANEL_PAGE = 25
 AGENT_SHOWN = 40  # characters of a user agent shown in a row (the whole one is its tooltip)
@@ -51,7 +50,7 @@ def audit_row(entry: audit_log.AuditEntry) -> AuditRow:
     change = f"{entry.from_status or '—'} → {entry.to_status}" if entry.to_status else ""
     return AuditRow(
         id=entry.id,
-        when=entry.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        when=when(entry.at),
         project=entry.project_name or entry.project_id,
         provider=entry.provider,
         action=entry.action,
@@ -66,7 +65,7 @@ def audit_row(entry: audit_log.AuditEntry) -> AuditRow:
     )
 
 
-class AuditPanelState(IntegrationsState):
+class AuditPanelState(CardPanel, IntegrationsState):
     """The open panel: which integration, its events so far, whether there are more."""
 
     audit_type: str = ""  # the integration whose panel is open
@@ -77,20 +76,19 @@ class AuditPanelState(IntegrationsState):
     audit_error: str = ""
     _audit_cursor: str = ""
 
+    def _mark_open(self, integration_type: str, name: str) -> None:
+        self.audit_type, self.audit_name, self.audit_loading = integration_type, name, True
+
+    def _reloadable(self) -> bool:
+        if not self.audit_type or not self.audit_more or self.audit_loading:
+            return False
+        self.audit_loading = True
+        return True
+
     @rx.event(background=True)
     async def open_audit(self, integration_type: str) -> EventSpec | None:
         """Open the panel of one integration with its newest events."""
-        async with self:
-            identity = current_identity(self)
-            if identity is None:
-                return rx.redirect("/login")
-            if not isinstance(integration_type, str) or get_provider(integration_type) is None:
-                return None
-            self.reset()
-            self.audit_type, self.audit_name = integration_type, provider_name(integration_type)
-            self.audit_loading = True
-        await self._fetch(identity)
-        return None
+        return await self._then_load(await self._open_panel(integration_type))
 
     @rx.event
     def close_audit(self) -> None:
@@ -99,17 +97,9 @@ class AuditPanelState(IntegrationsState):
     @rx.event(background=True)
     async def more_audit(self) -> EventSpec | None:
         """The next (older) page, appended."""
-        async with self:
-            identity = current_identity(self)
-            if identity is None:
-                return rx.redirect("/login")
-            if not self.audit_type or not self.audit_more or self.audit_loading:
-                return None
-            self.audit_loading = True
-        await self._fetch(identity)
-        return None
+        return await self._then_load(await self._reload_panel())
 
-    async def _fetch(self, identity: Identity) -> None:
+    async def _load_panel(self, identity: Identity) -> None:
         """The page after the cursor (no state lock while the database answers)."""
         async with self:
             kind, project_id, cursor = self.audit_type, self.project_id, self._audit_cursor
