@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.test_console import sign_in
 from tests.e2e.test_providers import open_project, uninstall
+from tests.utils.a11y import AxeReport
 from tests.utils.deliveries import add_delivery
 from tests.utils.events import Place, ticket_event
 from tests.utils.identities import identity, project_id
@@ -79,6 +80,10 @@ def test_reconnect_keeps_history_and_the_guard_refuses_another_workspace(
         "Replace Acme Support (sandbox) with Globex Help (sandbox)"
     )
     assert slack_row(db, place) == before
+    axe = AxeReport()  # the question is a dialog of its own: the same WCAG 2.1 A/AA check as the others
+    axe.check(page, "wrong-account question", page.locator("#replace-confirm"))
+    axe.print()
+    axe.assert_clean()
     page.keyboard.press("Escape")  # closing the question refuses, like "Keep"
     expect(question).to_be_hidden()
     expect(page.locator("#flash")).to_contain_text("stays connected to Acme Support (sandbox)")
