@@ -141,8 +141,13 @@ async def lock_integration_slot(
 ) -> None:
     """Hold the project's place for one integration type until the transaction ends (an advisory lock),
     so two installs into it run one after the other even when no row exists yet to lock."""
-    key = f"integration:{tenant_id}:{project_id}:{integration_type}"
+    key = slot_key(tenant_id, project_id, integration_type)
     await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+
+
+def slot_key(tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str) -> str:
+    """What names a project's place for one integration type in the advisory lock (hashed by Postgres)."""
+    return f"integration:{tenant_id}:{project_id}:{integration_type}"
 
 
 async def get_integration(
