@@ -182,6 +182,27 @@ async def get_integration(
     return (row[0], row[1]) if row else None
 
 
+async def add_meta(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    project_id: uuid.UUID,
+    integration_id: uuid.UUID,
+    fields: dict[str, Any],
+) -> None:
+    """Add (or replace) display fields in a row's meta, leaving its other fields as they are now."""
+    meta = sa.type_coerce(col(ProjectIntegration.meta), JSONB)
+    await session.execute(
+        sa.update(ProjectIntegration)
+        .where(
+            col(ProjectIntegration.id) == integration_id,
+            col(ProjectIntegration.tenant_id) == tenant_id,
+            col(ProjectIntegration.project_id) == project_id,
+        )
+        .values(meta=meta.op("||")(sa.literal(fields, JSONB)))
+    )
+
+
 async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID) -> None:
     """Delete by id, as returned by a tenant-scoped lookup; credentials go with it (cascade), and its
     delivery health (no foreign key: deleted here, after the row, in the lock order)."""

@@ -6,9 +6,11 @@ raises to its caller: it returns where to send the browser and why.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,11 +116,16 @@ class CallbackInput:
     signed_in: Identity | None = None
 
 
+Later = Callable[[], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class CallbackOutcome:
     reason: Reason
     redirect_url: str | None  # None: the state was unknown, show a plain page
     status_code: int = 303
+    # Work for after the redirect was sent (a first install's display-only details); never raises.
+    later: Later | None = None
 
 
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
@@ -146,16 +153,18 @@ async def _complete(data: CallbackInput) -> CallbackOutcome:
         return _finish(None, data, Reason.INVALID_STATE, status_code=400)
     if isinstance(pending, str):
         return _finish(None, data, Reason.STATE_REUSED, status_code=400)
-    replacement = None
+    replacement, later = None, None
     try:
-        reason = await _run_guards(pending, data)
+        reason = _refusal(pending, data) or Reason.INSTALLED
+        if reason is Reason.INSTALLED:
+            later = await _install(pending, data)
     except WrongAccount as exc:  # nothing saved: the agent is asked on the console page
         reason, replacement = exc.reason, exc.replacement_id
     except (ProviderError, Unavailable) as exc:  # Unavailable: not saved (the database is down)
         reason = exc.reason
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
-    return _finish(pending, data, reason, replacement=replacement)
+    return _finish(pending, data, reason, replacement=replacement, later=later)
 
 
 async def _bound_to_another_browser(data: CallbackInput) -> bool:
@@ -183,7 +192,8 @@ def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any
     }
 
 
-async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
+def _refusal(pending: PendingInstall, data: CallbackInput) -> Reason | None:
+    """The guards before the code exchange: why the flow ends here, or None to exchange the code."""
     if data.error:
         return oauth2.authorize_error_reason(data.error, data.error_description or "")
     if pending.binding_hash and (not data.binding or digest(data.binding) != pending.binding_hash):
@@ -198,26 +208,71 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
         return Reason.ADMIN_CONSENT_GRANTED if data.admin_consent == "True" else Reason.ACCESS_DENIED
     if not data.code:
         return Reason.MISSING_CODE
+    return None
+
+
+async def _install(pending: PendingInstall, data: CallbackInput) -> Later | None:
+    """Exchange the code, enrich, save; what to fetch after the redirect (a first install's details).
+
+    A reinstall fetches its details here, before saving: the row it replaces (or the held replacement)
+    is compared and kept whole."""
     spec = get_provider(pending.integration_type)
-    assert spec is not None  # the state was minted for a known type
+    assert spec is not None and data.code  # the state was minted for a known type; the guards passed
     provider = resolve(spec)
-    install = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier)
-    await _save(pending, data, spec, install)
-    return Reason.INSTALLED
+    first = pending.reconnect_of is None
+    install, token = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier, first=first)
+    row_id = await _save(pending, data, spec, install)
+    if not first or not hooks_for(spec).fetches_details_later:
+        return None
+    return functools.partial(_add_details, provider, token, install.meta, pending, row_id)
 
 
-async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: str | None) -> Installation:
+async def _exchange_and_enrich(
+    provider: ResolvedProvider, code: str, verifier: str | None, *, first: bool = False
+) -> tuple[Installation, dict[str, Any]]:
+    """The installation and the token response it came from; a first install's display-only details
+    are left for later."""
     spec = provider.spec
     hooks = hooks_for(spec)
     status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
     token = oauth2.judge_token_response(hooks, status, body)
     install = installation_from_token(provider, token)
     await hooks.after_install(api_for(provider), token, install.meta)
+    if hooks.fetches_details_later and not first:
+        install.meta |= await hooks.details_later(api_for(provider), token, install.meta)
     install.meta = clean_meta(provider, install)
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:
         raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
-    return install
+    return install, token
+
+
+async def _add_details(
+    provider: ResolvedProvider,
+    token: dict[str, Any],
+    meta: dict[str, Any],
+    pending: PendingInstall,
+    row_id: uuid.UUID,
+) -> None:
+    """After the redirect: a first install's display-only details, added to its row (cleaned like the
+    rest of its meta). A provider or database failure leaves them out, as it would have inside."""
+    added, reason = "-", "ok"
+    try:
+        found = await hooks_for(provider.spec).details_later(api_for(provider), token, dict(meta))
+        details = {k: _clean(v) for k, v in found.items() if v not in (None, "")}
+        if details:
+            async with unit_of_work(autocommit=True) as session:
+                await repository.add_meta(
+                    session,
+                    tenant_id=uuid.UUID(pending.tenant_id),
+                    project_id=uuid.UUID(pending.project_id),
+                    integration_id=row_id,
+                    fields=details,
+                )
+            added = ",".join(sorted(details))
+    except (ProviderError, Unavailable) as exc:
+        reason = exc.reason.value
+    logger.info("install_details type=%s added=%s reason=%s", provider.spec.key, added, reason)
 
 
 def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -> Installation:
@@ -278,11 +333,11 @@ def _check_urls(provider: ResolvedProvider, install: Installation) -> None:
 
 async def _save(
     pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: Installation
-) -> None:
+) -> uuid.UUID:
     actor = credentials.Actor(
         pending.tenant_id, pending.project_id, pending.user_id, pending.user_name, data.ip, data.user_agent
     )
-    await replacements.save_guarded(actor, spec.key, install)
+    return await replacements.save_guarded(actor, spec.key, install)
 
 
 def log_callback(reason: Reason, integration_type: str, pending: PendingInstall | None = None) -> None:
@@ -304,6 +359,7 @@ def _finish(
     *,
     status_code: int = 303,
     replacement: str | None = None,
+    later: Later | None = None,
 ) -> CallbackOutcome:
     log_callback(reason, data.integration_type, pending)
     if pending is None:
@@ -315,4 +371,4 @@ def _finish(
         query["ref"] = ref  # shown with the flash: a report leads to the logs
     if replacement:  # the one-time id of the held replacement, which only this agent can decide on
         query["replace"] = replacement
-    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)
+    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code, later)
