@@ -30,6 +30,7 @@ def main(ctx: Bench) -> dict[str, float]:
     tenant, project = demo_id("Acme"), demo_id("Acme", "Customer Support")
     headers = {"Authorization": "Bearer " + common.demo_token()}
     results: dict[str, list[common.LoadResult]] = {"console": [], "floor": []}
+    profile: dict[str, list[tuple[str, float]]] = {}
     with (
         common.uvicorn_server(
             ctx, "tms_console.api:create_api", name="fig2-console", ready_path="/api/health",
@@ -48,7 +49,11 @@ def main(ctx: Bench) -> dict[str, float]:
             order = ["console", "floor"] if round_no % 2 == 0 else ["floor", "console"]
             for name in order:
                 asyncio.run(common.run_load(name, [(targets[name], headers)] * WARMUP, expect=200))
-                result = asyncio.run(common.run_load(name, [(targets[name], headers)] * N, expect=200))
+                server = console_url if name == "console" else floor_url
+                with common.profiled(server, f"fig2-{name}") as top:
+                    result = asyncio.run(common.run_load(name, [(targets[name], headers)] * N, expect=200))
+                if name == "console" and top and not profile:
+                    profile.update(top)
                 say("  " + result.line())
                 results[name].append(result)
     summary = {}

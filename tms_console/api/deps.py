@@ -21,11 +21,12 @@ from tms_console.settings import get_settings
 logger = logging.getLogger("tms_console.api")
 
 
-def bearer_identity(request: Request) -> Identity:
+async def bearer_identity(request: Request) -> Identity:
     """A person's identity (agent or admin) from `Authorization: Bearer` (API clients) or the session
     cookie (the console). A service token is refused here: it may only post events.
 
-    A token in the query string is never accepted.
+    A token in the query string is never accepted. A coroutine, as `service_identity` is: FastAPI would
+    run a plain function in its thread pool, a longer trip than the verification itself.
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -36,6 +36,23 @@ async def get_project(
     return result.scalar_one_or_none()
 
 
+_INSTALLED_IN_PROJECT = """SELECT p.id, i.id FROM projects p
+LEFT JOIN project_integrations i
+    ON i.tenant_id = p.tenant_id AND i.project_id = p.id AND i.integration_type = %(integration_type)s
+WHERE p.tenant_id = %(tenant_id)s AND p.id = %(project_id)s"""
+
+
+async def installed_in_project(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
+) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    """(the project's id, the id of its integration of this type or None), or None: no such project in
+    the tenant. One query (an install's start)."""
+    connection = await session.connection()
+    params = {"tenant_id": tenant_id, "project_id": project_id, "integration_type": integration_type}
+    found: Any = (await connection.exec_driver_sql(_INSTALLED_IN_PROJECT, params)).first()
+    return (found[0], found[1]) if found else None
+
+
 async def list_projects(session: AsyncSession, *, tenant_id: uuid.UUID) -> Sequence[Project]:
     result = await session.execute(
         select(Project).where(Project.tenant_id == tenant_id).order_by(col(Project.name))

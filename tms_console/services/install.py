@@ -32,7 +32,7 @@ from tms_console.security import redirects
 from tms_console.security.identity import Identity
 from tms_console.security.state_store import PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials, metrics, replacements
-from tms_console.services.tenancy import require_project
+from tms_console.services.tenancy import require_project_installed
 from tms_console.services.unit_of_work import outage, unit_of_work
 from tms_console.settings import get_settings
 
@@ -71,23 +71,20 @@ async def start_install(
     provider = installable(integration_type)
     if purpose == "admin_consent" and not provider.spec.admin_consent_path:
         raise NotFound(Reason.NOT_FOUND, "no admin consent for this integration")
-    async with unit_of_work() as session:
-        project = await require_project(session, identity, project_id)
-        installed = await repository.get_integration(
-            session, tenant_id=identity.tenant_id, project_id=project.id, integration_type=provider.spec.key
-        )
+    async with unit_of_work(autocommit=True) as session:  # one read
+        project, installed = await require_project_installed(session, identity, project_id, provider.spec.key)
     pkce = provider.spec.pkce and purpose == "install"
     verifier, challenge = oauth2.new_pkce_pair() if pkce else (None, None)
     pending = PendingInstall(
         tenant_id=str(identity.tenant_id),
-        project_id=str(project.id),
+        project_id=str(project),
         integration_type=provider.spec.key,
         user_id=identity.user_id,
         user_name=identity.name,
         pkce_verifier=verifier,
         binding_hash=digest(binding) if binding else None,
         purpose=purpose,
-        reconnect_of=str(installed[0].id) if installed else None,
+        reconnect_of=str(installed) if installed else None,
     )
     try:
         state = await _state_store().issue(pending)
