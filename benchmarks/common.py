@@ -464,7 +464,17 @@ def profiled(url: str, name: str) -> Iterator[dict[str, list[tuple[str, float]]]
     finally:
         process.send_signal(2)  # SIGINT: py-spy writes its output and exits
         process.wait(timeout=60)
-    top.update(summarize_profile(out))
+    top.update(summarize_profile(out, 80))
+
+
+def _frame(raw: str) -> str:
+    """`function (path/to/file.py:line)` -> `function (file.py)`, or `(tms_console/...py)` for ours."""
+    found = re.match(r"(.*) \((.*):\d+\)$", raw)
+    if not found:
+        return raw
+    name, path = found.groups()
+    path = path[path.index("tms_console/") :] if "tms_console/" in path else path.rsplit("/", 1)[-1]
+    return f"{name} ({path})"
 
 
 def summarize_profile(path: Path, count: int = 12) -> dict[str, list[tuple[str, float]]]:
@@ -474,7 +484,7 @@ def summarize_profile(path: Path, count: int = 12) -> dict[str, list[tuple[str, 
     samples = 0
     for line in path.read_text().splitlines():
         stack, _, number = line.rpartition(" ")
-        frames = [re.sub(r" \((.*/)?([^/]+\.py):\d+\)$", r" (\2)", f) for f in stack.split(";") if f]
+        frames = [_frame(f) for f in stack.split(";") if f]
         if not frames or not number.isdigit():
             continue
         n = int(number)

@@ -132,7 +132,7 @@ def _ours(entries: list[tuple[str, float]]) -> list[tuple[str, float]]:
 
 
 def _is_ours(frame: str) -> bool:
-    return not frame.startswith(("run (", "_run_once (", "_run (", "<module>", "main (", "serve ("))
+    return "(tms_console/" in frame
 
 
 def main(ctx: Bench) -> dict[str, float]:

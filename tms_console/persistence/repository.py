@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -208,16 +209,13 @@ async def add_meta(
     fields: dict[str, Any],
 ) -> None:
     """Add (or replace) display fields in a row's meta, leaving its other fields as they are now."""
-    meta = sa.type_coerce(col(ProjectIntegration.meta), JSONB)
-    await session.execute(
-        sa.update(ProjectIntegration)
-        .where(
-            col(ProjectIntegration.id) == integration_id,
-            col(ProjectIntegration.tenant_id) == tenant_id,
-            col(ProjectIntegration.project_id) == project_id,
-        )
-        .values(meta=meta.op("||")(sa.literal(fields, JSONB)))
-    )
+    connection = await session.connection()
+    params = {"id": integration_id, "tenant_id": tenant_id, "project_id": project_id, "fields": Jsonb(fields)}
+    await connection.exec_driver_sql(_ADD_META, params)
+
+
+_ADD_META = """UPDATE project_integrations SET meta = meta || %(fields)s
+WHERE id = %(id)s AND tenant_id = %(tenant_id)s AND project_id = %(project_id)s"""
 
 
 async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID) -> None:

@@ -15,13 +15,27 @@ from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
 
+from tms_console.security.ratelimit import Charge
+
 _STATE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PREFIX = "oauth:state:"
 USED_PREFIX = "oauth:used:"
 REUSED = "reused"  # consume()'s answer for a state that was already taken
 
-# GETDEL the state and, if it existed, leave a tombstone; atomic, so exactly one caller wins.
+LIMITED = "limited"  # consume()'s answer when the request's rate limit refused it (state untouched)
+
+# Count the request against its rate limit (KEYS[3..]; none: no limit), refusing it over the limit
+# with the state untouched; else GETDEL the state and, if it existed, leave a tombstone. Atomic, so
+# exactly one caller wins; one round trip for the limit and the state.
 _CONSUME = """
+local over = false
+for i = 3, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
+  if count > tonumber(ARGV[3]) then over = true end
+end
+if over then return ARGV[5] end
+if ARGV[6] == '0' then return false end
 local value = redis.call('GETDEL', KEYS[1])
 if value then
   redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
@@ -71,22 +85,35 @@ class StateStore:
         raw = await self._redis.get(PREFIX + digest(state))
         return None if raw is None else PendingInstall(**json.loads(raw))
 
-    async def consume(self, state: str) -> PendingInstall | str | None:
-        """Atomically take the state: of N concurrent callers exactly one gets it.
+    async def consume(self, state: str, *, limit: Charge | None = None) -> PendingInstall | str | None:
+        """Atomically take the state: of N concurrent callers exactly one gets it. With `limit`, the
+        request is first counted against its rate limit in the same script (one round trip).
 
-        Returns the pending install, `REUSED` for a state taken before, or None (unknown, expired,
-        malformed).
+        Returns the pending install, `REUSED` for a state taken before, `LIMITED` when the rate limit
+        refused the request (nothing taken), or None (unknown, expired, malformed).
         """
-        if not _STATE_SHAPE.match(state):
+        well_formed = bool(_STATE_SHAPE.match(state))
+        if not well_formed and limit is None:
             return None
-        key = digest(state)
+        key = digest(state if well_formed else "-")
+        counted = limit or Charge((), 0, 0, 0)
         raw = await self._redis.eval(  # type: ignore[misc]
-            _CONSUME, 2, PREFIX + key, USED_PREFIX + key, self._ttl, REUSED
+            _CONSUME,
+            2 + len(counted.keys),
+            PREFIX + key,
+            USED_PREFIX + key,
+            *counted.keys,
+            self._ttl,
+            REUSED,
+            counted.per_window,
+            counted.expire_seconds,
+            LIMITED,
+            int(well_formed),
         )
         if raw is None:
             return None
         if isinstance(raw, bytes):
             raw = raw.decode()
-        if raw == REUSED:
-            return REUSED
+        if raw in (REUSED, LIMITED):
+            return raw
         return PendingInstall(**json.loads(raw))

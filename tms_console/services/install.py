@@ -17,7 +17,14 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable, WrongAccount
+from tms_console.domain.errors import (
+    NotFound,
+    ProviderError,
+    ServiceError,
+    TooManyRequests,
+    Unavailable,
+    WrongAccount,
+)
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Installation
 from tms_console.logs import current
@@ -30,7 +37,8 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec, dig
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
-from tms_console.security.state_store import PendingInstall, StateStore, digest
+from tms_console.security.ratelimit import Charge
+from tms_console.security.state_store import LIMITED, PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials, metrics, replacements
 from tms_console.services.tenancy import require_project_installed
 from tms_console.services.unit_of_work import outage, unit_of_work
@@ -111,6 +119,9 @@ class CallbackInput:
     duplicated: bool = False
     # Who is signed in to the console in this browser, if anyone (the state must be theirs).
     signed_in: Identity | None = None
+    # The rate limit to count this callback against as its state is consumed (one Redis round trip);
+    # None: already counted.
+    limit: Charge | None = None
 
 
 Later = Callable[[], Awaitable[None]]
@@ -123,6 +134,7 @@ class CallbackOutcome:
     status_code: int = 303
     # Work for after the redirect was sent (a first install's display-only details); never raises.
     later: Later | None = None
+    retry_after: int | None = None  # a 429: seconds until the rate limit lets the browser retry
 
 
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
@@ -143,11 +155,16 @@ async def _complete(data: CallbackInput) -> CallbackOutcome:
         if data.error and await _bound_to_another_browser(data):
             # A cancel from a foreign browser must not end the agent's flow nor be audited as theirs.
             return _finish(None, data, Reason.INVALID_BROWSER, status_code=400)
-        pending = await _state_store().consume(data.state or "")
+        pending = await _state_store().consume(data.state or "", limit=data.limit)
     except RedisError:
         return _finish(None, data, outage("redis").reason, status_code=503)
     if pending is None:
         return _finish(None, data, Reason.INVALID_STATE, status_code=400)
+    if pending == LIMITED and data.limit is not None:
+        refused = TooManyRequests(data.limit.retry_after)
+        return _finish(
+            None, data, refused.reason, status_code=refused.status_code, retry_after=refused.retry_after
+        )
     if isinstance(pending, str):
         return _finish(None, data, Reason.STATE_REUSED, status_code=400)
     replacement, later = None, None
@@ -357,10 +374,11 @@ def _finish(
     status_code: int = 303,
     replacement: str | None = None,
     later: Later | None = None,
+    retry_after: int | None = None,
 ) -> CallbackOutcome:
     log_callback(reason, data.integration_type, pending)
     if pending is None:
-        return CallbackOutcome(reason, None, status_code)
+        return CallbackOutcome(reason, None, status_code, retry_after=retry_after)
     query = {"integration": pending.integration_type}
     status = {Reason.INSTALLED: "success", Reason.ADMIN_CONSENT_GRANTED: "info"}.get(reason, "error")
     query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
