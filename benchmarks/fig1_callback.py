@@ -1,15 +1,18 @@
-"""Figure 1: OAuth callback throughput and p50/p99 under 50 concurrent clients, console vs FLOOR.
+"""Figure 1: OAuth callback throughput and p50/p99 under 50 concurrent clients, console vs FLOOR, for
+Slack and Discord separately.
 
 Three uvicorn servers, same command and flags (benchmarks.common.uvicorn_server):
-- the sandbox providers (`sandbox:app_from_env`, on their own origin), answering the token POSTs of both;
-- the console API (create_api()): GET /api/public/integrations/discord/callback;
-- the FLOOR (benchmarks.floor_app): GETDEL + the same token POST + INSERT ... ON CONFLICT.
+- the sandbox providers (`sandbox:app_from_env`, on their own origin), answering the provider calls of both;
+- the console API (create_api()): GET /api/public/integrations/{slack,discord}/callback;
+- the FLOOR (benchmarks.floor_app): GETDEL + the provider calls the console must make inside the request
+  (Discord: the token POST; Slack: `oauth.v2.access` then `auth.test`) + INSERT ... ON CONFLICT.
 
-Per round and per target: N unique states are issued through the console's own StateStore (Redis,
+Per round, provider and target: N unique states are issued through the console's own StateStore (Redis,
 the key and JSON the callback consumes), each approved at the sandbox's real consent form (a POST
 per state; Discord codes live 100 s, so they are minted right before the target's run), then the N
 callbacks are fired by 50 concurrent clients. Every state names its own project, so each callback
-is an INSERT of a new row, for the console and the floor alike. Target: console >= 0.7 x floor.
+is an INSERT of a new row, for the console and the floor alike. Target (issue 12): console >= 0.85 x
+floor with a p99 no worse than the floor's. BENCH_PROFILE=1 samples the console with py-spy.
 """
 
 from __future__ import annotations
