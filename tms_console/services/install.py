@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -34,19 +33,18 @@ from tms_console.persistence import repository
 from tms_console.persistence.redis import get_redis
 from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.registry import get_provider, hooks_for
-from tms_console.providers.spec import ProviderSpec, dig
+from tms_console.providers.spec import ProviderSpec
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
 from tms_console.security.ratelimit import Charge
 from tms_console.security.state_store import LIMITED, PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials, metrics, replacements
+from tms_console.services.install_meta import clean_meta, clean_value, installation_from_token
 from tms_console.services.tenancy import require_project_installed
 from tms_console.services.unit_of_work import outage, unit_of_work
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.install")
-MAX_META_TEXT = 200
-MAX_META_ITEMS = 100
 
 
 def _state_store() -> StateStore:
@@ -273,7 +271,7 @@ async def _add_details(
     added, reason = "-", "ok"
     try:
         found = await hooks_for(provider.spec).details_later(api_for(provider), token, dict(meta))
-        details = {k: _clean(v) for k, v in found.items() if v not in (None, "")}
+        details = {k: clean_value(v) for k, v in found.items() if v not in (None, "")}
         if details:
             async with unit_of_work(autocommit=True) as session:
                 await repository.add_meta(
@@ -287,62 +285,6 @@ async def _add_details(
     except (ProviderError, Unavailable) as exc:
         reason = exc.reason.value
     logger.info("install_details type=%s added=%s reason=%s", provider.spec.key, added, reason)
-
-
-def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -> Installation:
-    """The spec's meta and secret fields picked out of a token response, and when it expires."""
-    spec = provider.spec
-    install = Installation(
-        meta={name: dig(token, path) for name, path in spec.meta_fields.items()},
-        secrets={name: dig(token, path) for name, path in spec.secret_fields.items()},
-    )
-    install.meta = {k: v for k, v in install.meta.items() if v not in (None, "")}
-    install.secrets = {k: v for k, v in install.secrets.items() if isinstance(v, str) and v}
-    expires_in = token.get("expires_in")
-    if isinstance(expires_in, int) and 0 < expires_in < 10 * 365 * 86400:
-        install.expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
-    return install
-
-
-def clean_meta(provider: ResolvedProvider, install: Installation) -> dict[str, Any]:
-    """What may be stored and shown: bounded plain text, and provider URLs only on the provider's domain.
-
-    A secret URL the console would call that is not the provider's own fails the install.
-    """
-    install.meta = {k: _clean(v) for k, v in install.meta.items()}
-    _check_urls(provider, install)
-    return install.meta
-
-
-# NUL (Postgres JSONB refuses it), C0/C1 controls, bidi overrides/isolates (they make a name read
-# differently from what it is) and lone surrogates (not encodable, so not storable).
-_UNSAFE_CHARS = dict.fromkeys(
-    [*range(0x20), *range(0x7F, 0xA0), 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)
-_UNSAFE_CHARS |= dict.fromkeys(range(0xD800, 0xE000))
-
-
-def _clean(value: object, depth: int = 0) -> Any:
-    """Provider text goes to `meta` as bounded plain strings, without invisible or unsafe characters
-    (lists and objects, such as the chats a bot was added to, are cleaned item by item, bounded)."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, list) and depth < 3:
-        return [_clean(item, depth + 1) for item in value[:MAX_META_ITEMS]]
-    if isinstance(value, dict) and depth < 3:
-        return {_clean(k, depth + 1): _clean(v, depth + 1) for k, v in list(value.items())[:MAX_META_ITEMS]}
-    return str(value).translate(_UNSAFE_CHARS)[:MAX_META_TEXT]
-
-
-def _check_urls(provider: ResolvedProvider, install: Installation) -> None:
-    """A secret URL the console would call must be the provider's own (else nothing is saved);
-    a display URL that is not is dropped."""
-    spec, trusted = provider.spec, provider.trusts_url
-    if any(name in install.secrets and not trusted(install.secrets[name]) for name in spec.secret_url_fields):
-        raise ProviderError(Reason.BAD_RESPONSE, "provider sent a URL outside its own domain")
-    for name in spec.display_url_fields:
-        if name in install.meta and not trusted(install.meta[name]):
-            del install.meta[name]
 
 
 async def _save(
