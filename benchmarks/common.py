@@ -113,6 +113,7 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
     errors: int = 0
+    cpu: float = 0.0  # CPU seconds the server spent meanwhile (`server_cpu`), when measured
 
     @property
     def ok(self) -> int:
@@ -440,6 +441,15 @@ def median(values: Sequence[float]) -> float:
 # --- profiling (py-spy, a dev tool: BENCH_PROFILE=1) -----------------------------------------------
 
 PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
+
+
+def server_cpu(url: str) -> float:
+    """CPU seconds (user + system) the server at `url` (one worker: its process) has used so far: CPU per
+    request is steadier than a rate on a shared machine."""
+    import psutil
+
+    times = psutil.Process(SERVER_PIDS[url]).cpu_times()
+    return times.user + times.system
 
 
 @contextmanager

@@ -100,7 +100,9 @@ async def _run_target(
     await common.run_load(label + " warm-up", requests[:WARMUP], expect=303, location_has="status=success")
     server = base.split("/", 3)[:3]
     with common.profiled("/".join(server), f"fig1-{label.replace(' ', '-')}") as top:
+        cpu = common.server_cpu("/".join(server))
         result = await common.run_load(label, requests[WARMUP:], expect=303, location_has="status=success")
+        result.cpu = common.server_cpu("/".join(server)) - cpu
     say("  " + result.line())
     return result, top
 
@@ -114,6 +116,7 @@ def _summary(runs: list[common.LoadResult]) -> dict[str, float]:
         "p99": common.pct(latencies, 99),
         "ok": ok,
         "bad": sum(sum(n for s, n in r.statuses.items() if s != 303) + r.errors for r in runs),
+        "cpu_ms": 1000 * sum(r.cpu for r in runs) / ok if ok else 0.0,
     }
 
 
@@ -185,9 +188,15 @@ def main(ctx: Bench) -> dict[str, float]:
         say(profile_text)
     rows = "\n".join(
         f"| {provider} | {name} | {s['ok']} | {s['bad']} | {s['rps']:.0f} "
-        f"| {s['p50'] * 1000:.1f} | {s['p99'] * 1000:.1f} |"
+        f"| {s['p50'] * 1000:.1f} | {s['p99'] * 1000:.1f} | {s['cpu_ms']:.2f} |"
         for (provider, name), s in summary.items()
     )
+    cpu_ratios = {
+        p: summary[(p, "floor")]["cpu_ms"] / (summary[(p, "console")]["cpu_ms"] or 1) for p in PROVIDERS
+    }
+    for p in PROVIDERS:
+        say(f" {p}: floor/console CPU per callback = {cpu_ratios[p]:.2f}")
+    cpu_text = "; ".join(f"{p}: {cpu_ratios[p]:.2f}" for p in PROVIDERS)
     verdicts = "; ".join(
         f"{p}: **{ratios[p]:.2f}**, console p99 {'<=' if p99_ok[p] else '>'} floor p99 "
         f"({'meets' if ratios[p] >= TARGET and p99_ok[p] else 'misses'})"
@@ -207,11 +216,12 @@ sandbox is a third uvicorn server (1 worker). The console additionally rate-limi
 binding, encrypts the tokens (AES-GCM, AAD = the row), writes the credentials and an audit event, logs
 one line per callback, and (Discord) looks up the channel's name and the user's id after the redirect.
 
-| provider | target | callbacks (303) | other answers | callbacks/s | p50 ms | p99 ms |
-|---|---|---|---|---|---|---|
+| provider | target | callbacks (303) | other answers | callbacks/s | p50 ms | p99 ms | CPU ms per callback |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 **console / floor throughput** (target >= {TARGET} with p99 no worse than the floor's): {verdicts}.
+The same ratio in CPU per callback (floor's / console's, steadier on a shared machine): {cpu_text}.
 {profile_text and PROFILE_HEAD + profile_text}
 """,
     )
