@@ -142,13 +142,13 @@ async def _start_in_browser(
         return RedirectResponse(get_settings().public_base_url + "/login", status_code=303)
     binding = secrets.token_urlsafe(32)
     try:
-        await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
         url = await install.start_install(
             identity,
             project_id=project_id,
             integration_type=integration_type,
             binding=binding,
             purpose=purpose,
+            limit=rate_charge(request, "install", get_settings().install_rate_limit, identity),
         )
     except TooManyRequests as exc:
         return _refused(exc)

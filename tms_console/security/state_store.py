@@ -46,6 +46,21 @@ return false
 """
 
 
+# Count the request against its rate limit (KEYS[2..]; none: no limit): -1 over the limit, nothing
+# stored; else SET NX EX the state: 1 stored, 0 taken (draw another).
+_ISSUE = """
+local over = false
+for i = 2, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
+  if count > tonumber(ARGV[3]) then over = true end
+end
+if over then return -1 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+
+
 @dataclass(frozen=True)
 class PendingInstall:
     tenant_id: str
@@ -68,15 +83,29 @@ class StateStore:
         self._redis = redis
         self._ttl = ttl_seconds
 
-    async def issue(self, pending: PendingInstall) -> str:
-        """Store `pending` under a fresh state; returns the state to put in the authorize URL."""
+    async def issue(self, pending: PendingInstall, *, limit: Charge | None = None) -> str | None:
+        """Store `pending` under a fresh state; returns the state to put in the authorize URL. With
+        `limit`, the request is first counted against its rate limit in the same script (one round
+        trip): None when the limit refused it (nothing stored)."""
+        payload = json.dumps(asdict(pending))
+        counted = limit or Charge((), 0, 0, 0)
         while True:
             state = secrets.token_urlsafe(32)
-            stored = await self._redis.set(
-                PREFIX + digest(state), json.dumps(asdict(pending)), nx=True, ex=self._ttl
+            answer = await self._redis.eval(  # type: ignore[misc]
+                _ISSUE,
+                1 + len(counted.keys),
+                PREFIX + digest(state),
+                *counted.keys,
+                payload,
+                self._ttl,
+                counted.per_window,
+                counted.expire_seconds,
             )
-            if stored:
+            if answer == -1:
+                return None
+            if answer == 1:
                 return state
+            counted = Charge((), 0, 0, 0)  # counted once; a clash only draws another state
 
     async def peek(self, state: str) -> PendingInstall | None:
         """The pending install under `state`, left in place (None: unknown, used, expired, malformed)."""

@@ -68,11 +68,16 @@ async def start_install(
     integration_type: str,
     binding: str | None,
     purpose: str = "install",
+    limit: Charge | None = None,
 ) -> str:
     """Check access, store the pending install under a fresh state, return the authorize URL.
 
     `purpose="admin_consent"` returns the provider's tenant-wide admin-consent URL instead (its
-    callback arrives at the same redirect URI and is told apart by the stored state).
+    callback arrives at the same redirect URI and is told apart by the stored state). `limit`: the
+    request's rate limit, counted as the state is stored (one Redis round trip, after the project check).
+
+    Raises:
+        TooManyRequests: over `limit`; nothing was stored.
     """
     provider = installable(integration_type)
     if purpose == "admin_consent" and not provider.spec.admin_consent_path:
@@ -93,9 +98,12 @@ async def start_install(
         reconnect_of=str(installed) if installed else None,
     )
     try:
-        state = await _state_store().issue(pending)
+        state = await _state_store().issue(pending, limit=limit)
     except RedisError:
         raise outage("redis") from None
+    if state is None:
+        assert limit is not None
+        raise TooManyRequests(limit.retry_after)
     if purpose == "admin_consent":
         return oauth2.admin_consent_url(provider, state=state)
     return oauth2.authorize_url(provider, state=state, code_challenge=challenge)
