@@ -90,7 +90,8 @@ def main(ctx: Bench) -> dict[str, float]:
 concurrent clients, {ROUNDS} rounds x {N} requests per target after {WARMUP} warm-up ones;
 INSTALL_RATE_LIMIT raised. {common.WORKERS} uvicorn worker(s). The FLOOR (`floor_app.py` `/floor/install`)
 verifies the JWT, SELECTs the project, `SET NX EX`s a state and returns the URL; the console also
-rate-limits (Redis), builds a full PendingInstall and the provider's authorize URL.
+rate-limits (counted in the script that stores the state), builds a full PendingInstall and the
+provider's authorize URL.
 
 | target | 200s | other answers | URLs/s | URLs/s per worker | p50 ms | p99 ms | server CPU ms per URL |
 |---|---|---|---|---|---|---|---|

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-POOL_SIZE = 15  # the console's engine: pool_size 5 + max_overflow 10
+POOL_SIZE = 15  # the console's web pool: 15 connections kept (persistence/db.py PoolSize)
 
 UPSERT = """
 INSERT INTO project_integrations
