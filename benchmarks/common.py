@@ -113,6 +113,7 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
     errors: int = 0
+    cpu: float = 0.0  # CPU seconds the server spent meanwhile (`server_cpu`), when measured
 
     @property
     def ok(self) -> int:
@@ -435,3 +436,75 @@ def chromium() -> Iterator[Any]:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+# --- profiling (py-spy, a dev tool: BENCH_PROFILE=1) -----------------------------------------------
+
+PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
+
+
+def server_cpu(url: str) -> float:
+    """CPU seconds (user + system) the server at `url` (one worker: its process) has used so far: CPU per
+    request is steadier than a rate on a shared machine."""
+    import psutil
+
+    times = psutil.Process(SERVER_PIDS[url]).cpu_times()
+    return times.user + times.system
+
+
+@contextmanager
+def profiled(url: str, name: str) -> Iterator[dict[str, list[tuple[str, float]]]]:
+    """Sample the server at `url` (one worker: its process) with py-spy while the block runs.
+
+    Yields a dict that, after the block, holds "self" and "total": the top functions by the share of
+    samples they were running in (self) or on the stack of (total). Empty when BENCH_PROFILE is not 1.
+    """
+    top: dict[str, list[tuple[str, float]]] = {}
+    if not PROFILE:
+        yield top
+        return
+    out = WORK / f"{name}.pyspy.txt"
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy), "record", "--pid", str(SERVER_PIDS[url]), "--format", "raw", "--rate", "200",
+               "--nonblocking", "--output", str(out)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        time.sleep(0.5)
+        yield top
+    finally:
+        process.send_signal(2)  # SIGINT: py-spy writes its output and exits
+        process.wait(timeout=60)
+    top.update(summarize_profile(out, 80))
+
+
+def _frame(raw: str) -> str:
+    """`function (path/to/file.py:line)` -> `function (file.py)`, or `(tms_console/...py)` for ours."""
+    found = re.match(r"(.*) \((.*):\d+\)$", raw)
+    if not found:
+        return raw
+    name, path = found.groups()
+    path = path[path.index("tms_console/") :] if "tms_console/" in path else path.rsplit("/", 1)[-1]
+    return f"{name} ({path})"
+
+
+def summarize_profile(path: Path, count: int = 12) -> dict[str, list[tuple[str, float]]]:
+    """py-spy raw (collapsed) stacks -> top functions by self and by total share of non-idle samples."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, number = line.rpartition(" ")
+        frames = [_frame(f) for f in stack.split(";") if f]
+        if not frames or not number.isdigit():
+            continue
+        n = int(number)
+        samples += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n
+
+    def best(counts: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:count]
+        return [(frame, n / samples) for frame, n in ranked] if samples else []
+
+    return {"self": best(own), "total": best(total), "samples": [("samples", float(samples))]}

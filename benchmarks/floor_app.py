@@ -2,10 +2,12 @@
 
 Served by the same `uvicorn --factory` command and flags as the console's API (`create_floor`).
 
-- `/floor/callback/discord?code=&state=`: Redis GETDEL of `oauth:state:<sha256(state)>` (the key the
-  console's StateStore writes), the token POST to the same sandbox token endpoint (form body, HTTP
-  Basic client auth, one shared httpx client), one Postgres `INSERT ... ON CONFLICT DO UPDATE` of the
-  project_integrations row, then the 303. No rate limit, no audit, no encryption, no enrichment.
+- `/floor/callback/{discord,slack}?code=&state=`: Redis GETDEL of `oauth:state:<sha256(state)>` (the key
+  the console's StateStore writes), the provider calls the console must make inside the request for that
+  provider, to the same sandbox (one shared httpx client): Discord's token POST (form body, HTTP Basic
+  client auth); Slack's `oauth.v2.access` then `auth.test` with the new token (as slack_bolt does). Then
+  one Postgres `INSERT ... ON CONFLICT DO UPDATE` of the project_integrations row and the 303. No rate
+  limit, no audit, no encryption.
 - `/floor/install`: JWT verification (PyJWT), one SELECT of the project, Redis `SET NX EX`, the URL.
 """
 
@@ -17,6 +19,7 @@ import json
 import os
 import secrets
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -29,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-POOL_SIZE = 15  # the console's engine: pool_size 5 + max_overflow 10
+POOL_SIZE = 15  # the console's web pool: 15 connections kept (persistence/db.py PoolSize)
 
 UPSERT = """
 INSERT INTO project_integrations
@@ -67,9 +70,13 @@ def create_floor() -> Starlette:
     redis = aioredis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=3, socket_connect_timeout=3)
     sandbox = os.environ.get("SANDBOX_BASE_URL") or os.environ["PUBLIC_BASE_URL"]
     public = os.environ["PUBLIC_BASE_URL"]
-    token_url = f"{sandbox}/sandbox/discord/api/oauth2/token"
-    redirect_uri = f"{public}/api/public/integrations/discord/callback"
-    client_auth = ("sandbox-discord-client", "sandbox-discord-secret")
+    token_urls = {
+        "discord": f"{sandbox}/sandbox/discord/api/oauth2/token",
+        "slack": f"{sandbox}/sandbox/slack/api/oauth.v2.access",
+    }
+    redirect_uris = {p: f"{public}/api/public/integrations/{p}/callback" for p in token_urls}
+    client_auths = {p: (f"sandbox-{p}-client", f"sandbox-{p}-secret") for p in token_urls}
+    redirect_uri, client_auth = redirect_uris["discord"], client_auths["discord"]
     jwt_secret = os.environ["JWT_SECRET"]
     pool = Pool(database_url, POOL_SIZE)
     http: dict[str, httpx.AsyncClient] = {}
@@ -82,28 +89,46 @@ def create_floor() -> Starlette:
             )
         return http["c"]
 
+    async def exchange(provider: str, code: str) -> dict[str, Any] | None:
+        """The provider calls made inside the request; the meta to store (None: refused)."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uris[provider]}
+        answer = await client().post(token_urls[provider], data=form, auth=client_auths[provider])
+        body = answer.json() if answer.status_code == 200 else {}
+        if provider == "discord" and body.get("access_token"):
+            webhook, guild = body.get("webhook") or {}, body.get("guild") or {}
+            return {
+                "guild_id": webhook.get("guild_id"),
+                "guild_name": guild.get("name"),
+                "channel_id": webhook.get("channel_id"),
+                "webhook_id": webhook.get("id"),
+                "scope": body.get("scope"),
+            }
+        if provider == "slack" and body.get("ok"):
+            bearer = {"Authorization": "Bearer " + body["access_token"]}
+            who = (await client().post(f"{sandbox}/sandbox/slack/api/auth.test", headers=bearer)).json()
+            if not who.get("ok"):
+                return None
+            team, hook = body.get("team") or {}, body.get("incoming_webhook") or {}
+            return {
+                "team_id": team.get("id"),
+                "team_name": team.get("name"),
+                "channel_id": hook.get("channel_id"),
+                "channel": hook.get("channel"),
+                "bot_id": who.get("bot_id"),
+                "scope": body.get("scope"),
+            }
+        return None
+
     async def callback(request: Request) -> Response:
+        provider = request.path_params["provider"]
         state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
         raw = await redis.getdel("oauth:state:" + hashlib.sha256(state.encode()).hexdigest())
-        if raw is None:
+        if raw is None or provider not in token_urls:
             return PlainTextResponse("invalid state", 400)
         pending = json.loads(raw)
-        answer = await client().post(
-            token_url,
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-            auth=client_auth,
-        )
-        if answer.status_code != 200:
+        meta = await exchange(provider, code)
+        if meta is None:
             return PlainTextResponse("token exchange failed", 502)
-        body = answer.json()
-        webhook, guild = body.get("webhook") or {}, body.get("guild") or {}
-        meta = {
-            "guild_id": webhook.get("guild_id"),
-            "guild_name": guild.get("name"),
-            "channel_id": webhook.get("channel_id"),
-            "webhook_id": webhook.get("id"),
-            "scope": body.get("scope"),
-        }
         conn = await pool.acquire()
         try:
             await conn.execute(
@@ -120,7 +145,7 @@ def create_floor() -> Starlette:
             )
         finally:
             pool.release(conn)
-        query = urlencode({"status": "success", "integration": "discord"})
+        query = urlencode({"status": "success", "integration": provider})
         return RedirectResponse(f"{public}/projects/{pending['project_id']}/integrations?{query}", 303)
 
     async def install(request: Request) -> Response:
@@ -158,7 +183,7 @@ def create_floor() -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/floor/callback/discord", callback),
+            Route("/floor/callback/{provider}", callback),
             Route("/floor/install", install),
             Route("/health", health),
         ]

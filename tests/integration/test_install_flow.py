@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import redis
 
+from tests.utils.details import wait_for_meta
 from tests.utils.forms import click
 from tests.utils.identities import identity, project_id, token_for
 from tests.utils.live import sandbox_origin
@@ -72,6 +73,7 @@ def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db,
             f"{live_url}/projects/{project}/integrations?status=success&integration=discord"
         )
         assert done.headers["referrer-policy"] == "no-referrer"
+    wait_for_meta(db, "discord", project, "channel_name")  # fetched after the redirect
     found = row(db, "discord", project)
     assert found is not None
     row_id, meta, status, installed_by = found
@@ -104,6 +106,7 @@ def test_replayed_callback_is_refused_and_changes_nothing(live_url, db) -> None:
     with browser(live_url) as client:
         callback = decide(client, start(client, "discord", project), "approve")
         assert client.get(callback).status_code == 303
+        wait_for_meta(db, "discord", project, "channel_name")  # fetched after the redirect
         first = row(db, "discord", project)
         exchanges = inspect(client, "discord")["token_exchanges"]
         replay = client.get(callback)

@@ -23,6 +23,7 @@ from sandbox import app_events
 from tests.integration.test_connect_flows import add_to_chat, base, card, new_bot, signup
 from tests.integration.test_install_flow import browser, install, row
 from tests.utils.deliveries import add_delivery, run_deliver
+from tests.utils.details import wait_for_meta
 from tests.utils.events import Place, add_integration, ticket_event
 from tests.utils.identities import project_id, token_for
 from tests.utils.live import sandbox_origin
@@ -167,6 +168,7 @@ def test_discord_deauthorize_needs_reconnect_for_the_users_installs(
     project = project_id(ACME, "Customer Support")
     with browser(live_url) as alice:
         assert install(alice, "discord", project).status_code == 303
+        wait_for_meta(db, "discord", project, "user_id")  # fetched after the redirect
         row_id, meta = row(db, "discord", project)[0], row(db, "discord", project)[1]
         assert meta["user_id"] == "1180000000000000001" and meta["application_id"]
         with others_kept(db, "discord", {row_id}):

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import socketio
 
+from tests.utils.details import wait_for_meta
 from tests.utils.forms import click
 from tests.utils.identities import project_id, token_for
 from tests.utils.reflex_client import HYDRATE, ReflexClient
@@ -74,10 +75,7 @@ def planted(console: dict[str, str], database_url: str) -> dict[str, str]:
         done = client.get(callback.headers["location"])
         assert "status=success" in done.headers["location"]
     with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        (meta,) = conn.execute(
-            "SELECT meta FROM project_integrations WHERE project_id = %s AND integration_type = 'discord'",
-            (ACME_PROJECT,),
-        ).fetchone()
+        meta = wait_for_meta(conn, "discord", ACME_PROJECT, "channel_name")  # fetched after the redirect
     return {"guild": meta["guild_name"], "channel": meta["channel_name"]}
 
 

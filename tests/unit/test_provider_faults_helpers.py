@@ -11,7 +11,7 @@ from sandbox import faults
 from tms_console.oauth.http import parse_retry_after
 from tms_console.providers.registry import DISCORD, SLACK
 from tms_console.providers.spec import is_trusted_url
-from tms_console.services.install import MAX_META_TEXT, _clean
+from tms_console.services.install_meta import MAX_META_TEXT, clean_value
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -114,7 +114,7 @@ def test_sandbox_retry_after_missing_and_garbage() -> None:
     ],
 )
 def test_clean_keeps_bounded_visible_text(raw: object, clean: object) -> None:
-    assert _clean(raw) == clean
+    assert clean_value(raw) == clean
 
 
 def test_rename_replaces_names_at_every_depth_only() -> None:

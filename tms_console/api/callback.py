@@ -6,14 +6,15 @@ import html
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tms_console.api.deps import client_ip, enforce_rate_limit
+from tms_console.api.deps import client_ip, enforce_rate_limit, rate_charge
 from tms_console.domain.errors import ServiceError, TooManyRequests, Unavailable
 from tms_console.domain.reasons import Reason, describe
 from tms_console.logs import current
 from tms_console.security import redirects
+from tms_console.security.ratelimit import Charge
 from tms_console.security.session import (
     BINDING_COOKIE,
     BINDING_COOKIE_PATH,
@@ -44,6 +45,7 @@ HTML_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
 )
 async def oauth_callback(
     request: Request,
+    background: BackgroundTasks,
     integration_type: Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")],
     code: Short = None,
     state: Short = None,
@@ -57,12 +59,16 @@ async def oauth_callback(
     from the stored state only.
     """
     signed_in = identity_from_cookie_header(request.headers.get("cookie", ""))
-    try:
-        await enforce_rate_limit(request, "callback", get_settings().callback_rate_limit, signed_in)
-    except (TooManyRequests, Unavailable) as exc:
-        install.log_callback(exc.reason, integration_type)
-        return _refused(exc)
     names = [name for name, _ in request.query_params.multi_items()]
+    duplicated = any(names.count(name) > 1 for name in ("state", "code", "error"))
+    limit: Charge | None = rate_charge(request, "callback", get_settings().callback_rate_limit, signed_in)
+    if duplicated or error:  # refused, or checked, before the state is consumed: counted on their own
+        limit = None
+        try:
+            await enforce_rate_limit(request, "callback", get_settings().callback_rate_limit, signed_in)
+        except (TooManyRequests, Unavailable) as exc:
+            install.log_callback(exc.reason, integration_type)
+            return _refused(exc)
     outcome = await install.complete_callback(
         install.CallbackInput(
             integration_type=integration_type[:50],
@@ -74,14 +80,20 @@ async def oauth_callback(
             binding=request.cookies.get(BINDING_COOKIE),
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
-            duplicated=any(names.count(name) > 1 for name in ("state", "code", "error")),
+            duplicated=duplicated,
             signed_in=signed_in,
+            limit=limit,  # counted with the state's consumption: one Redis round trip
         )
     )
     if outcome.redirect_url is None:
-        # The state was not consumed (unknown, mangled, Redis down): the browser's own flow may still be
-        # pending, so its binding stays for the genuine callback or a reload.
-        return _plain_error(outcome.reason, outcome.status_code)
+        # The state was not consumed (unknown, mangled, rate limited, Redis down): the browser's own flow
+        # may still be pending, so its binding stays for the genuine callback or a reload.
+        page = _plain_error(outcome.reason, outcome.status_code)
+        if outcome.retry_after is not None:
+            page.headers["Retry-After"] = str(outcome.retry_after)
+        return page
+    if outcome.later is not None:
+        background.add_task(outcome.later)  # once the redirect was sent
     response = RedirectResponse(outcome.redirect_url, status_code=303, headers=NO_REFERRER)
     response.delete_cookie(BINDING_COOKIE, path=BINDING_COOKIE_PATH)
     return response
@@ -130,13 +142,13 @@ async def _start_in_browser(
         return RedirectResponse(get_settings().public_base_url + "/login", status_code=303)
     binding = secrets.token_urlsafe(32)
     try:
-        await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
         url = await install.start_install(
             identity,
             project_id=project_id,
             integration_type=integration_type,
             binding=binding,
             purpose=purpose,
+            limit=rate_charge(request, "install", get_settings().install_rate_limit, identity),
         )
     except TooManyRequests as exc:
         return _refused(exc)

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from tms_console.domain.errors import ServiceError, TooManyRequests, WrongAccount
 from tms_console.persistence.redis import get_redis
 from tms_console.security.identity import AuthError, Identity, verify_token
-from tms_console.security.ratelimit import Limit, RateLimiter
+from tms_console.security.ratelimit import Charge, Limit, RateLimiter, charge
 from tms_console.security.session import SESSION_COOKIE
 from tms_console.services.audit import Origin
 from tms_console.services.unit_of_work import outage
@@ -21,11 +21,12 @@ from tms_console.settings import get_settings
 logger = logging.getLogger("tms_console.api")
 
 
-def bearer_identity(request: Request) -> Identity:
+async def bearer_identity(request: Request) -> Identity:
     """A person's identity (agent or admin) from `Authorization: Bearer` (API clients) or the session
     cookie (the console). A service token is refused here: it may only post events.
 
-    A token in the query string is never accepted.
+    A token in the query string is never accepted. A coroutine, as `service_identity` is: FastAPI would
+    run a plain function in its thread pool, a longer trip than the verification itself.
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -102,16 +103,26 @@ async def enforce_rate_limit(request: Request, bucket: str, per_minute: int, who
         TooManyRequests: over the limit.
         Unavailable: Redis is down (the route could not do its work anyway).
     """
-    subjects = [f"ip:{client_ip(request)}"]
-    if who is not None:
-        subjects.append(f"user:{who.tenant_id}:{who.user_id}")
     try:
-        wait = await RateLimiter(get_redis()).hit(Limit(bucket, per_minute), subjects)
+        wait = await RateLimiter(get_redis()).hit(Limit(bucket, per_minute), _subjects(request, who))
     except RedisError:
         raise outage("redis") from None
     if wait is not None:
         logger.info("rate_limited bucket=%s", bucket)
         raise TooManyRequests(wait)
+
+
+def rate_charge(request: Request, bucket: str, per_minute: int, who: Identity | None) -> Charge:
+    """This request's count per client IP and per user, for a script that counts it with other work
+    (the callback's state consumption); the same keys `enforce_rate_limit` counts."""
+    return charge(Limit(bucket, per_minute), _subjects(request, who))
+
+
+def _subjects(request: Request, who: Identity | None) -> list[str]:
+    subjects = [f"ip:{client_ip(request)}"]
+    if who is not None:
+        subjects.append(f"user:{who.tenant_id}:{who.user_id}")
+    return subjects
 
 
 async def service_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -36,7 +36,7 @@ async def sign_in(request: Request) -> Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "a Bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    bearer_identity(request)  # raises 401 unless the token verifies
+    await bearer_identity(request)  # raises 401 unless the token verifies
     response = Response(status_code=204)
     _set_session(response, token.strip())
     return response

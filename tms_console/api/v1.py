@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit, request_origin
+from tms_console.api.deps import bearer_identity, client_ip, enforce_rate_limit, rate_charge, request_origin
 from tms_console.security.identity import Identity
 from tms_console.services import connect, install, installations, overview, replacements
 from tms_console.services.tenancy import require_tenant
@@ -102,9 +102,12 @@ async def install_url(
 ) -> InstallUrl:
     """The provider's authorize URL, carrying a one-time state valid for 10 minutes."""
     require_tenant(identity, tenant_id)
-    await enforce_rate_limit(request, "install", get_settings().install_rate_limit, identity)
     url = await install.start_install(
-        identity, project_id=project_id, integration_type=integration_type, binding=None
+        identity,
+        project_id=project_id,
+        integration_type=integration_type,
+        binding=None,
+        limit=rate_charge(request, "install", get_settings().install_rate_limit, identity),
     )
     return InstallUrl(url=url)
 

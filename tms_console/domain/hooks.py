@@ -79,6 +79,8 @@ class ProviderHooks:
     renders_events: ClassVar[bool] = False  # render_event turns ticket events into this platform's messages
     sends_notices: ClassVar[bool] = False  # render_notice makes a console notice (an admin notification)
     probes: ClassVar[bool] = False  # probe checks the install's credentials and target (health checks)
+    # details_later fetches display-only details of a first install once the browser was sent on.
+    fetches_details_later: ClassVar[bool] = False
     # Payload templates an agent can start from, by name (the outgoing webhook's).
     ready_made: ClassVar[Mapping[str, str]] = {}
 
@@ -92,6 +94,13 @@ class ProviderHooks:
 
     async def after_install(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> None:
         """Enrich `meta` after a code exchange (e.g. the Discord guild's name); raise ProviderError."""
+
+    async def details_later(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> Meta:
+        """Display-only details the install does not depend on (e.g. the Discord channel's name): the meta
+        fields to add. Called after the callback's redirect for a first install (inside it for a
+        reinstall); never fails the install: a missing detail is left out. Used only when
+        `fetches_details_later`."""
+        return {}
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:
         """Connect without an OAuth redirect (form and popup kinds): check the validated form fields

@@ -34,8 +34,10 @@ class PoolSize:
     whether each checkout first pings the server (`pre_ping`: one more round trip per transaction; without
     it a connection found dead fails its statement, and the pool drops every connection opened before)."""
 
-    size: int = 5
-    overflow: int = 10
+    # A web process keeps the 15 connections it may use: overflow connections are closed as soon as
+    # they are checked in, so under load (50 callbacks at once) every burst opened new ones.
+    size: int = 15
+    overflow: int = 0
     pre_ping: bool = True
 
 

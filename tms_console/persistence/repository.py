@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -34,6 +35,23 @@ async def get_project(
         select(Project).where(Project.tenant_id == tenant_id, Project.id == project_id)
     )
     return result.scalar_one_or_none()
+
+
+_INSTALLED_IN_PROJECT = """SELECT p.id, i.id FROM projects p
+LEFT JOIN project_integrations i
+    ON i.tenant_id = p.tenant_id AND i.project_id = p.id AND i.integration_type = %(integration_type)s
+WHERE p.tenant_id = %(tenant_id)s AND p.id = %(project_id)s"""
+
+
+async def installed_in_project(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
+) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    """(the project's id, the id of its integration of this type or None), or None: no such project in
+    the tenant. One query (an install's start)."""
+    connection = await session.connection()
+    params = {"tenant_id": tenant_id, "project_id": project_id, "integration_type": integration_type}
+    found: Any = (await connection.exec_driver_sql(_INSTALLED_IN_PROJECT, params)).first()
+    return (found[0], found[1]) if found else None
 
 
 async def list_projects(session: AsyncSession, *, tenant_id: uuid.UUID) -> Sequence[Project]:
@@ -141,8 +159,13 @@ async def lock_integration_slot(
 ) -> None:
     """Hold the project's place for one integration type until the transaction ends (an advisory lock),
     so two installs into it run one after the other even when no row exists yet to lock."""
-    key = f"integration:{tenant_id}:{project_id}:{integration_type}"
+    key = slot_key(tenant_id, project_id, integration_type)
     await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+
+
+def slot_key(tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str) -> str:
+    """What names a project's place for one integration type in the advisory lock (hashed by Postgres)."""
+    return f"integration:{tenant_id}:{project_id}:{integration_type}"
 
 
 async def get_integration(
@@ -175,6 +198,24 @@ async def get_integration(
     result = await session.execute(query)
     row = result.first()
     return (row[0], row[1]) if row else None
+
+
+async def add_meta(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    project_id: uuid.UUID,
+    integration_id: uuid.UUID,
+    fields: dict[str, Any],
+) -> None:
+    """Add (or replace) display fields in a row's meta, leaving its other fields as they are now."""
+    connection = await session.connection()
+    params = {"id": integration_id, "tenant_id": tenant_id, "project_id": project_id, "fields": Jsonb(fields)}
+    await connection.exec_driver_sql(_ADD_META, params)
+
+
+_ADD_META = """UPDATE project_integrations SET meta = meta || %(fields)s
+WHERE id = %(id)s AND tenant_id = %(tenant_id)s AND project_id = %(project_id)s"""
 
 
 async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID) -> None:

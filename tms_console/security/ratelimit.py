@@ -25,6 +25,29 @@ class Limit:
     window_seconds: int = 60
 
 
+@dataclass(frozen=True)
+class Charge:
+    """One request's count against a limit, for a script that counts it beside other work (one round
+    trip): INCR + EXPIRE each key; over the limit when any count exceeds `per_window`."""
+
+    keys: tuple[str, ...]
+    per_window: int
+    expire_seconds: int
+    retry_after: int  # seconds to wait when over the limit
+
+
+def charge(limit: Limit, subjects: list[str], now: float | None = None) -> Charge:
+    """The window keys of `subjects` now (subjects are stored as digests)."""
+    now = time.time() if now is None else now
+    window = int(now // limit.window_seconds)
+    keys = tuple(
+        f"{PREFIX}{limit.bucket}:{hashlib.sha256(subject.encode()).hexdigest()[:32]}:{window}"
+        for subject in subjects
+    )
+    retry_after = max(1, math.ceil((window + 1) * limit.window_seconds - now))
+    return Charge(keys, limit.per_window, limit.window_seconds + 1, retry_after)
+
+
 class RateLimiter:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
@@ -35,15 +58,12 @@ class RateLimiter:
         Raises:
             RedisError: Redis is unreachable.
         """
-        now = time.time()
-        window = int(now // limit.window_seconds)
+        counted = charge(limit, subjects)
         async with self._redis.pipeline(transaction=True) as pipe:
-            for subject in subjects:
-                name = hashlib.sha256(subject.encode()).hexdigest()[:32]
-                key = f"{PREFIX}{limit.bucket}:{name}:{window}"
+            for key in counted.keys:
                 pipe.incr(key)
-                pipe.expire(key, limit.window_seconds + 1)
+                pipe.expire(key, counted.expire_seconds)
             replies = await pipe.execute()
         if all(int(count) <= limit.per_window for count in replies[::2]):
             return None
-        return max(1, math.ceil((window + 1) * limit.window_seconds - now))
+        return counted.retry_after

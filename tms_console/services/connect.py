@@ -26,7 +26,7 @@ from tms_console.providers.spec import ProviderSpec
 from tms_console.security.identity import Identity
 from tms_console.security.keyring import DecryptError
 from tms_console.services import audit, credentials, metrics, replacements, sample_message, tokens
-from tms_console.services.install import clean_meta
+from tms_console.services.install_meta import clean_meta
 from tms_console.services.installations import needs_target
 from tms_console.services.tenancy import require_project
 from tms_console.services.unit_of_work import unit_of_work

@@ -7,14 +7,17 @@ in `save_installation`, and everything that uses a token later starts from `open
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Installation, Sealed, Secrets
-from tms_console.persistence import repository
-from tms_console.persistence.models import IntegrationCredential, ProjectIntegration
+from tms_console.persistence import installs, repository
+from tms_console.persistence.models import IntegrationCredential, ProjectIntegration, utcnow
 from tms_console.providers.registry import get_provider
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.keyring import DecryptError, configured_keyring, row_aad
@@ -93,6 +96,10 @@ async def save_installation(
     def seal(row_id: uuid.UUID) -> Sealed:
         return keyring.seal(install.secrets, aad=_aad(tenant_id, project_id, integration_type, row_id))
 
+    if replacing is None:
+        first = await _save_first(actor, integration_type, install, seal)
+        if first is not None:
+            return first
     async with unit_of_work(saving=True) as session:
         await repository.lock_integration_slot(
             session, tenant_id=tenant_id, project_id=project_id, integration_type=integration_type
@@ -133,6 +140,44 @@ async def save_installation(
     if previous is not None and _revokes(spec, previous, install.secrets):
         await revocation.revoke_quietly(spec, previous.bundle or {}, why=reason.value)
     return row_id
+
+
+async def _save_first(
+    actor: Actor, integration_type: str, install: Installation, seal: Callable[[uuid.UUID], Sealed]
+) -> uuid.UUID | None:
+    """A first install (the project has no such integration yet): the row, its credentials and its audit
+    event in one statement; None (nothing written) when a row exists, for the general path to handle.
+
+    A new row is active with no reason and no paused deliveries, so there is no transition to make."""
+    row_id, now = uuid.uuid4(), utcnow()
+    events = installs.EventBatch()  # what audit.record adds, written by the one statement
+    await audit.record(
+        cast(AsyncSession, events),
+        tenant_id=actor.tenant_id,
+        project_id=actor.project_id,
+        integration_type=integration_type,
+        reason=Reason.INSTALLED,
+        actor_id=actor.user_id,
+        actor_name=actor.user_name,
+        integration_id=row_id,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
+    first = installs.FirstInstall(
+        id=row_id,
+        tenant_id=uuid.UUID(actor.tenant_id),
+        project_id=uuid.UUID(actor.project_id),
+        integration_type=integration_type,
+        meta=install.meta,
+        installed_by_id=actor.user_id,
+        installed_by_name=actor.user_name,
+        sealed=seal(row_id),
+        expires_at=install.expires_at,
+        now=now,
+    )
+    async with unit_of_work(saving=True, autocommit=True) as session:
+        inserted = await installs.insert_first(session, first, events.events)
+    return row_id if inserted else None
 
 
 def _previous(

@@ -31,7 +31,7 @@ from tms_console.providers.spec import ProviderSpec
 from tms_console.security.keyring import DecryptError
 from tms_console.security.replay import ReplayGuard
 from tms_console.services import credentials, lifecycle
-from tms_console.services.install import clean_meta
+from tms_console.services.install_meta import clean_meta
 from tms_console.services.unit_of_work import outage, unit_of_work
 
 logger = logging.getLogger("tms_console.inbound")

@@ -6,16 +6,24 @@ raises to its caller: it returns where to send the browser and why.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from tms_console.domain.errors import NotFound, ProviderError, ServiceError, Unavailable, WrongAccount
+from tms_console.domain.errors import (
+    NotFound,
+    ProviderError,
+    ServiceError,
+    TooManyRequests,
+    Unavailable,
+    WrongAccount,
+)
 from tms_console.domain.reasons import Reason
 from tms_console.domain.values import Installation
 from tms_console.logs import current
@@ -25,18 +33,18 @@ from tms_console.persistence import repository
 from tms_console.persistence.redis import get_redis
 from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.registry import get_provider, hooks_for
-from tms_console.providers.spec import ProviderSpec, dig
+from tms_console.providers.spec import ProviderSpec
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
-from tms_console.security.state_store import PendingInstall, StateStore, digest
+from tms_console.security.ratelimit import Charge
+from tms_console.security.state_store import LIMITED, PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials, metrics, replacements
-from tms_console.services.tenancy import require_project
+from tms_console.services.install_meta import clean_meta, clean_value, installation_from_token
+from tms_console.services.tenancy import require_project_installed
 from tms_console.services.unit_of_work import outage, unit_of_work
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.install")
-MAX_META_TEXT = 200
-MAX_META_ITEMS = 100
 
 
 def _state_store() -> StateStore:
@@ -60,37 +68,42 @@ async def start_install(
     integration_type: str,
     binding: str | None,
     purpose: str = "install",
+    limit: Charge | None = None,
 ) -> str:
     """Check access, store the pending install under a fresh state, return the authorize URL.
 
     `purpose="admin_consent"` returns the provider's tenant-wide admin-consent URL instead (its
-    callback arrives at the same redirect URI and is told apart by the stored state).
+    callback arrives at the same redirect URI and is told apart by the stored state). `limit`: the
+    request's rate limit, counted as the state is stored (one Redis round trip, after the project check).
+
+    Raises:
+        TooManyRequests: over `limit`; nothing was stored.
     """
     provider = installable(integration_type)
     if purpose == "admin_consent" and not provider.spec.admin_consent_path:
         raise NotFound(Reason.NOT_FOUND, "no admin consent for this integration")
-    async with unit_of_work() as session:
-        project = await require_project(session, identity, project_id)
-        installed = await repository.get_integration(
-            session, tenant_id=identity.tenant_id, project_id=project.id, integration_type=provider.spec.key
-        )
+    async with unit_of_work(autocommit=True) as session:  # one read
+        project, installed = await require_project_installed(session, identity, project_id, provider.spec.key)
     pkce = provider.spec.pkce and purpose == "install"
     verifier, challenge = oauth2.new_pkce_pair() if pkce else (None, None)
     pending = PendingInstall(
         tenant_id=str(identity.tenant_id),
-        project_id=str(project.id),
+        project_id=str(project),
         integration_type=provider.spec.key,
         user_id=identity.user_id,
         user_name=identity.name,
         pkce_verifier=verifier,
         binding_hash=digest(binding) if binding else None,
         purpose=purpose,
-        reconnect_of=str(installed[0].id) if installed else None,
+        reconnect_of=str(installed) if installed else None,
     )
     try:
-        state = await _state_store().issue(pending)
+        state = await _state_store().issue(pending, limit=limit)
     except RedisError:
         raise outage("redis") from None
+    if state is None:
+        assert limit is not None
+        raise TooManyRequests(limit.retry_after)
     if purpose == "admin_consent":
         return oauth2.admin_consent_url(provider, state=state)
     return oauth2.authorize_url(provider, state=state, code_challenge=challenge)
@@ -112,6 +125,12 @@ class CallbackInput:
     duplicated: bool = False
     # Who is signed in to the console in this browser, if anyone (the state must be theirs).
     signed_in: Identity | None = None
+    # The rate limit to count this callback against as its state is consumed (one Redis round trip);
+    # None: already counted.
+    limit: Charge | None = None
+
+
+Later = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,9 @@ class CallbackOutcome:
     reason: Reason
     redirect_url: str | None  # None: the state was unknown, show a plain page
     status_code: int = 303
+    # Work for after the redirect was sent (a first install's display-only details); never raises.
+    later: Later | None = None
+    retry_after: int | None = None  # a 429: seconds until the rate limit lets the browser retry
 
 
 async def complete_callback(data: CallbackInput) -> CallbackOutcome:
@@ -139,23 +161,30 @@ async def _complete(data: CallbackInput) -> CallbackOutcome:
         if data.error and await _bound_to_another_browser(data):
             # A cancel from a foreign browser must not end the agent's flow nor be audited as theirs.
             return _finish(None, data, Reason.INVALID_BROWSER, status_code=400)
-        pending = await _state_store().consume(data.state or "")
+        pending = await _state_store().consume(data.state or "", limit=data.limit)
     except RedisError:
         return _finish(None, data, outage("redis").reason, status_code=503)
     if pending is None:
         return _finish(None, data, Reason.INVALID_STATE, status_code=400)
+    if pending == LIMITED and data.limit is not None:
+        refused = TooManyRequests(data.limit.retry_after)
+        return _finish(
+            None, data, refused.reason, status_code=refused.status_code, retry_after=refused.retry_after
+        )
     if isinstance(pending, str):
         return _finish(None, data, Reason.STATE_REUSED, status_code=400)
-    replacement = None
+    replacement, later = None, None
     try:
-        reason = await _run_guards(pending, data)
+        reason = _refusal(pending, data) or Reason.INSTALLED
+        if reason is Reason.INSTALLED:
+            later = await _install(pending, data)
     except WrongAccount as exc:  # nothing saved: the agent is asked on the console page
         reason, replacement = exc.reason, exc.replacement_id
     except (ProviderError, Unavailable) as exc:  # Unavailable: not saved (the database is down)
         reason = exc.reason
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
-    return _finish(pending, data, reason, replacement=replacement)
+    return _finish(pending, data, reason, replacement=replacement, later=later)
 
 
 async def _bound_to_another_browser(data: CallbackInput) -> bool:
@@ -183,7 +212,8 @@ def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any
     }
 
 
-async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
+def _refusal(pending: PendingInstall, data: CallbackInput) -> Reason | None:
+    """The guards before the code exchange: why the flow ends here, or None to exchange the code."""
     if data.error:
         return oauth2.authorize_error_reason(data.error, data.error_description or "")
     if pending.binding_hash and (not data.binding or digest(data.binding) != pending.binding_hash):
@@ -198,91 +228,80 @@ async def _run_guards(pending: PendingInstall, data: CallbackInput) -> Reason:
         return Reason.ADMIN_CONSENT_GRANTED if data.admin_consent == "True" else Reason.ACCESS_DENIED
     if not data.code:
         return Reason.MISSING_CODE
+    return None
+
+
+async def _install(pending: PendingInstall, data: CallbackInput) -> Later | None:
+    """Exchange the code, enrich, save; what to fetch after the redirect (a first install's details).
+
+    A reinstall fetches its details here, before saving: the row it replaces (or the held replacement)
+    is compared and kept whole."""
     spec = get_provider(pending.integration_type)
-    assert spec is not None  # the state was minted for a known type
+    assert spec is not None and data.code  # the state was minted for a known type; the guards passed
     provider = resolve(spec)
-    install = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier)
-    await _save(pending, data, spec, install)
-    return Reason.INSTALLED
+    first = pending.reconnect_of is None
+    install, token = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier, first=first)
+    row_id = await _save(pending, data, spec, install)
+    if not first or not hooks_for(spec).fetches_details_later:
+        return None
+    return functools.partial(_add_details, provider, token, install.meta, pending, row_id)
 
 
-async def _exchange_and_enrich(provider: ResolvedProvider, code: str, verifier: str | None) -> Installation:
+async def _exchange_and_enrich(
+    provider: ResolvedProvider, code: str, verifier: str | None, *, first: bool = False
+) -> tuple[Installation, dict[str, Any]]:
+    """The installation and the token response it came from; a first install's display-only details
+    are left for later."""
     spec = provider.spec
     hooks = hooks_for(spec)
     status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
     token = oauth2.judge_token_response(hooks, status, body)
     install = installation_from_token(provider, token)
     await hooks.after_install(api_for(provider), token, install.meta)
+    if hooks.fetches_details_later and not first:
+        install.meta |= await hooks.details_later(api_for(provider), token, install.meta)
     install.meta = clean_meta(provider, install)
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:
         raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
-    return install
+    return install, token
 
 
-def installation_from_token(provider: ResolvedProvider, token: dict[str, Any]) -> Installation:
-    """The spec's meta and secret fields picked out of a token response, and when it expires."""
-    spec = provider.spec
-    install = Installation(
-        meta={name: dig(token, path) for name, path in spec.meta_fields.items()},
-        secrets={name: dig(token, path) for name, path in spec.secret_fields.items()},
-    )
-    install.meta = {k: v for k, v in install.meta.items() if v not in (None, "")}
-    install.secrets = {k: v for k, v in install.secrets.items() if isinstance(v, str) and v}
-    expires_in = token.get("expires_in")
-    if isinstance(expires_in, int) and 0 < expires_in < 10 * 365 * 86400:
-        install.expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
-    return install
-
-
-def clean_meta(provider: ResolvedProvider, install: Installation) -> dict[str, Any]:
-    """What may be stored and shown: bounded plain text, and provider URLs only on the provider's domain.
-
-    A secret URL the console would call that is not the provider's own fails the install.
-    """
-    install.meta = {k: _clean(v) for k, v in install.meta.items()}
-    _check_urls(provider, install)
-    return install.meta
-
-
-# NUL (Postgres JSONB refuses it), C0/C1 controls, bidi overrides/isolates (they make a name read
-# differently from what it is) and lone surrogates (not encodable, so not storable).
-_UNSAFE_CHARS = dict.fromkeys(
-    [*range(0x20), *range(0x7F, 0xA0), 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)
-_UNSAFE_CHARS |= dict.fromkeys(range(0xD800, 0xE000))
-
-
-def _clean(value: object, depth: int = 0) -> Any:
-    """Provider text goes to `meta` as bounded plain strings, without invisible or unsafe characters
-    (lists and objects, such as the chats a bot was added to, are cleaned item by item, bounded)."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, list) and depth < 3:
-        return [_clean(item, depth + 1) for item in value[:MAX_META_ITEMS]]
-    if isinstance(value, dict) and depth < 3:
-        return {_clean(k, depth + 1): _clean(v, depth + 1) for k, v in list(value.items())[:MAX_META_ITEMS]}
-    return str(value).translate(_UNSAFE_CHARS)[:MAX_META_TEXT]
-
-
-def _check_urls(provider: ResolvedProvider, install: Installation) -> None:
-    """A secret URL the console would call must be the provider's own (else nothing is saved);
-    a display URL that is not is dropped."""
-    spec, trusted = provider.spec, provider.trusts_url
-    if any(name in install.secrets and not trusted(install.secrets[name]) for name in spec.secret_url_fields):
-        raise ProviderError(Reason.BAD_RESPONSE, "provider sent a URL outside its own domain")
-    for name in spec.display_url_fields:
-        if name in install.meta and not trusted(install.meta[name]):
-            del install.meta[name]
+async def _add_details(
+    provider: ResolvedProvider,
+    token: dict[str, Any],
+    meta: dict[str, Any],
+    pending: PendingInstall,
+    row_id: uuid.UUID,
+) -> None:
+    """After the redirect: a first install's display-only details, added to its row (cleaned like the
+    rest of its meta). A provider or database failure leaves them out, as it would have inside."""
+    added, reason = "-", "ok"
+    try:
+        found = await hooks_for(provider.spec).details_later(api_for(provider), token, dict(meta))
+        details = {k: clean_value(v) for k, v in found.items() if v not in (None, "")}
+        if details:
+            async with unit_of_work(autocommit=True) as session:
+                await repository.add_meta(
+                    session,
+                    tenant_id=uuid.UUID(pending.tenant_id),
+                    project_id=uuid.UUID(pending.project_id),
+                    integration_id=row_id,
+                    fields=details,
+                )
+            added = ",".join(sorted(details))
+    except (ProviderError, Unavailable) as exc:
+        reason = exc.reason.value
+    logger.info("install_details type=%s added=%s reason=%s", provider.spec.key, added, reason)
 
 
 async def _save(
     pending: PendingInstall, data: CallbackInput, spec: ProviderSpec, install: Installation
-) -> None:
+) -> uuid.UUID:
     actor = credentials.Actor(
         pending.tenant_id, pending.project_id, pending.user_id, pending.user_name, data.ip, data.user_agent
     )
-    await replacements.save_guarded(actor, spec.key, install)
+    return await replacements.save_guarded(actor, spec.key, install)
 
 
 def log_callback(reason: Reason, integration_type: str, pending: PendingInstall | None = None) -> None:
@@ -304,10 +323,12 @@ def _finish(
     *,
     status_code: int = 303,
     replacement: str | None = None,
+    later: Later | None = None,
+    retry_after: int | None = None,
 ) -> CallbackOutcome:
     log_callback(reason, data.integration_type, pending)
     if pending is None:
-        return CallbackOutcome(reason, None, status_code)
+        return CallbackOutcome(reason, None, status_code, retry_after=retry_after)
     query = {"integration": pending.integration_type}
     status = {Reason.INSTALLED: "success", Reason.ADMIN_CONSENT_GRANTED: "info"}.get(reason, "error")
     query = {"status": status, **query} | ({} if status == "success" else {"reason": reason.value})
@@ -315,4 +336,4 @@ def _finish(
         query["ref"] = ref  # shown with the flash: a report leads to the logs
     if replacement:  # the one-time id of the held replacement, which only this agent can decide on
         query["replace"] = replacement
-    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)
+    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code, later)

@@ -30,6 +30,22 @@ async def require_project(session: AsyncSession, identity: Identity, project_id:
     return project
 
 
+async def require_project_installed(
+    session: AsyncSession, identity: Identity, project_id: str | uuid.UUID, integration_type: str
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """The project's id, if it belongs to the identity's tenant (else the same 404 as missing), with
+    the id of its integration of this type, if installed."""
+    found = await repository.installed_in_project(
+        session,
+        tenant_id=identity.tenant_id,
+        project_id=parse_uuid(project_id),
+        integration_type=integration_type,
+    )
+    if found is None:
+        raise NotFound(Reason.NOT_FOUND, "not found")
+    return found
+
+
 def require_tenant(identity: Identity, tenant_id: str | uuid.UUID) -> None:
     """A tenant in a URL must be the token's own; another tenant looks exactly like a missing one."""
     if parse_uuid(tenant_id) != identity.tenant_id:

@@ -22,7 +22,7 @@ from tms_console.providers.config import resolve
 from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.security.keyring import configured_keyring, row_aad
 from tms_console.services import credentials, metrics
-from tms_console.services.install import installation_from_token
+from tms_console.services.install_meta import installation_from_token
 from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.tokens")

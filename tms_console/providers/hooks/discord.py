@@ -3,6 +3,7 @@ webhook events (Ed25519-signed) when the installing user deauthorizes the app.""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -43,6 +44,7 @@ class DiscordHooks(ProviderHooks):
     receives_events = True
     refusal = Reply(401, "invalid request signature", "text/plain")
     probes = True
+    fetches_details_later = True
 
     def render_event(self, event: TicketEvent, meta: Meta, *, template: str = "") -> RenderedMessage:
         return render_discord(event)
@@ -107,8 +109,14 @@ class DiscordHooks(ProviderHooks):
         meta["guild_id"] = str(guild_id)
         meta["guild_name"] = str(guild.get("name") or "")
         meta["guild_icon"] = guild.get("icon") if isinstance(guild.get("icon"), str) else None
-        meta["channel_name"] = await _channel_name(api, str(guild_id), str(meta.get("channel_id", "")))
-        meta["user_id"] = await _user_id(api, str(token["access_token"]))
+
+    async def details_later(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> Meta:
+        """The webhook channel's name (with the bot token) and the installing user's id."""
+        guild_id, channel_id = str(meta.get("guild_id") or ""), str(meta.get("channel_id") or "")
+        channel_name, user_id = await asyncio.gather(
+            _channel_name(api, guild_id, channel_id), _user_id(api, str(token.get("access_token") or ""))
+        )
+        return {"channel_name": channel_name, "user_id": user_id}
 
     def read_event(self, headers: Mapping[str, str], body: bytes, keys: Secrets, now: float) -> Verified:
         """Ed25519 over `X-Signature-Timestamp + body` with the app's public key, at most 5 minutes old;

@@ -1,0 +1,96 @@
+"""The first install of an integration into a project, in one statement (one round trip).
+
+The row, its sealed credentials and its audit events are inserted by one statement, atomic on its own
+(autocommit): it holds the project's slot (the advisory lock `repository.lock_integration_slot` takes,
+so it runs one after the other with a reinstall) and inserts nothing when a row already exists; the
+caller then takes the general path (lock, read the row, upsert, transition).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tms_console.domain.status import IntegrationStatus
+from tms_console.domain.values import Sealed
+from tms_console.persistence.models import IntegrationEvent
+from tms_console.persistence.repository import slot_key
+
+EVENT_COLUMNS = (
+    "id", "tenant_id", "project_id", "integration_type", "action", "reason", "actor_id", "actor_name",
+    "ip", "user_agent", "from_status", "to_status", "created_at",
+)  # fmt: skip
+_INSERT_FIRST = f"""WITH slot AS (SELECT pg_advisory_xact_lock(hashtextextended(%(slot)s, 0))),
+row AS (
+    INSERT INTO project_integrations (id, tenant_id, project_id, integration_type, meta, status,
+        installed_by_id, installed_by_name, created_at, updated_at)
+    SELECT %(id)s, %(tenant_id)s, %(project_id)s, %(integration_type)s, %(meta)s,
+        '{IntegrationStatus.ACTIVE.value}', %(installed_by_id)s, %(installed_by_name)s, %(now)s, %(now)s
+    FROM slot
+    ON CONFLICT (tenant_id, project_id, integration_type) DO NOTHING
+    RETURNING id
+), credentials AS (
+    INSERT INTO integration_credentials (integration_id, key_id, nonce, ciphertext, expires_at, updated_at)
+    SELECT id, %(key_id)s, %(nonce)s, %(ciphertext)s, %(expires_at)s, %(now)s FROM row
+), events AS (
+    INSERT INTO integration_events (integration_id, {", ".join(EVENT_COLUMNS)})
+    SELECT row.id, {", ".join("p." + c for c in EVENT_COLUMNS)}
+    FROM row, jsonb_populate_recordset(NULL::integration_events, %(events)s) AS p
+)
+SELECT count(*) FROM row"""  # noqa: S608 - constants only, values are bound
+
+
+@dataclass(frozen=True)
+class FirstInstall:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    project_id: uuid.UUID
+    integration_type: str
+    meta: dict[str, Any]
+    installed_by_id: str
+    installed_by_name: str
+    sealed: Sealed
+    expires_at: datetime | None
+    now: datetime
+
+
+class EventBatch:
+    """Collects the audit events a service records (`session.add`), to be written by one statement."""
+
+    def __init__(self) -> None:
+        self.events: list[IntegrationEvent] = []
+
+    def add(self, event: IntegrationEvent) -> None:
+        self.events.append(event)
+
+
+async def insert_first(
+    session: AsyncSession, install: FirstInstall, events: Sequence[IntegrationEvent]
+) -> bool:
+    """Insert the row, its credentials and `events` (their integration id: the row's) in one statement;
+    False (nothing written) when the project already has this integration."""
+    params = {
+        "slot": slot_key(install.tenant_id, install.project_id, install.integration_type),
+        "id": install.id,
+        "tenant_id": install.tenant_id,
+        "project_id": install.project_id,
+        "integration_type": install.integration_type,
+        "meta": Jsonb(install.meta),
+        "installed_by_id": install.installed_by_id,
+        "installed_by_name": install.installed_by_name,
+        "key_id": install.sealed.key_id,
+        "nonce": install.sealed.nonce,
+        "ciphertext": install.sealed.ciphertext,
+        "expires_at": install.expires_at,
+        "now": install.now,
+        "events": Jsonb([event.model_dump(mode="json", include=set(EVENT_COLUMNS)) for event in events]),
+    }
+    connection = await session.connection()
+    inserted = (await connection.exec_driver_sql(_INSERT_FIRST, params)).scalar_one()
+    return bool(inserted)
