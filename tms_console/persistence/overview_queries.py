@@ -1,68 +1,77 @@
 """The admin overview's queries: every project of a tenant against every provider, filtered and paged.
 
-A fixed number of queries per page, whatever its size; every query filters by tenant.
+A fixed number of queries per page, whatever its size; every query filters by tenant. Totals, filters,
+sorts and search read the trigger-kept summary (`overview_projects`, `overview_totals`, migration 0015);
+only the page's own integrations are read from `project_integrations`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from tms_console.domain.status import IntegrationStatus, OverviewBucket
-from tms_console.persistence.models import DeliveryHealth, Project, ProjectIntegration
-
-# Display fields an admin can search by exact value (account, workspace, team, channel; names or ids).
-SEARCHABLE_META = (
-    "guild_name",
-    "guild_id",
-    "team_name",
-    "team_id",
-    "account_name",
-    "target_name",
-    "target_id",
-    "channel",
-    "channel_id",
-    "channel_name",
+from tms_console.domain.status import OverviewBucket
+from tms_console.persistence.models import (
+    DeliveryHealth,
+    OverviewProject,
+    OverviewTotal,
+    ProjectIntegration,
 )
 
+# What search matches, as migration 0015's trigger indexes it into `overview_projects` (a test checks
+# the two agree): any part of these names (and of the project's name), any case; these ids exactly.
+SEARCH_NAMES = (
+    "guild_name", "team_name", "ms_team_name", "account_name", "target_name", "channel",
+    "channel_name", "phone_number", "display_phone_number", "verified_name",
+)  # fmt: skip
+SEARCH_IDS = (
+    "guild_id", "team_id", "channel_id", "target_id", "account_id", "bot_id", "waba_id",
+    "phone_number_id", "webhook_id", "tenant_id",
+)  # fmt: skip
 
-def _bucket(targeted: Sequence[str]) -> Any:
-    """SQL for a row's overview status: needs_attention (not active, or no target picked yet) or connected."""
-    needs_target = sa.and_(
-        col(ProjectIntegration.integration_type).in_(list(targeted) or [""]),
-        sa.not_(sa.type_coerce(col(ProjectIntegration.meta), pg.JSONB).has_key("target_id")),
-    )
-    return sa.case(
-        (
-            col(ProjectIntegration.status) != IntegrationStatus.ACTIVE.value,
-            OverviewBucket.NEEDS_ATTENTION.value,
-        ),
-        (needs_target, OverviewBucket.NEEDS_ATTENTION.value),
-        else_=OverviewBucket.CONNECTED.value,
-    )
+
+@dataclass(frozen=True)
+class ProviderTotal:
+    """One provider's integrations in a tenant, as the trigger keeps them (see OverviewTotal)."""
+
+    integration_type: str
+    installed: int
+    inactive: int
+    untargeted: int
 
 
 async def overview_totals(
-    session: AsyncSession, *, tenant_id: uuid.UUID, targeted: Sequence[str]
-) -> tuple[int, list[tuple[str, str, int]]]:
-    """(number of projects, [(integration_type, bucket, count)]) for the whole tenant, in two queries."""
-    projects = await session.execute(
-        sa.select(sa.func.count()).select_from(Project).where(col(Project.tenant_id) == tenant_id)
+    session: AsyncSession, *, tenant_id: uuid.UUID
+) -> tuple[int, int, list[ProviderTotal]]:
+    """(projects, integrations with failing deliveries, per-provider totals) of a tenant, in one query.
+
+    Reads the trigger-kept rows (a handful per tenant) and two index counts; never the integrations."""
+    ov, totals = OverviewProject, OverviewTotal
+    projects = sa.select(sa.func.count()).where(col(ov.tenant_id) == tenant_id).scalar_subquery()
+    failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    result = await session.execute(
+        sa.select(
+            projects,
+            failing,
+            col(totals.integration_type),
+            col(totals.installed),
+            col(totals.inactive),
+            col(totals.untargeted),
+        )
+        .select_from(one)
+        .outerjoin(totals, col(totals.tenant_id) == tenant_id)
     )
-    bucket = _bucket(targeted).label("bucket")
-    counts = await session.execute(
-        sa.select(col(ProjectIntegration.integration_type), bucket, sa.func.count())
-        .where(col(ProjectIntegration.tenant_id) == tenant_id)
-        .group_by(col(ProjectIntegration.integration_type), bucket)
-    )
-    return int(projects.scalar_one()), [(kind, str(b), int(n)) for kind, b, n in counts.all()]
+    rows = result.all()
+    kinds = [ProviderTotal(kind, n, bad, untargeted) for _, _, kind, n, bad, untargeted in rows if kind]
+    return int(rows[0][0]), int(rows[0][1]), kinds
 
 
 def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
@@ -76,10 +85,52 @@ def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
     return sa.select(column).select_from(health).where(*failing)
 
 
-async def failing_total(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
-    """How many of the tenant's integrations have failing deliveries, in one query."""
-    query = _failing(tenant_id, sa.func.count())
-    return int((await session.execute(query)).scalar_one())
+def _has(column: Any, kind: str) -> Any:
+    return col(column).contains([kind])
+
+
+def _attention(kind: str | None, targeted: Sequence[str]) -> Any:
+    """SQL: the project has an integration (of `kind`, or of any provider) that needs attention: not
+    active, or (for providers with a target) no target picked yet."""
+    ov = OverviewProject
+    if kind is None:
+        return sa.or_(sa.func.cardinality(col(ov.inactive)) > 0, col(ov.untargeted).overlap(list(targeted)))
+    if kind in targeted:
+        return sa.or_(_has(ov.inactive, kind), _has(ov.untargeted, kind))
+    return _has(ov.inactive, kind)
+
+
+def _connected(kind: str | None, targeted: Sequence[str]) -> Any:
+    """SQL: the project has an integration (of `kind`, or of any provider) that is connected."""
+    ov = OverviewProject
+    if kind is not None:
+        return sa.and_(_has(ov.installed, kind), sa.not_(_attention(kind, targeted)))
+    installed = sa.func.unnest(col(ov.installed)).column_valued("kind")
+    fine = sa.and_(
+        sa.not_(installed == sa.any_(col(ov.inactive))),
+        sa.not_(sa.and_(installed == sa.any_(col(ov.untargeted)), installed.in_(list(targeted) or [""]))),
+    )
+    return sa.exists(sa.select(sa.literal(1)).select_from(installed).where(fine))
+
+
+def _status(status: str | None, provider: str | None, targeted: Sequence[str]) -> list[Any]:
+    ov = OverviewProject
+    if status == OverviewBucket.NOT_CONNECTED:
+        if provider:
+            return [sa.not_(_has(ov.installed, provider))]
+        return [sa.func.cardinality(col(ov.installed)) == 0]
+    if status == OverviewBucket.CONNECTED:
+        return [_connected(provider, targeted)]
+    if status == OverviewBucket.NEEDS_ATTENTION:
+        return [_attention(provider, targeted)]
+    return [_has(ov.installed, provider)] if provider else []
+
+
+def search_condition(search: str) -> Any:
+    """SQL: any part of a project, account or channel name (trigram GIN, any case), or an exact id."""
+    ov = OverviewProject
+    pattern = f"%{_escape_like(search)}%"
+    return sa.or_(col(ov.search_text).ilike(pattern, escape="\\"), col(ov.search_ids).contains([search]))
 
 
 async def overview_page(
@@ -95,58 +146,45 @@ async def overview_page(
     limit: int,
     offset: int,
     failing: bool = False,
-) -> tuple[int, list[tuple[uuid.UUID, str, datetime | None]]]:
-    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]).
+) -> tuple[int | None, list[tuple[uuid.UUID, str, datetime | None]]]:
+    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]);
+    the total is None when nothing filters (then it is the tenant's project count).
 
+    Reads `overview_projects` (one narrow row per project, kept by triggers), never the integrations.
     `failing`: projects with an integration whose deliveries are failing (that provider's, when one is
     given)."""
-    pi = ProjectIntegration
-    last_change = (
-        sa.select(sa.func.max(col(pi.updated_at)))
-        .where(col(pi.tenant_id) == tenant_id, col(pi.project_id) == col(Project.id))
-        .scalar_subquery()
-    )
-    conditions: list[Any] = [col(Project.tenant_id) == tenant_id]
-
-    def having(*where: Any) -> Any:
-        return sa.exists().where(
-            col(pi.tenant_id) == tenant_id, col(pi.project_id) == col(Project.id), *where
-        )
-
+    ov = OverviewProject
+    conditions: list[Any] = [col(ov.tenant_id) == tenant_id, *_status(status, provider, targeted)]
     if search:
-        # One GIN-indexed lookup over all display fields (a BitmapOr of containments), not one per project.
-        matches = [col(pi.meta).contains({name: search}) for name in SEARCHABLE_META]
-        by_meta = sa.select(col(pi.project_id)).where(col(pi.tenant_id) == tenant_id, sa.or_(*matches))
-        name_like = col(Project.name).ilike(f"%{_escape_like(search)}%", escape="\\")
-        conditions.append(sa.or_(name_like, col(Project.id).in_(by_meta)))
+        conditions.append(search_condition(search))
     if needs_attention:
-        conditions.append(having(_bucket(targeted) == OverviewBucket.NEEDS_ATTENTION.value))
+        conditions.append(_attention(None, targeted))
     if failing:
         of_provider = [col(DeliveryHealth.integration_type) == provider] if provider else []
         failing_here = _failing(tenant_id, sa.literal(1)).where(
-            col(DeliveryHealth.project_id) == col(Project.id), *of_provider
+            col(DeliveryHealth.project_id) == col(ov.project_id), *of_provider
         )
         conditions.append(failing_here.exists())
-    if status == OverviewBucket.NOT_CONNECTED:
-        conditions.append(sa.not_(having(*([col(pi.integration_type) == provider] if provider else []))))
-    elif status in (OverviewBucket.CONNECTED, OverviewBucket.NEEDS_ATTENTION):
-        conditions.append(
-            having(_bucket(targeted) == status, *([col(pi.integration_type) == provider] if provider else []))
-        )
-    elif provider:
-        conditions.append(having(col(pi.integration_type) == provider))
     orders: dict[str, list[Any]] = {
-        "name": [col(Project.name).asc()],
-        "-name": [col(Project.name).desc()],
-        "updated": [last_change.asc().nulls_first(), col(Project.name).asc()],
-        "-updated": [last_change.desc().nulls_last(), col(Project.name).asc()],
+        "name": [col(ov.name).asc()],
+        "-name": [col(ov.name).desc()],
+        "updated": [col(ov.last_change).asc().nulls_first(), col(ov.name).asc()],
+        "-updated": [col(ov.last_change).desc().nulls_last(), col(ov.name).asc()],
     }
-    order = orders[sort]
+    if len(conditions) == 1:  # unfiltered: the caller knows the total; read just this page's index entries
+        page = await session.execute(
+            sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
+            .where(*conditions)
+            .order_by(*orders[sort], col(ov.project_id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return None, [(pid, name, changed) for pid, name, changed in page.all()]
     # The total rides along as a window count, so the filters are evaluated once, not twice.
     result = await session.execute(
-        sa.select(col(Project.id), col(Project.name), last_change, sa.func.count().over())
+        sa.select(col(ov.project_id), col(ov.name), col(ov.last_change), sa.func.count().over())
         .where(*conditions)
-        .order_by(*order, col(Project.id))
+        .order_by(*orders[sort], col(ov.project_id))
         .limit(limit)
         .offset(offset)
     )
@@ -154,7 +192,7 @@ async def overview_page(
     if rows:
         total = int(rows[0][3])
     elif offset:  # past the last page: count on its own
-        counted = await session.execute(sa.select(sa.func.count()).select_from(Project).where(*conditions))
+        counted = await session.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
         total = int(counted.scalar_one())
     else:
         total = 0
@@ -173,9 +211,16 @@ async def integrations_of_projects(
     if not project_ids:
         return []
     health = DeliveryHealth
+    # A lateral lookup by primary key per integration (350 probes), not a hash join over every health row.
+    of_row = (
+        sa.select(col(health.failing), col(health.failing_since))
+        .where(col(health.integration_id) == col(ProjectIntegration.id))
+        .limit(1)
+        .lateral("health")
+    )
     result = await session.execute(
-        select(ProjectIntegration, health.failing, health.failing_since)
-        .join(health, col(health.integration_id) == col(ProjectIntegration.id), isouter=True)
+        select(ProjectIntegration, of_row.c.failing, of_row.c.failing_since)
+        .outerjoin(of_row, sa.true())
         .where(
             ProjectIntegration.tenant_id == tenant_id,
             col(ProjectIntegration.project_id).in_(list(project_ids)),

@@ -28,6 +28,8 @@ STATUSES: tuple[str, ...] = tuple(OverviewBucket)
 SORTS = ("name", "-name", "updated", "-updated")
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 200
+MIN_SEARCH = 3  # trigram search: shorter text would match nearly everything and use no index
+SEARCH_TOO_SHORT = f"Type at least {MIN_SEARCH} characters to search (or an exact id)."
 
 
 class NotAllowed(ServiceError):
@@ -101,8 +103,10 @@ class Query:
         if not 1 <= self.page_size <= MAX_PAGE_SIZE or self.page < 1:
             raise ServiceError(Reason.INVALID_INPUT, f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
         search = (self.search or "").strip()
-        if len(search) > MAX_SEARCH or "\x00" in search:
+        if len(search) > MAX_SEARCH or not search.isprintable():
             raise ServiceError(Reason.INVALID_INPUT, "search is too long or malformed")
+        if 0 < len(search) < MIN_SEARCH:
+            raise ServiceError(Reason.INVALID_INPUT, SEARCH_TOO_SHORT)
         return Query(
             self.status,
             self.provider,
@@ -146,17 +150,35 @@ def cell(row: ProjectIntegration, failing: bool = False, failing_since: datetime
     )
 
 
+def _by_provider(
+    projects: int, totals: list[queries.ProviderTotal], targeted: list[str]
+) -> dict[str, dict[str, int]]:
+    """Each provider's projects by bucket, from the tenant's kept totals (see `cell` for the rule)."""
+    by_provider = {key: dict.fromkeys(STATUSES, 0) for key in PROVIDERS}
+    for kind in totals:
+        if kind.integration_type not in by_provider:
+            continue
+        attention = kind.inactive + (kind.untargeted if kind.integration_type in targeted else 0)
+        counts = by_provider[kind.integration_type]
+        counts[OverviewBucket.NEEDS_ATTENTION] = attention
+        counts[OverviewBucket.CONNECTED] = kind.installed - attention
+    for counts in by_provider.values():
+        connected = counts[OverviewBucket.CONNECTED] + counts[OverviewBucket.NEEDS_ATTENTION]
+        counts[OverviewBucket.NOT_CONNECTED] = max(0, projects - connected)
+    return by_provider
+
+
 async def overview(identity: Identity, query: Query) -> Overview:
     require_admin(identity)
     query = query.validated()
     tenant = identity.tenant_id
+    targeted = _targeted()
     async with unit_of_work() as session:
-        total, counts = await queries.overview_totals(session, tenant_id=tenant, targeted=_targeted())
-        failing = await queries.failing_total(session, tenant_id=tenant)
-        matching, page = await queries.overview_page(
+        total, failing, totals = await queries.overview_totals(session, tenant_id=tenant)
+        filtered_total, page = await queries.overview_page(
             session,
             tenant_id=tenant,
-            targeted=_targeted(),
+            targeted=targeted,
             status=query.status,
             provider=query.provider,
             needs_attention=query.needs_attention,
@@ -169,13 +191,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
         rows = await queries.integrations_of_projects(
             session, tenant_id=tenant, project_ids=[project_id for project_id, _, _ in page]
         )
-    by_provider = {key: dict.fromkeys(STATUSES, 0) for key in PROVIDERS}
-    for kind, bucket, count in counts:
-        if kind in by_provider:
-            by_provider[kind][bucket] += count
-    for counts_of in by_provider.values():
-        connected = counts_of[OverviewBucket.CONNECTED] + counts_of[OverviewBucket.NEEDS_ATTENTION]
-        counts_of[OverviewBucket.NOT_CONNECTED] = max(0, total - connected)
+    matching = total if filtered_total is None else filtered_total
+    by_provider = _by_provider(total, totals, targeted)
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}
     for row, is_failing, since in rows:
