@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -89,12 +90,16 @@ def _has(column: Any, kind: str) -> Any:
     return col(column).contains([kind])
 
 
+def _overlaps(column: Any, kinds: Sequence[str]) -> Any:
+    return col(column).op("&&")(sa.literal(list(kinds), pg.ARRAY(sa.Text)))
+
+
 def _attention(kind: str | None, targeted: Sequence[str]) -> Any:
     """SQL: the project has an integration (of `kind`, or of any provider) that needs attention: not
     active, or (for providers with a target) no target picked yet."""
     ov = OverviewProject
     if kind is None:
-        return sa.or_(sa.func.cardinality(col(ov.inactive)) > 0, col(ov.untargeted).overlap(list(targeted)))
+        return sa.or_(sa.func.cardinality(col(ov.inactive)) > 0, _overlaps(ov.untargeted, targeted))
     if kind in targeted:
         return sa.or_(_has(ov.inactive, kind), _has(ov.untargeted, kind))
     return _has(ov.inactive, kind)
