@@ -13,7 +13,8 @@ overview at 3x its 50 ms target. The seed's table and its four indexes stay as t
   the project's own integrations (at most one per provider) by a trigger on every write to
   `projects` or `project_integrations`, under a row lock so two concurrent installs never leave it stale.
 - `overview_totals`: per tenant and provider, how many integrations are installed, not active, and
-  active without a target; moved by +1/-1 in the same trigger.
+  active without a target; `overview_tenants`: each tenant's number of projects. Both moved by the
+  statement's changed rows (+1 new, -1 old) in the same triggers.
 - `pg_trgm` GIN index on the searchable names (any part of three characters or more, any case) and a
   GIN index on the exact ids.
 
@@ -155,12 +156,35 @@ END $$;
 """
 )
 
-ON_PROJECTS = """
+
+def _count_projects(changes: str) -> str:
+    """PL/pgSQL: move each tenant's project count by the changed rows, (sign, tenant_id)."""
+    return f"""
+        INSERT INTO overview_tenants AS t (tenant_id, projects)
+        SELECT tenant_id, sum(sign) FROM ({changes}) c GROUP BY tenant_id ORDER BY tenant_id
+        ON CONFLICT (tenant_id) DO UPDATE SET projects = t.projects + EXCLUDED.projects;"""
+
+
+ON_PROJECTS = (
+    """
 CREATE FUNCTION overview_on_projects() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'TRUNCATE' THEN  -- overview_projects goes with it (the foreign key makes it cascade)
+        DELETE FROM overview_tenants;
+    ELSIF TG_OP = 'INSERT' THEN"""
+    + _count_projects("SELECT 1 AS sign, tenant_id FROM new_rows")
+    + """
         PERFORM overview_refresh_projects(ARRAY(SELECT id FROM new_rows));
-    ELSE
+    ELSIF TG_OP = 'DELETE' THEN  -- overview_projects rows go by the foreign key"""
+    + _count_projects("SELECT -1 AS sign, tenant_id FROM old_rows")
+    + """
+    ELSE"""
+    + _count_projects(
+        "SELECT c.sign, c.tenant_id FROM old_rows o JOIN new_rows n ON n.id = o.id "
+        "CROSS JOIN LATERAL (VALUES (-1, o.tenant_id), (1, n.tenant_id)) AS c(sign, tenant_id) "
+        "WHERE o.tenant_id <> n.tenant_id"
+    )
+    + """
         PERFORM overview_refresh_projects(ARRAY(
             SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
             WHERE (o.name, o.tenant_id) IS DISTINCT FROM (n.name, n.tenant_id)));
@@ -168,6 +192,7 @@ BEGIN
     RETURN NULL;
 END $$;
 """
+)
 
 TRIGGERS = {  # name: (table, event, transition tables, function)
     "overview_integrations_inserted": ("project_integrations", "INSERT", "NEW TABLE AS new_rows", "integrations"),
@@ -177,7 +202,9 @@ TRIGGERS = {  # name: (table, event, transition tables, function)
     "overview_integrations_deleted": ("project_integrations", "DELETE", "OLD TABLE AS old_rows", "integrations"),
     "overview_projects_inserted": ("projects", "INSERT", "NEW TABLE AS new_rows", "projects"),
     "overview_projects_updated": ("projects", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", "projects"),
+    "overview_projects_deleted": ("projects", "DELETE", "OLD TABLE AS old_rows", "projects"),
 }  # fmt: skip
+TRUNCATED = {"overview_integrations_truncated": "integrations", "overview_projects_truncated": "projects"}
 
 
 def upgrade() -> None:
@@ -226,6 +253,11 @@ def upgrade() -> None:
         sa.Column("inactive", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("untargeted", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_table(
+        "overview_tenants",
+        sa.Column("tenant_id", sa.Uuid(), primary_key=True),
+        sa.Column("projects", sa.Integer(), nullable=False, server_default="0"),
+    )
     op.execute(REFRESH)
     op.execute(ON_INTEGRATIONS)
     op.execute(ON_PROJECTS)
@@ -234,12 +266,15 @@ def upgrade() -> None:
             f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION overview_on_{function}()"
         )
-    op.execute(
-        "CREATE TRIGGER overview_integrations_truncated AFTER TRUNCATE ON project_integrations "
-        "FOR EACH STATEMENT EXECUTE FUNCTION overview_on_integrations()"
-    )
+    for name, function in TRUNCATED.items():
+        table = "projects" if function == "projects" else "project_integrations"
+        op.execute(
+            f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION overview_on_{function}()"
+        )
     # Backfill what exists.
     op.execute("SELECT overview_refresh_projects(ARRAY(SELECT id FROM projects))")
+    op.execute("INSERT INTO overview_tenants SELECT tenant_id, count(*) FROM projects GROUP BY tenant_id")
     op.execute(
         "INSERT INTO overview_totals (tenant_id, integration_type, installed, inactive, untargeted) "
         "SELECT tenant_id, integration_type, count(*), count(*) FILTER (WHERE status <> 'active'), "
@@ -249,10 +284,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name, (table, *_) in [
-        *TRIGGERS.items(),
-        ("overview_integrations_truncated", ("project_integrations",)),
-    ]:
+    tables = {name: table for name, (table, *_) in TRIGGERS.items()}
+    tables |= {
+        name: "projects" if f == "projects" else "project_integrations" for name, f in TRUNCATED.items()
+    }
+    for name, table in tables.items():
         op.execute(f"DROP TRIGGER {name} ON {table}")
     for function in (
         "overview_on_projects()",
@@ -260,6 +296,7 @@ def downgrade() -> None:
         "overview_refresh_projects(uuid[])",
     ):
         op.execute(f"DROP FUNCTION {function}")
+    op.drop_table("overview_tenants")
     op.drop_table("overview_totals")
     op.drop_table("overview_projects")
     # pg_trgm stays: other objects may use it, and dropping an extension needs more rights than creating.

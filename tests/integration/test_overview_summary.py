@@ -75,11 +75,24 @@ def project_recomputed(db: psycopg.Connection, project: uuid.UUID) -> tuple[Any,
     return tenant, name, changed, sorted(installed), sorted(inactive), sorted(untargeted)
 
 
+def projects_of(db: psycopg.Connection, tenant: uuid.UUID) -> tuple[int, int]:
+    """(kept project count, counted projects) of a tenant."""
+    row = db.execute(
+        "SELECT (SELECT projects FROM overview_tenants WHERE tenant_id = %s), "
+        "(SELECT count(*) FROM projects WHERE tenant_id = %s)",
+        (tenant, tenant),
+    ).fetchone()
+    assert row is not None
+    return row[0] or 0, row[1]
+
+
 def assert_fresh(db: psycopg.Connection, *places: Place) -> None:
     for place in places:
         assert recomputed(db, place.tenant_id), "the check compares something"
         assert kept(db, place.tenant_id) == recomputed(db, place.tenant_id)
         assert project_row(db, place.project_id) == project_recomputed(db, place.project_id)
+        kept_projects, counted = projects_of(db, place.tenant_id)
+        assert kept_projects == counted > 0
 
 
 def matching(live_url: str, place: Place, q: str) -> list[str]:
@@ -140,7 +153,7 @@ def test_the_summary_is_fresh_after_an_install_a_status_change_and_an_uninstall(
     assert_fresh(db, bystander)
 
 
-def test_a_project_rename_and_a_bulk_statement_keep_the_summary_fresh(
+def test_a_rename_a_bulk_statement_and_project_changes_keep_the_summary_fresh(
     live_url: str, db: psycopg.Connection, place: Place, bystander: Place
 ) -> None:
     db.execute("UPDATE projects SET name = 'Renamed Desk' WHERE id = %s", (place.project_id,))
@@ -162,6 +175,19 @@ def test_a_project_rename_and_a_bulk_statement_keep_the_summary_fresh(
     assert api(live_url, place, OVERVIEW)["by_status"] == {
         "connected": 2, "needs_attention": 0, "not_connected": 5,
     }  # fmt: skip
+    second = uuid.uuid4()
+    db.execute(
+        "INSERT INTO projects (id, tenant_id, name) VALUES (%s, %s, 'Second Desk')", (second, place.tenant_id)
+    )
+    assert projects_of(db, place.tenant_id) == (2, 2)
+    assert api(live_url, place, OVERVIEW)["total_projects"] == 2
+    db.execute("DELETE FROM project_integrations WHERE project_id = %s", (place.project_id,))
+    db.execute("DELETE FROM projects WHERE id = %s", (place.project_id,))
+    assert projects_of(db, place.tenant_id) == (1, 1)
+    assert kept(db, place.tenant_id) == recomputed(db, place.tenant_id) == {}
+    body = api(live_url, place, OVERVIEW)
+    assert body["total_projects"] == 1 and [p["name"] for p in body["projects"]] == ["Second Desk"]
+    assert_fresh(db, bystander)
 
 
 def test_two_installs_racing_on_one_project_both_land_in_its_row(

@@ -167,6 +167,15 @@ class OverviewTotal(SQLModel, table=True):
     untargeted: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
 
 
+class OverviewTenant(SQLModel, table=True):
+    """Each tenant's number of projects, moved by 0015's trigger on `projects` (never counted per request)."""
+
+    __tablename__ = "overview_tenants"
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    projects: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+
+
 class IntegrationCredential(SQLModel, table=True):
     __tablename__ = "integration_credentials"
 

@@ -16,12 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from tms_console.domain.status import OverviewBucket
 from tms_console.persistence.models import (
     DeliveryHealth,
     OverviewProject,
+    OverviewTenant,
     OverviewTotal,
     ProjectIntegration,
 )
@@ -53,9 +54,9 @@ async def overview_totals(
 ) -> tuple[int, int, list[ProviderTotal]]:
     """(projects, integrations with failing deliveries, per-provider totals) of a tenant, in one query.
 
-    Reads the trigger-kept rows (a handful per tenant) and two index counts; never the integrations."""
-    ov, totals = OverviewProject, OverviewTotal
-    projects = sa.select(sa.func.count()).where(col(ov.tenant_id) == tenant_id).scalar_subquery()
+    Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index."""
+    totals, tenants = OverviewTotal, OverviewTenant
+    projects = sa.select(col(tenants.projects)).where(col(tenants.tenant_id) == tenant_id).scalar_subquery()
     failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
     one = sa.select(sa.literal(1).label("one")).subquery()
     result = await session.execute(
@@ -72,7 +73,7 @@ async def overview_totals(
     )
     rows = result.all()
     kinds = [ProviderTotal(kind, n, bad, untargeted) for _, _, kind, n, bad, untargeted in rows if kind]
-    return int(rows[0][0]), int(rows[0][1]), kinds
+    return int(rows[0][0] or 0), int(rows[0][1]), kinds
 
 
 def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
@@ -208,27 +209,52 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(frozen=True)
+class PageIntegration:
+    """What the overview shows of one integration of a page: its display fields, never a credential."""
+
+    project_id: uuid.UUID
+    integration_type: str
+    meta: dict[str, Any]
+    status: str
+    status_reason: str | None
+    updated_at: datetime
+    failing: bool
+    failing_since: datetime | None
+
+
 async def integrations_of_projects(
     session: AsyncSession, *, tenant_id: uuid.UUID, project_ids: Sequence[uuid.UUID]
-) -> list[tuple[ProjectIntegration, bool, datetime | None]]:
+) -> list[PageIntegration]:
     """The integrations of a page of projects with whether their deliveries are failing (and since
-    when), in one query (never one per project)."""
+    when), in one query (never one per project): plain rows, no ORM objects."""
     if not project_ids:
         return []
-    health = DeliveryHealth
+    pi, health = ProjectIntegration, DeliveryHealth
     # A lateral lookup by primary key per integration (350 probes), not a hash join over every health row.
     of_row = (
         sa.select(col(health.failing), col(health.failing_since))
-        .where(col(health.integration_id) == col(ProjectIntegration.id))
+        .where(col(health.integration_id) == col(pi.id))
         .limit(1)
         .lateral("health")
     )
     result = await session.execute(
-        select(ProjectIntegration, of_row.c.failing, of_row.c.failing_since)
-        .outerjoin(of_row, sa.true())
-        .where(
-            ProjectIntegration.tenant_id == tenant_id,
-            col(ProjectIntegration.project_id).in_(list(project_ids)),
+        sa.select(
+            col(pi.project_id),
+            col(pi.integration_type),
+            col(pi.meta),
+            col(pi.status),
+            col(pi.status_reason),
+            col(pi.updated_at),
+            of_row.c.failing,
+            of_row.c.failing_since,
         )
+        .outerjoin(of_row, sa.true())
+        .where(col(pi.tenant_id) == tenant_id, col(pi.project_id).in_(list(project_ids)))
     )
-    return [(row, bool(failing), since if failing else None) for row, failing, since in result.all()]
+    return [
+        PageIntegration(
+            project, kind, meta or {}, status, reason, updated, bool(failing), since if failing else None
+        )
+        for project, kind, meta, status, reason, updated, failing, since in result.all()
+    ]

@@ -10,7 +10,6 @@ broken key is left to each project's own page, which shows "needs reconnect".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from tms_console.domain import status_reasons
@@ -18,7 +17,6 @@ from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus, OverviewBucket
 from tms_console.persistence import overview_queries as queries
-from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
 from tms_console.services import credentials, installations
@@ -128,22 +126,22 @@ def _targeted() -> list[str]:
     return [spec.key for spec in PROVIDERS.values() if spec.target_label]
 
 
-def cell(row: ProjectIntegration, failing: bool = False, failing_since: datetime | None = None) -> Cell:
-    meta: dict[str, Any] = row.meta or {}
+def cell(row: queries.PageIntegration) -> Cell:
+    meta: dict[str, Any] = row.meta
     spec = PROVIDERS.get(row.integration_type)
     needs_target = spec is not None and installations.needs_target(spec, meta)
     # Credentials are not decrypted here (see the module docstring): read as readable.
     status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
     account = credentials.account_name(meta)
     channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
-    since = installations.stamp(failing_since) if failing else ""
+    since = installations.stamp(row.failing_since) if row.failing else ""
     detail = status_reasons.explain(status.value, row.status_reason)
     return Cell(
         status.bucket,
         account,
         channel,
         installations.stamp(row.updated_at),
-        failing,
+        row.failing,
         since,
         status.value,
         detail,
@@ -173,7 +171,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
     query = query.validated()
     tenant = identity.tenant_id
     targeted = _targeted()
-    async with unit_of_work() as session:
+    async with unit_of_work(autocommit=True) as session:  # reads; a dashboard needs no common snapshot
         total, failing, totals = await queries.overview_totals(session, tenant_id=tenant)
         filtered_total, page = await queries.overview_page(
             session,
@@ -195,8 +193,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
     by_provider = _by_provider(total, totals, targeted)
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}
-    for row, is_failing, since in rows:
-        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row, is_failing, since)
+    for row in rows:
+        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row)
     projects = [
         ProjectRow(
             id=str(project_id),
