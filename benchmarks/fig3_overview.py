@@ -61,11 +61,14 @@ def meta_for(kind: str, i: int, rng: random.Random) -> tuple[dict[str, object], 
             meta |= {"target_id": f"{kind[:2]}-{n}", "target_name": f"Ops room {n}"}
         return meta, status
     if kind == "whatsapp":
-        return {
+        meta = {
             "account_name": f"WABA {n}",
             "phone_number_id": f"10{n}",
             "display_phone_number": f"+1 555 01{n}",
-        }, status
+        }
+        if target:  # the recipient picked, as the setup panel leaves it
+            meta |= {"target_id": f"+1555020{n}", "target_name": f"+1 555 020 {n}"}
+        return meta, status
     return {
         "endpoint_id": uuid.uuid4().hex,
         "events": ["ticket.created", "ticket.status_changed"],
