@@ -9,6 +9,7 @@ broken key is left to each project's own page, which shows "needs reconnect".
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,10 @@ class Query:
         )
 
 
+# What `cell` reads of an integration's meta.
+SHOWN_META = (*credentials.ACCOUNT_FIELDS, *installations.CHANNEL_FIELDS, "target_id")
+
+
 def require_admin(identity: Identity) -> None:
     if not identity.is_admin:
         raise NotAllowed(Reason.NOT_ALLOWED, "only tenant admins see the overview")
@@ -130,22 +135,26 @@ def cell(row: queries.PageIntegration) -> Cell:
     meta: dict[str, Any] = row.meta
     spec = PROVIDERS.get(row.integration_type)
     needs_target = spec is not None and installations.needs_target(spec, meta)
-    # Credentials are not decrypted here (see the module docstring): read as readable.
-    status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
-    account = credentials.account_name(meta)
-    channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
-    since = installations.stamp(row.failing_since) if row.failing else ""
-    detail = status_reasons.explain(status.value, row.status_reason)
+    bucket, state, detail = _status_of(row.status, row.status_reason, needs_target)
     return Cell(
-        status.bucket,
-        account,
-        channel,
+        bucket,
+        credentials.account_name(meta),
+        installations.first_of(meta, installations.CHANNEL_FIELDS),
         installations.stamp(row.updated_at),
         row.failing,
-        since,
-        status.value,
+        installations.stamp(row.failing_since) if row.failing else "",
+        state,
         detail,
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _status_of(stored: str, reason: str | None, needs_target: bool) -> tuple[OverviewBucket, str, str]:
+    """(bucket, status, its explanation) of a stored status and reason code: a few dozen combinations,
+    worked out once rather than for each of a page's 350 cells."""
+    # Credentials are not decrypted here (see the module docstring): read as readable.
+    status = IntegrationStatus.of_row(stored, readable=True, needs_target=needs_target)
+    return status.bucket, status.value, status_reasons.explain(status.value, reason)
 
 
 def _by_provider(
@@ -187,7 +196,10 @@ async def overview(identity: Identity, query: Query) -> Overview:
             failing=query.failing,
         )
         rows = await queries.integrations_of_projects(
-            session, tenant_id=tenant, project_ids=[project_id for project_id, _, _ in page]
+            session,
+            tenant_id=tenant,
+            project_ids=[project_id for project_id, _, _ in page],
+            meta_keys=SHOWN_META,
         )
     matching = total if filtered_total is None else filtered_total
     by_provider = _by_provider(total, totals, targeted)
