@@ -217,6 +217,42 @@ def test_two_installs_racing_on_one_project_both_land_in_its_row(
     assert_fresh(db, place)
 
 
+def test_every_filter_counts_what_it_lists(live_url: str, db: psycopg.Connection, place: Place) -> None:
+    """`matching` (from the kept totals, or counted) equals the projects the filter lists."""
+    projects = [place.project_id] + [uuid.uuid4() for _ in range(3)]
+    for n, project in enumerate(projects[1:]):
+        db.execute(
+            "INSERT INTO projects (id, tenant_id, name) VALUES (%s, %s, %s)",
+            (project, place.tenant_id, f"P{n}"),
+        )
+    for project, kind, status, meta in (
+        (projects[0], "slack", "active", {}),
+        (projects[0], "msteams", "active", {"target_id": "t"}),
+        (projects[1], "slack", "needs_reconnect", {}),
+        (projects[1], "msteams", "active", {}),  # no target yet: needs attention
+        (projects[2], "webhook", "active", {}),
+    ):
+        db.execute(
+            "INSERT INTO project_integrations (id, tenant_id, project_id, integration_type, meta, status) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (uuid.uuid4(), place.tenant_id, project, kind, Jsonb(meta), status),
+        )
+    checked = 0
+    for provider in (None, "slack", "msteams", "webhook", "discord"):
+        for status in (None, "connected", "needs_attention", "not_connected"):
+            for flag in ({}, {"needs_attention": "true"}):
+                params = {k: v for k, v in (("provider", provider), ("status", status)) if v} | flag
+                body = api(live_url, place, OVERVIEW, page_size=200, **params)
+                assert body["matching"] == len(body["projects"]), params
+                checked += body["matching"]
+    assert checked > 0
+    assert api(live_url, place, OVERVIEW, provider="slack", status="connected")["matching"] == 1
+    assert api(live_url, place, OVERVIEW, provider="msteams", status="needs_attention")["matching"] == 1
+    assert api(live_url, place, OVERVIEW, status="not_connected")["matching"] == 1
+    paged = api(live_url, place, OVERVIEW, page_size=1, page=2, provider="slack")
+    assert paged["matching"] == 2 and len(paged["projects"]) == 1
+
+
 @pytest.fixture
 def searchable(db: psycopg.Connection, place: Place) -> Place:
     """ "Night Owls HQ" and its channel and phone, in this tenant; the same names in another tenant."""

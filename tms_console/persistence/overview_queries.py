@@ -112,12 +112,13 @@ def _connected(kind: str | None, targeted: Sequence[str]) -> Any:
     ov = OverviewProject
     if kind is not None:
         return sa.and_(_has(ov.installed, kind), sa.not_(_attention(kind, targeted)))
-    installed = sa.func.unnest(col(ov.installed)).column_valued("kind")
+    kinds = sa.func.unnest(col(ov.installed)).table_valued("kind").render_derived()
+    installed = kinds.c.kind
     fine = sa.and_(
         sa.not_(installed == sa.any_(col(ov.inactive))),
         sa.not_(sa.and_(installed == sa.any_(col(ov.untargeted)), installed.in_(list(targeted) or [""]))),
     )
-    return sa.exists(sa.select(sa.literal(1)).select_from(installed).where(fine))
+    return sa.exists(sa.select(sa.literal(1)).select_from(kinds).where(fine))
 
 
 def _status(status: str | None, provider: str | None, targeted: Sequence[str]) -> list[Any]:
@@ -153,13 +154,15 @@ async def overview_page(
     limit: int,
     offset: int,
     failing: bool = False,
-) -> tuple[int | None, list[tuple[uuid.UUID, str, datetime | None]]]:
-    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]);
-    the total is None when nothing filters (then it is the tenant's project count).
+    known_total: int | None = None,
+) -> tuple[int, list[tuple[uuid.UUID, str, datetime | None]]]:
+    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]).
 
     Reads `overview_projects` (one narrow row per project, kept by triggers), never the integrations.
-    `failing`: projects with an integration whose deliveries are failing (that provider's, when one is
-    given)."""
+    `known_total`: the caller knows how many match (from the kept totals), so only the page is read;
+    otherwise they are counted in a second, index-only query (a window count would materialise every
+    matching row). `failing`: projects with an integration whose deliveries are failing (that
+    provider's, when one is given)."""
     ov = OverviewProject
     conditions: list[Any] = [col(ov.tenant_id) == tenant_id, *_status(status, provider, targeted)]
     if search:
@@ -178,32 +181,20 @@ async def overview_page(
         "updated": [col(ov.last_change).asc().nulls_first(), col(ov.name).asc()],
         "-updated": [col(ov.last_change).desc().nulls_last(), col(ov.name).asc()],
     }
-    if len(conditions) == 1:  # unfiltered: the caller knows the total; read just this page's index entries
-        page = await session.execute(
-            sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
-            .where(*conditions)
-            .order_by(*orders[sort], col(ov.project_id))
-            .limit(limit)
-            .offset(offset)
-        )
-        return None, [(pid, name, changed) for pid, name, changed in page.all()]
-    # The total rides along as a window count, so the filters are evaluated once, not twice.
-    result = await session.execute(
-        sa.select(col(ov.project_id), col(ov.name), col(ov.last_change), sa.func.count().over())
+    page = await session.execute(
+        sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
         .where(*conditions)
         .order_by(*orders[sort], col(ov.project_id))
         .limit(limit)
         .offset(offset)
     )
-    rows = result.all()
-    if rows:
-        total = int(rows[0][3])
-    elif offset:  # past the last page: count on its own
-        counted = await session.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
-        total = int(counted.scalar_one())
-    else:
-        total = 0
-    return total, [(pid, name, changed) for pid, name, changed, _ in rows]
+    rows = [(pid, name, changed) for pid, name, changed in page.all()]
+    if known_total is not None:
+        return known_total, rows
+    if not offset and len(rows) < limit:  # the whole result fits on this page
+        return len(rows), rows
+    counted = await session.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
+    return int(counted.scalar_one()), rows
 
 
 def _escape_like(text: str) -> str:

@@ -1,8 +1,8 @@
 """The admin overview: every project of the tenant against every provider, at a glance.
 
-Admins only. A fixed number of queries per page whatever its size: totals (three, one of them the failing
-count), the matching projects (one, two past the last page), and their integrations with their
-delivery health (one). Statuses come from the rows
+Admins only. A fixed number of queries per page whatever its size: the tenant's kept totals and failing
+count (one), the page of matching projects (one; a count too when the totals cannot say how many
+match), and their integrations with their delivery health (one). Statuses come from the rows
 (`status`, and whether a target was picked); decrypting tens of thousands of credentials to spot a
 broken key is left to each project's own page, which shows "needs reconnect".
 """
@@ -175,6 +175,19 @@ def _by_provider(
     return by_provider
 
 
+def _known_total(query: Query, projects: int, by_provider: dict[str, dict[str, int]]) -> int | None:
+    """How many projects match, when the kept totals say it (no search, no flag; at most a provider and
+    a status of it: one integration per project and provider); None when they must be counted."""
+    if query.search or query.needs_attention or query.failing:
+        return None
+    if query.provider is None:
+        return projects if query.status is None else None
+    counts = by_provider[query.provider]
+    if query.status is None:
+        return counts[OverviewBucket.CONNECTED] + counts[OverviewBucket.NEEDS_ATTENTION]
+    return counts[query.status]
+
+
 async def overview(identity: Identity, query: Query) -> Overview:
     require_admin(identity)
     query = query.validated()
@@ -182,7 +195,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
     targeted = _targeted()
     async with unit_of_work(autocommit=True) as session:  # reads; a dashboard needs no common snapshot
         total, failing, totals = await queries.overview_totals(session, tenant_id=tenant)
-        filtered_total, page = await queries.overview_page(
+        by_provider = _by_provider(total, totals, targeted)
+        matching, page = await queries.overview_page(
             session,
             tenant_id=tenant,
             targeted=targeted,
@@ -194,6 +208,7 @@ async def overview(identity: Identity, query: Query) -> Overview:
             limit=query.page_size,
             offset=(query.page - 1) * query.page_size,
             failing=query.failing,
+            known_total=_known_total(query, total, by_provider),
         )
         rows = await queries.integrations_of_projects(
             session,
@@ -201,8 +216,6 @@ async def overview(identity: Identity, query: Query) -> Overview:
             project_ids=[project_id for project_id, _, _ in page],
             meta_keys=SHOWN_META,
         )
-    matching = total if filtered_total is None else filtered_total
-    by_provider = _by_provider(total, totals, targeted)
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}
     for row in rows:
