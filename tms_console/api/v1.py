@@ -358,7 +358,8 @@ async def integrations_overview(
 ) -> Response:
     """Every project of the tenant against every provider (admins only): totals per status and per
     provider, and one page of projects; filter by status/provider/needs attention/failing deliveries
-    (combined), search by project name or by the exact name or id of a connected account or channel."""
+    (combined), search by any part (3+ characters, any case) of a project, account or channel name, or by
+    an exact id."""
     require_tenant(identity, tenant_id)
     result = await overview.overview(
         identity,
