@@ -234,7 +234,7 @@ def upgrade() -> None:
     op.create_index(
         "idx_overview_projects_change",
         "overview_projects",
-        ["tenant_id", "last_change", "name", "project_id"],
+        ["tenant_id", sa.text("last_change DESC NULLS LAST"), "name", "project_id"],  # newest first
         postgresql_include=list(FLAGS),
     )
     op.create_index(

@@ -127,7 +127,7 @@ class OverviewProject(SQLModel, table=True):
         sa.Index(
             "idx_overview_projects_change",
             "tenant_id",
-            "last_change",
+            sa.text("last_change DESC NULLS LAST"),  # newest first (sort=-updated) is a forward scan
             "name",
             "project_id",
             postgresql_include=["installed", "inactive", "untargeted"],

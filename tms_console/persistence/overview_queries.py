@@ -170,11 +170,10 @@ async def overview_page(
     if needs_attention:
         conditions.append(_attention(None, targeted))
     if failing:
+        # Uncorrelated: hashed once (a few thousand failing rows at most), not probed once per project.
         of_provider = [col(DeliveryHealth.integration_type) == provider] if provider else []
-        failing_here = _failing(tenant_id, sa.literal(1)).where(
-            col(DeliveryHealth.project_id) == col(ov.project_id), *of_provider
-        )
-        conditions.append(failing_here.exists())
+        failing_here = _failing(tenant_id, col(DeliveryHealth.project_id)).where(*of_provider)
+        conditions.append(col(ov.project_id).in_(failing_here))
     orders: dict[str, list[Any]] = {
         "name": [col(ov.name).asc()],
         "-name": [col(ov.name).desc()],
