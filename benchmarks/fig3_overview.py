@@ -173,31 +173,45 @@ BEFORE = {
 }  # fmt: skip
 
 
-def _timed(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[int, list[float], Any]:
-    """(status, REPEAT timings after 3 warm-ups, last JSON body) of GET path?params."""
+def _get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    answer = client.get(path, params=params)
+    return answer, time.perf_counter() - started
+
+
+def _timed(
+    client: httpx.Client, path: str, params: dict[str, str]
+) -> tuple[int, list[float], list[float], Any]:
+    """(status, REPEAT timings after 3 warm-ups, the floor's timings, last JSON body) of GET path?params,
+    each request right after one `GET /api/health`: the query and its floor see the same machine load."""
     timings: list[float] = []
+    floor: list[float] = []
     status, body = 0, None
     for attempt in range(REPEAT + 3):
-        started = time.perf_counter()
-        answer = client.get(path, params=params)
-        elapsed = time.perf_counter() - started
+        health, health_took = _get(client, "/api/health", {})
+        answer, took = _get(client, path, params)
         status = answer.status_code
-        if status != 200:
-            say(f"  {path} {params}: HTTP {status} {answer.text[:200]}")
+        if status != 200 or health.status_code != 200:
+            say(f"  {path} {params}: HTTP {status} {answer.text[:200]} (health {health.status_code})")
             break
         body = answer.json()
         if attempt >= 3:
-            timings.append(elapsed)
-    return status, timings, body
+            timings.append(took)
+            floor.append(health_took)
+    return status, timings, floor, body
 
 
-def time_api(ctx: Bench) -> tuple[list[tuple[str, int, float, float, int]], tuple[float, float]]:
-    """Each query's (label, status, p50, p95, matching), and the floor's (p50, p95), on one server."""
+Row = tuple[str, int, float, float, int, float]  # label, HTTP status, p50, p95, matching, floor p95 beside it
+
+
+def time_api(ctx: Bench) -> tuple[list[Row], tuple[float, float]]:
+    """Each query's row, and the floor's (p50, p95) over the whole run, on one server."""
     port = common.free_port()
     url = f"http://127.0.0.1:{port}"
     ctx.use_settings(PUBLIC_BASE_URL=url)
     admin = common.token(TENANT, ADMIN_ID, "Bench Admin", role="admin")
-    rows = []
+    rows: list[Row] = []
+    floor: list[float] = []
     with (
         common.uvicorn_server(
             ctx, "tms_console.api:create_api", name="fig3-console", ready_path="/api/health",
@@ -206,16 +220,16 @@ def time_api(ctx: Bench) -> tuple[list[tuple[str, int, float, float, int]], tupl
         httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client,
     ):  # fmt: skip
         path = f"/v1/tenants/{TENANT}/integrations/overview"
-        floor: list[float] = []
         for label, params in QUERIES:
-            # The floor is timed between the queries too, so both see the same machine load.
-            floor += _timed(client, "/api/health", {})[1][: max(1, REPEAT // len(QUERIES) + 1)]
-            status, timings, body = _timed(client, path, params)
+            status, timings, beside, body = _timed(client, path, params)
+            floor += beside
             matching = body.get("matching", -1) if isinstance(body, dict) else -1
-            p50, p95 = common.pct(timings, 50), common.pct(timings, 95)
-            say(f"  {label}: HTTP {status}, matching {matching}, p50 {common.ms(p50)}, p95 {common.ms(p95)}")
-            rows.append((label, status, p50, p95, matching))
-        floor += _timed(client, "/api/health", {})[1]
+            p50, p95, floor_p95 = common.pct(timings, 50), common.pct(timings, 95), common.pct(beside, 95)
+            say(
+                f"  {label}: HTTP {status}, matching {matching}, p50 {common.ms(p50)}, p95 {common.ms(p95)}"
+                f" = {p95 / floor_p95:.1f} x the floor's p95 beside it ({common.ms(floor_p95)})"
+            )
+            rows.append((label, status, p50, p95, matching, floor_p95))
     health = (common.pct(floor, 50), common.pct(floor, 95))
     say(
         f"  floor GET /api/health: p50 {common.ms(health[0])}, p95 {common.ms(health[1])}"
@@ -261,10 +275,12 @@ def main(ctx: Bench) -> dict[str, float]:
         say(f"  /admin: {problem}")
     table = "\n".join(
         f"| {label} | {status} | {matching} | {BEFORE.get(label, '-')} | {p50 * 1000:.1f} | {p95 * 1000:.1f} "
-        f"| {p95 / floor_p95:.1f} | {p95 / API_TARGET:.2f} |"
-        for label, status, p50, p95, matching in rows
+        f"| {beside * 1000:.1f} | {p95 / beside:.1f} | {p95 / API_TARGET:.2f} |"
+        for label, status, p50, p95, matching, beside in rows
     )
-    worst = max((p95 for _, status, _, p95, _ in rows if status == 200), default=float("nan"))
+    ok = [(p95, beside) for _, status, _, p95, _, beside in rows if status == 200]
+    worst = max((p95 for p95, _ in ok), default=float("nan"))
+    worst_ratio = max((p95 / beside for p95, beside in ok), default=float("nan"))
     page_line = ""
     if page_times:
         page_line = (
@@ -283,13 +299,15 @@ def main(ctx: Bench) -> dict[str, float]:
 `GET /v1/tenants/{{t}}/integrations/overview` (admin JWT, page_size 50) against `create_api()` under
 uvicorn ({common.WORKERS} worker(s)), one request at a time, {REPEAT} timed requests per query after
 3 warm-ups. The floor, `GET /api/health` on the same server (one trivial round trip to Postgres and
-Redis), is timed between the queries: **p50 {floor_p50 * 1000:.1f} ms, p95 {floor_p95 * 1000:.1f} ms**.
+Redis), is timed right before every timed query, so each query has its floor measured under the same
+load ("floor p95 beside"); over the whole run:
+**p50 {floor_p50 * 1000:.1f} ms, p95 {floor_p95 * 1000:.1f} ms**.
 
-| query | HTTP | matching projects | p95 ms before | p50 ms | p95 ms | p95 / floor p95 | p95 / 50 ms |
-|---|---|---|---|---|---|---|---|
+{HEADER}
+|---|---|---|---|---|---|---|---|---|
 {table}
 
-Worst p95: **{worst * 1000:.1f} ms** = {worst / floor_p95:.1f} x the floor
+Worst p95: **{worst * 1000:.1f} ms**; worst ratio to the floor beside it: **{worst_ratio:.1f} x**
 (targets: <= {FLOOR_TARGET:.0f} x the floor, < 50 ms).
 
 {page_line}
@@ -297,9 +315,13 @@ Worst p95: **{worst * 1000:.1f} ms** = {worst / floor_p95:.1f} x the floor
 {WHAT_CHANGED}
 """,
     )
-    return {"worst_p95": worst, "floor_p95": floor_p95}
+    return {"worst_p95": worst, "floor_p95": floor_p95, "worst_floor_ratio": worst_ratio}
 
 
+HEADER = (
+    "| query | HTTP | matching projects | p95 ms before | p50 ms | p95 ms | floor p95 beside, ms "
+    "| p95 / floor p95 | p95 / 50 ms |"
+)
 WHAT_CHANGED = """**Before (EXPLAIN ANALYZE at 70,000 rows, on a loaded 2-core machine):** every request
 paid a GROUP BY over all 70,000 `project_integrations` rows for the totals (~23 ms, a HashAggregate over
 a sequential scan); filters were EXISTS semi-joins over the same 70,000 rows evaluating the status CASE
