@@ -344,7 +344,10 @@ status), else from an index-only count (the window count materialised every matc
 is a `pg_trgm` GIN index on the names (any part of 3+ characters, any case) OR'd with a GIN index
 on exact ids; the page's integrations are one prepared statement (an array parameter) returning
 plain text columns with a lateral primary-key lookup of their delivery health (no ORM objects, no
-JSON decoding per row), and the response is serialised once by pydantic. What remains is Python
+JSON decoding per row), and the response is serialised once by pydantic. After (EXPLAIN ANALYZE, same
+data): totals 0.2 ms, first page 0.1 ms, newest first 0.04 ms (forward index-only scan), a filtered
+page's count 2-9 ms (an index-only scan of the tenant's 10,000 entries), searches 0.05-3 ms (GIN
+bitmap scans). What remains is Python
 (building and serialising 350 cells: ~6 ms of CPU per request on this machine against ~1.5 ms for
 the floor). `/admin`: the notification card listed every integration of the tenant (60,000 options
 at this size, seconds of state) and ran inside the page's load chain; it now lists at most 200 and
