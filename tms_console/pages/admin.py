@@ -85,7 +85,7 @@ def _chart() -> rx.Component:
 def _filters() -> rx.Component:
     return rx.hstack(
         rx.input(
-            placeholder="Search a project, or an exact account / channel name or id",
+            placeholder="Search projects, accounts, channels (3+ letters) or an exact id",
             value=AdminState.search,
             on_change=AdminState.set_search.debounce(350),
             id="overview-search",

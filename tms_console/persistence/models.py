@@ -33,6 +33,10 @@ def _ts(*, nullable: bool = False, default_now: bool = True) -> Any:
     )
 
 
+def _texts() -> Any:
+    return sa.Column(pg.ARRAY(sa.Text), nullable=False, server_default="{}")
+
+
 class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
 
@@ -102,6 +106,74 @@ class ProjectIntegration(SQLModel, table=True):
     installed_by_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     status_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(50)))
     status_changed_at: datetime | None = _ts(nullable=True, default_now=False)  # NULL: since created
+
+
+class OverviewProject(SQLModel, table=True):
+    """The admin overview's row for one project, written only by the database's triggers (0015).
+
+    Which providers are installed, which are not active and which are active without a target, the
+    last change, and what search matches (names: any part; ids: exact). Never a secret: meta's display
+    fields only."""
+
+    __tablename__ = "overview_projects"
+    __table_args__ = (
+        sa.Index(
+            "idx_overview_projects_name",
+            "tenant_id",
+            "name",
+            "project_id",
+            postgresql_include=["last_change", "installed", "inactive", "untargeted"],
+        ),
+        sa.Index(
+            "idx_overview_projects_change",
+            "tenant_id",
+            sa.text("last_change DESC NULLS LAST"),  # newest first (sort=-updated) is a forward scan
+            "name",
+            "project_id",
+            postgresql_include=["installed", "inactive", "untargeted"],
+        ),
+        sa.Index(
+            "idx_overview_projects_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        sa.Index("idx_overview_projects_ids", "search_ids", postgresql_using="gin"),
+    )
+
+    project_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tenant_id: uuid.UUID = Field(nullable=False)
+    name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    last_change: datetime | None = _ts(nullable=True, default_now=False)
+    installed: list[str] = Field(default_factory=list, sa_column=_texts())
+    inactive: list[str] = Field(default_factory=list, sa_column=_texts())
+    untargeted: list[str] = Field(default_factory=list, sa_column=_texts())
+    search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    search_ids: list[str] = Field(default_factory=list, sa_column=_texts())
+
+
+class OverviewTotal(SQLModel, table=True):
+    """Per tenant and provider: integrations installed, not active, active without a target (0015's
+    trigger moves them by one on every write; the overview's totals read these few rows)."""
+
+    __tablename__ = "overview_totals"
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    integration_type: str = Field(sa_column=sa.Column(sa.String(50), primary_key=True))
+    installed: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    inactive: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    untargeted: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+
+
+class OverviewTenant(SQLModel, table=True):
+    """Each tenant's number of projects, moved by 0015's trigger on `projects` (never counted per request)."""
+
+    __tablename__ = "overview_tenants"
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    projects: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
 
 
 class IntegrationCredential(SQLModel, table=True):

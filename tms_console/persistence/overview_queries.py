@@ -1,68 +1,80 @@
 """The admin overview's queries: every project of a tenant against every provider, filtered and paged.
 
-A fixed number of queries per page, whatever its size; every query filters by tenant.
+A fixed number of queries per page, whatever its size; every query filters by tenant. Totals, filters,
+sorts and search read the trigger-kept summary (`overview_projects`, `overview_totals`, migration 0015);
+only the page's own integrations are read from `project_integrations`.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
-from tms_console.domain.status import IntegrationStatus, OverviewBucket
-from tms_console.persistence.models import DeliveryHealth, Project, ProjectIntegration
-
-# Display fields an admin can search by exact value (account, workspace, team, channel; names or ids).
-SEARCHABLE_META = (
-    "guild_name",
-    "guild_id",
-    "team_name",
-    "team_id",
-    "account_name",
-    "target_name",
-    "target_id",
-    "channel",
-    "channel_id",
-    "channel_name",
+from tms_console.domain.status import OverviewBucket
+from tms_console.persistence.models import (
+    DeliveryHealth,
+    OverviewProject,
+    OverviewTenant,
+    OverviewTotal,
+    ProjectIntegration,
 )
 
+# What search matches, as migration 0015's trigger indexes it into `overview_projects` (a test checks
+# the two agree): any part of these names (and of the project's name), any case; these ids exactly.
+SEARCH_NAMES = (
+    "guild_name", "team_name", "ms_team_name", "account_name", "target_name", "channel",
+    "channel_name", "phone_number", "display_phone_number", "verified_name",
+)  # fmt: skip
+SEARCH_IDS = (
+    "guild_id", "team_id", "channel_id", "target_id", "account_id", "bot_id", "waba_id",
+    "phone_number_id", "webhook_id", "tenant_id",
+)  # fmt: skip
 
-def _bucket(targeted: Sequence[str]) -> Any:
-    """SQL for a row's overview status: needs_attention (not active, or no target picked yet) or connected."""
-    needs_target = sa.and_(
-        col(ProjectIntegration.integration_type).in_(list(targeted) or [""]),
-        sa.not_(sa.type_coerce(col(ProjectIntegration.meta), pg.JSONB).has_key("target_id")),
-    )
-    return sa.case(
-        (
-            col(ProjectIntegration.status) != IntegrationStatus.ACTIVE.value,
-            OverviewBucket.NEEDS_ATTENTION.value,
-        ),
-        (needs_target, OverviewBucket.NEEDS_ATTENTION.value),
-        else_=OverviewBucket.CONNECTED.value,
-    )
+
+@dataclass(frozen=True)
+class ProviderTotal:
+    """One provider's integrations in a tenant, as the trigger keeps them (see OverviewTotal)."""
+
+    integration_type: str
+    installed: int
+    inactive: int
+    untargeted: int
 
 
 async def overview_totals(
-    session: AsyncSession, *, tenant_id: uuid.UUID, targeted: Sequence[str]
-) -> tuple[int, list[tuple[str, str, int]]]:
-    """(number of projects, [(integration_type, bucket, count)]) for the whole tenant, in two queries."""
-    projects = await session.execute(
-        sa.select(sa.func.count()).select_from(Project).where(col(Project.tenant_id) == tenant_id)
+    session: AsyncSession, *, tenant_id: uuid.UUID
+) -> tuple[int, int, list[ProviderTotal]]:
+    """(projects, integrations with failing deliveries, per-provider totals) of a tenant, in one query.
+
+    Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index."""
+    totals, tenants = OverviewTotal, OverviewTenant
+    projects = sa.select(col(tenants.projects)).where(col(tenants.tenant_id) == tenant_id).scalar_subquery()
+    failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    result = await session.execute(
+        sa.select(
+            projects,
+            failing,
+            col(totals.integration_type),
+            col(totals.installed),
+            col(totals.inactive),
+            col(totals.untargeted),
+        )
+        .select_from(one)
+        .outerjoin(totals, col(totals.tenant_id) == tenant_id)
     )
-    bucket = _bucket(targeted).label("bucket")
-    counts = await session.execute(
-        sa.select(col(ProjectIntegration.integration_type), bucket, sa.func.count())
-        .where(col(ProjectIntegration.tenant_id) == tenant_id)
-        .group_by(col(ProjectIntegration.integration_type), bucket)
-    )
-    return int(projects.scalar_one()), [(kind, str(b), int(n)) for kind, b, n in counts.all()]
+    rows = result.all()
+    kinds = [ProviderTotal(kind, n, bad, untargeted) for _, _, kind, n, bad, untargeted in rows if kind]
+    return int(rows[0][0] or 0), int(rows[0][1]), kinds
 
 
 def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
@@ -76,10 +88,57 @@ def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
     return sa.select(column).select_from(health).where(*failing)
 
 
-async def failing_total(session: AsyncSession, *, tenant_id: uuid.UUID) -> int:
-    """How many of the tenant's integrations have failing deliveries, in one query."""
-    query = _failing(tenant_id, sa.func.count())
-    return int((await session.execute(query)).scalar_one())
+def _has(column: Any, kind: str) -> Any:
+    return col(column).contains([kind])
+
+
+def _overlaps(column: Any, kinds: Sequence[str]) -> Any:
+    return col(column).op("&&")(sa.literal(list(kinds), pg.ARRAY(sa.Text)))
+
+
+def _attention(kind: str | None, targeted: Sequence[str]) -> Any:
+    """SQL: the project has an integration (of `kind`, or of any provider) that needs attention: not
+    active, or (for providers with a target) no target picked yet."""
+    ov = OverviewProject
+    if kind is None:
+        return sa.or_(sa.func.cardinality(col(ov.inactive)) > 0, _overlaps(ov.untargeted, targeted))
+    if kind in targeted:
+        return sa.or_(_has(ov.inactive, kind), _has(ov.untargeted, kind))
+    return _has(ov.inactive, kind)
+
+
+def _connected(kind: str | None, targeted: Sequence[str]) -> Any:
+    """SQL: the project has an integration (of `kind`, or of any provider) that is connected."""
+    ov = OverviewProject
+    if kind is not None:
+        return sa.and_(_has(ov.installed, kind), sa.not_(_attention(kind, targeted)))
+    kinds = sa.func.unnest(col(ov.installed)).table_valued("kind").render_derived()
+    installed = kinds.c.kind
+    fine = sa.and_(
+        sa.not_(installed == sa.any_(col(ov.inactive))),
+        sa.not_(sa.and_(installed == sa.any_(col(ov.untargeted)), installed.in_(list(targeted) or [""]))),
+    )
+    return sa.exists(sa.select(sa.literal(1)).select_from(kinds).where(fine))
+
+
+def _status(status: str | None, provider: str | None, targeted: Sequence[str]) -> list[Any]:
+    ov = OverviewProject
+    if status == OverviewBucket.NOT_CONNECTED:
+        if provider:
+            return [sa.not_(_has(ov.installed, provider))]
+        return [sa.func.cardinality(col(ov.installed)) == 0]
+    if status == OverviewBucket.CONNECTED:
+        return [_connected(provider, targeted)]
+    if status == OverviewBucket.NEEDS_ATTENTION:
+        return [_attention(provider, targeted)]
+    return [_has(ov.installed, provider)] if provider else []
+
+
+def search_condition(search: str) -> Any:
+    """SQL: any part of a project, account or channel name (trigram GIN, any case), or an exact id."""
+    ov = OverviewProject
+    pattern = f"%{_escape_like(search)}%"
+    return sa.or_(col(ov.search_text).ilike(pattern, escape="\\"), col(ov.search_ids).contains([search]))
 
 
 async def overview_page(
@@ -95,90 +154,121 @@ async def overview_page(
     limit: int,
     offset: int,
     failing: bool = False,
+    known_total: int | None = None,
 ) -> tuple[int, list[tuple[uuid.UUID, str, datetime | None]]]:
     """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]).
 
-    `failing`: projects with an integration whose deliveries are failing (that provider's, when one is
-    given)."""
-    pi = ProjectIntegration
-    last_change = (
-        sa.select(sa.func.max(col(pi.updated_at)))
-        .where(col(pi.tenant_id) == tenant_id, col(pi.project_id) == col(Project.id))
-        .scalar_subquery()
-    )
-    conditions: list[Any] = [col(Project.tenant_id) == tenant_id]
-
-    def having(*where: Any) -> Any:
-        return sa.exists().where(
-            col(pi.tenant_id) == tenant_id, col(pi.project_id) == col(Project.id), *where
-        )
-
+    Reads `overview_projects` (one narrow row per project, kept by triggers), never the integrations.
+    `known_total`: the caller knows how many match (from the kept totals), so only the page is read;
+    otherwise they are counted in a second, index-only query (a window count would materialise every
+    matching row). `failing`: projects with an integration whose deliveries are failing (that
+    provider's, when one is given)."""
+    ov = OverviewProject
+    conditions: list[Any] = [col(ov.tenant_id) == tenant_id, *_status(status, provider, targeted)]
     if search:
-        # One GIN-indexed lookup over all display fields (a BitmapOr of containments), not one per project.
-        matches = [col(pi.meta).contains({name: search}) for name in SEARCHABLE_META]
-        by_meta = sa.select(col(pi.project_id)).where(col(pi.tenant_id) == tenant_id, sa.or_(*matches))
-        name_like = col(Project.name).ilike(f"%{_escape_like(search)}%", escape="\\")
-        conditions.append(sa.or_(name_like, col(Project.id).in_(by_meta)))
+        conditions.append(search_condition(search))
     if needs_attention:
-        conditions.append(having(_bucket(targeted) == OverviewBucket.NEEDS_ATTENTION.value))
+        conditions.append(_attention(None, targeted))
     if failing:
+        # Uncorrelated: hashed once (a few thousand failing rows at most), not probed once per project.
         of_provider = [col(DeliveryHealth.integration_type) == provider] if provider else []
-        failing_here = _failing(tenant_id, sa.literal(1)).where(
-            col(DeliveryHealth.project_id) == col(Project.id), *of_provider
-        )
-        conditions.append(failing_here.exists())
-    if status == OverviewBucket.NOT_CONNECTED:
-        conditions.append(sa.not_(having(*([col(pi.integration_type) == provider] if provider else []))))
-    elif status in (OverviewBucket.CONNECTED, OverviewBucket.NEEDS_ATTENTION):
-        conditions.append(
-            having(_bucket(targeted) == status, *([col(pi.integration_type) == provider] if provider else []))
-        )
-    elif provider:
-        conditions.append(having(col(pi.integration_type) == provider))
+        failing_here = _failing(tenant_id, col(DeliveryHealth.project_id)).where(*of_provider)
+        conditions.append(col(ov.project_id).in_(failing_here))
     orders: dict[str, list[Any]] = {
-        "name": [col(Project.name).asc()],
-        "-name": [col(Project.name).desc()],
-        "updated": [last_change.asc().nulls_first(), col(Project.name).asc()],
-        "-updated": [last_change.desc().nulls_last(), col(Project.name).asc()],
+        "name": [col(ov.name).asc()],
+        "-name": [col(ov.name).desc()],
+        "updated": [col(ov.last_change).asc().nulls_first(), col(ov.name).asc()],
+        "-updated": [col(ov.last_change).desc().nulls_last(), col(ov.name).asc()],
     }
-    order = orders[sort]
-    # The total rides along as a window count, so the filters are evaluated once, not twice.
-    result = await session.execute(
-        sa.select(col(Project.id), col(Project.name), last_change, sa.func.count().over())
+    page = await session.execute(
+        sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
         .where(*conditions)
-        .order_by(*order, col(Project.id))
+        .order_by(*orders[sort], col(ov.project_id))
         .limit(limit)
         .offset(offset)
     )
-    rows = result.all()
-    if rows:
-        total = int(rows[0][3])
-    elif offset:  # past the last page: count on its own
-        counted = await session.execute(sa.select(sa.func.count()).select_from(Project).where(*conditions))
-        total = int(counted.scalar_one())
-    else:
-        total = 0
-    return total, [(pid, name, changed) for pid, name, changed, _ in rows]
+    rows = [(pid, name, changed) for pid, name, changed in page.all()]
+    if known_total is not None:
+        return known_total, rows
+    if not offset and len(rows) < limit:  # the whole result fits on this page
+        return len(rows), rows
+    counted = await session.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
+    return int(counted.scalar_one()), rows
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(frozen=True)
+class PageIntegration:
+    """What the overview shows of one integration of a page: its display fields, never a credential."""
+
+    project_id: uuid.UUID
+    integration_type: str
+    meta: dict[str, Any]
+    status: str
+    status_reason: str | None
+    updated_at: datetime
+    failing: bool
+    failing_since: datetime | None
+
+
 async def integrations_of_projects(
-    session: AsyncSession, *, tenant_id: uuid.UUID, project_ids: Sequence[uuid.UUID]
-) -> list[tuple[ProjectIntegration, bool, datetime | None]]:
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    project_ids: Sequence[uuid.UUID],
+    meta_keys: Sequence[str],
+) -> list[PageIntegration]:
     """The integrations of a page of projects with whether their deliveries are failing (and since
-    when), in one query (never one per project)."""
+    when), in one query (never one per project): plain rows, no ORM objects, and of `meta` only the
+    `meta_keys` the page shows (less to send and to decode)."""
     if not project_ids:
         return []
-    health = DeliveryHealth
-    result = await session.execute(
-        select(ProjectIntegration, health.failing, health.failing_since)
-        .join(health, col(health.integration_id) == col(ProjectIntegration.id), isouter=True)
-        .where(
-            ProjectIntegration.tenant_id == tenant_id,
-            col(ProjectIntegration.project_id).in_(list(project_ids)),
-        )
+    connection = await session.connection()  # a Core statement: no ORM bookkeeping per row
+    result = await connection.execute(
+        _page_integrations(tuple(meta_keys)), {"tenant_id": tenant_id, "ids": list(project_ids)}
     )
-    return [(row, bool(failing), since if failing else None) for row, failing, since in result.all()]
+    return [
+        PageIntegration(
+            project,
+            kind,
+            {key: value for key, value in zip(meta_keys, values, strict=True) if value is not None},
+            status,
+            reason,
+            updated,
+            bool(failing),
+            since if failing else None,
+        )
+        for project, kind, status, reason, updated, failing, since, *values in result.all()
+    ]
+
+
+@functools.cache
+def _page_integrations(meta_keys: tuple[str, ...]) -> Any:
+    """The statement of `integrations_of_projects`, built once (parameters: tenant_id, ids)."""
+    pi, health = ProjectIntegration, DeliveryHealth
+    # A lateral lookup by primary key per integration (350 probes), not a hash join over every health row.
+    of_row = (
+        sa.select(col(health.failing), col(health.failing_since))
+        .where(col(health.integration_id) == col(pi.id))
+        .limit(1)
+        .lateral("health")
+    )
+    ids = sa.bindparam("ids", type_=pg.ARRAY(sa.Uuid))  # one array, not 50 placeholders: prepared once
+    return (
+        sa.select(
+            col(pi.project_id),
+            col(pi.integration_type),
+            col(pi.status),
+            col(pi.status_reason),
+            col(pi.updated_at),
+            of_row.c.failing,
+            of_row.c.failing_since,
+            # Each shown key as its own text column: decoded by the driver, no JSON parsing per row.
+            *[col(pi.meta)[key].astext for key in meta_keys],
+        )
+        .outerjoin(of_row, sa.true())
+        .where(col(pi.tenant_id) == sa.bindparam("tenant_id"), col(pi.project_id) == sa.any_(ids))
+    )

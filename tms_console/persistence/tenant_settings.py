@@ -33,10 +33,16 @@ async def set_notify_integration(
 
 
 async def integrations_of_types(
-    session: AsyncSession, *, tenant_id: uuid.UUID, types: Sequence[str]
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    types: Sequence[str],
+    limit: int | None = None,
+    only: uuid.UUID | None = None,
 ) -> list[tuple[ProjectIntegration, str]]:
-    """The tenant's installed integrations of these types, in every project, with the project's name."""
-    result = await session.execute(
+    """The tenant's installed integrations of these types, in every project, with the project's name
+    (the first `limit` by project name; `only`: just that integration)."""
+    query = (
         select(ProjectIntegration, Project.name)
         .join(Project, col(Project.id) == col(ProjectIntegration.project_id))
         .where(
@@ -45,7 +51,11 @@ async def integrations_of_types(
             col(ProjectIntegration.integration_type).in_(list(types)),
         )
         .order_by(col(Project.name), col(ProjectIntegration.integration_type))
+        .limit(limit)
     )
+    if only is not None:
+        query = query.where(col(ProjectIntegration.id) == only)
+    result = await session.execute(query)
     return [(row, name) for row, name in result.all()]
 
 

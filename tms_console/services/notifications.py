@@ -66,14 +66,25 @@ def notice_types() -> list[str]:
     return [spec.key for spec in PROVIDERS.values() if spec.available and hooks_for(spec).sends_notices]
 
 
+# At most this many choices (by project name; the current one always among them): a tenant with
+# 10,000 projects has tens of thousands of integrations, and listing them all kept /admin from
+# showing anything for seconds (every option is state sent to the browser).
+MAX_OPTIONS = 200
+
+
 async def notify_setting(identity: Identity) -> NotifySetting:
     """The tenant's choice and what may be chosen (admins only)."""
     require_admin(identity)
+    tenant, types = identity.tenant_id, notice_types()
     async with unit_of_work() as session:
-        chosen = await tenant_settings.notify_integration_id(session, tenant_id=identity.tenant_id)
+        chosen = await tenant_settings.notify_integration_id(session, tenant_id=tenant)
         rows = await tenant_settings.integrations_of_types(
-            session, tenant_id=identity.tenant_id, types=notice_types()
+            session, tenant_id=tenant, types=types, limit=MAX_OPTIONS
         )
+        if chosen is not None and all(row.id != chosen for row, _ in rows):  # past the first options
+            rows += await tenant_settings.integrations_of_types(
+                session, tenant_id=tenant, types=types, only=chosen
+            )
     options = [
         NotifyOption(str(row.id), f"{audit_log.provider_name(row.integration_type)} · {name}")
         for row, name in rows

@@ -1,16 +1,16 @@
 """The admin overview: every project of the tenant against every provider, at a glance.
 
-Admins only. A fixed number of queries per page whatever its size: totals (three, one of them the failing
-count), the matching projects (one, two past the last page), and their integrations with their
-delivery health (one). Statuses come from the rows
+Admins only. A fixed number of queries per page whatever its size: the tenant's kept totals and failing
+count (one), the page of matching projects (one; a count too when the totals cannot say how many
+match), and their integrations with their delivery health (one). Statuses come from the rows
 (`status`, and whether a target was picked); decrypting tens of thousands of credentials to spot a
 broken key is left to each project's own page, which shows "needs reconnect".
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from tms_console.domain import status_reasons
@@ -18,7 +18,6 @@ from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus, OverviewBucket
 from tms_console.persistence import overview_queries as queries
-from tms_console.persistence.models import ProjectIntegration
 from tms_console.providers.registry import PROVIDERS
 from tms_console.security.identity import Identity
 from tms_console.services import credentials, installations
@@ -28,6 +27,8 @@ STATUSES: tuple[str, ...] = tuple(OverviewBucket)
 SORTS = ("name", "-name", "updated", "-updated")
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 200
+MIN_SEARCH = 3  # trigram search: shorter text would match nearly everything and use no index
+SEARCH_TOO_SHORT = f"Type at least {MIN_SEARCH} characters to search (or an exact id)."
 
 
 class NotAllowed(ServiceError):
@@ -101,8 +102,10 @@ class Query:
         if not 1 <= self.page_size <= MAX_PAGE_SIZE or self.page < 1:
             raise ServiceError(Reason.INVALID_INPUT, f"page >= 1 and 1 <= page_size <= {MAX_PAGE_SIZE}")
         search = (self.search or "").strip()
-        if len(search) > MAX_SEARCH or "\x00" in search:
+        if len(search) > MAX_SEARCH or not search.isprintable():
             raise ServiceError(Reason.INVALID_INPUT, "search is too long or malformed")
+        if 0 < len(search) < MIN_SEARCH:
+            raise ServiceError(Reason.INVALID_INPUT, SEARCH_TOO_SHORT)
         return Query(
             self.status,
             self.provider,
@@ -115,6 +118,10 @@ class Query:
         )
 
 
+# What `cell` reads of an integration's meta.
+SHOWN_META = (*credentials.ACCOUNT_FIELDS, *installations.CHANNEL_FIELDS, "target_id")
+
+
 def require_admin(identity: Identity) -> None:
     if not identity.is_admin:
         raise NotAllowed(Reason.NOT_ALLOWED, "only tenant admins see the overview")
@@ -124,39 +131,75 @@ def _targeted() -> list[str]:
     return [spec.key for spec in PROVIDERS.values() if spec.target_label]
 
 
-def cell(row: ProjectIntegration, failing: bool = False, failing_since: datetime | None = None) -> Cell:
-    meta: dict[str, Any] = row.meta or {}
+def cell(row: queries.PageIntegration) -> Cell:
+    meta: dict[str, Any] = row.meta
     spec = PROVIDERS.get(row.integration_type)
     needs_target = spec is not None and installations.needs_target(spec, meta)
-    # Credentials are not decrypted here (see the module docstring): read as readable.
-    status = IntegrationStatus.of_row(row.status, readable=True, needs_target=needs_target)
-    account = credentials.account_name(meta)
-    channel = installations.first_of(meta, installations.CHANNEL_FIELDS)
-    since = installations.stamp(failing_since) if failing else ""
-    detail = status_reasons.explain(status.value, row.status_reason)
+    bucket, state, detail = _status_of(row.status, row.status_reason, needs_target)
     return Cell(
-        status.bucket,
-        account,
-        channel,
+        bucket,
+        credentials.account_name(meta),
+        installations.first_of(meta, installations.CHANNEL_FIELDS),
         installations.stamp(row.updated_at),
-        failing,
-        since,
-        status.value,
+        row.failing,
+        installations.stamp(row.failing_since) if row.failing else "",
+        state,
         detail,
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _status_of(stored: str, reason: str | None, needs_target: bool) -> tuple[OverviewBucket, str, str]:
+    """(bucket, status, its explanation) of a stored status and reason code: a few dozen combinations,
+    worked out once rather than for each of a page's 350 cells."""
+    # Credentials are not decrypted here (see the module docstring): read as readable.
+    status = IntegrationStatus.of_row(stored, readable=True, needs_target=needs_target)
+    return status.bucket, status.value, status_reasons.explain(status.value, reason)
+
+
+def _by_provider(
+    projects: int, totals: list[queries.ProviderTotal], targeted: list[str]
+) -> dict[str, dict[str, int]]:
+    """Each provider's projects by bucket, from the tenant's kept totals (see `cell` for the rule)."""
+    by_provider = {key: dict.fromkeys(STATUSES, 0) for key in PROVIDERS}
+    for kind in totals:
+        if kind.integration_type not in by_provider:
+            continue
+        attention = kind.inactive + (kind.untargeted if kind.integration_type in targeted else 0)
+        counts = by_provider[kind.integration_type]
+        counts[OverviewBucket.NEEDS_ATTENTION] = attention
+        counts[OverviewBucket.CONNECTED] = kind.installed - attention
+    for counts in by_provider.values():
+        connected = counts[OverviewBucket.CONNECTED] + counts[OverviewBucket.NEEDS_ATTENTION]
+        counts[OverviewBucket.NOT_CONNECTED] = max(0, projects - connected)
+    return by_provider
+
+
+def _known_total(query: Query, projects: int, by_provider: dict[str, dict[str, int]]) -> int | None:
+    """How many projects match, when the kept totals say it (no search, no flag; at most a provider and
+    a status of it: one integration per project and provider); None when they must be counted."""
+    if query.search or query.needs_attention or query.failing:
+        return None
+    if query.provider is None:
+        return projects if query.status is None else None
+    counts = by_provider[query.provider]
+    if query.status is None:
+        return counts[OverviewBucket.CONNECTED] + counts[OverviewBucket.NEEDS_ATTENTION]
+    return counts[query.status]
 
 
 async def overview(identity: Identity, query: Query) -> Overview:
     require_admin(identity)
     query = query.validated()
     tenant = identity.tenant_id
-    async with unit_of_work() as session:
-        total, counts = await queries.overview_totals(session, tenant_id=tenant, targeted=_targeted())
-        failing = await queries.failing_total(session, tenant_id=tenant)
+    targeted = _targeted()
+    async with unit_of_work(autocommit=True) as session:  # reads; a dashboard needs no common snapshot
+        total, failing, totals = await queries.overview_totals(session, tenant_id=tenant)
+        by_provider = _by_provider(total, totals, targeted)
         matching, page = await queries.overview_page(
             session,
             tenant_id=tenant,
-            targeted=_targeted(),
+            targeted=targeted,
             status=query.status,
             provider=query.provider,
             needs_attention=query.needs_attention,
@@ -165,21 +208,18 @@ async def overview(identity: Identity, query: Query) -> Overview:
             limit=query.page_size,
             offset=(query.page - 1) * query.page_size,
             failing=query.failing,
+            known_total=_known_total(query, total, by_provider),
         )
         rows = await queries.integrations_of_projects(
-            session, tenant_id=tenant, project_ids=[project_id for project_id, _, _ in page]
+            session,
+            tenant_id=tenant,
+            project_ids=[project_id for project_id, _, _ in page],
+            meta_keys=SHOWN_META,
         )
-    by_provider = {key: dict.fromkeys(STATUSES, 0) for key in PROVIDERS}
-    for kind, bucket, count in counts:
-        if kind in by_provider:
-            by_provider[kind][bucket] += count
-    for counts_of in by_provider.values():
-        connected = counts_of[OverviewBucket.CONNECTED] + counts_of[OverviewBucket.NEEDS_ATTENTION]
-        counts_of[OverviewBucket.NOT_CONNECTED] = max(0, total - connected)
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}
-    for row, is_failing, since in rows:
-        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row, is_failing, since)
+    for row in rows:
+        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row)
     projects = [
         ProjectRow(
             id=str(project_id),

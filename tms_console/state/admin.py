@@ -109,6 +109,9 @@ class AdminState(rx.State):
     @rx.event
     async def set_search(self, value: str) -> None:
         self.search, self.page = value[:200], 1
+        if 0 < len(self.search.strip()) < overview.MIN_SEARCH:
+            self.error = overview.SEARCH_TOO_SHORT  # the rows stay as they were until it is long enough
+            return
         await self._fetch()
 
     @rx.event

@@ -31,16 +31,21 @@ class NotifyState(rx.State):
         self.notify_chosen = setting.chosen or NOBODY
         self.notify_options = [NotifyChoice(o.id, o.label) for o in setting.options]
 
-    @rx.event
+    @rx.event(background=True)
     async def load_notify(self) -> None:
-        self.reset()
-        identity = current_identity(self)
-        if identity is None or not identity.is_admin:
-            return
-        try:
-            self._show(await notifications.notify_setting(identity))
-        except ServiceError as exc:
-            self.notify_error = describe(exc.reason, "The console")
+        """In the background: the page's load (and its first rows) does not wait for this card."""
+        identity = current_identity(self)  # reading needs no lock; writing takes it once, at the end
+        setting, error = None, ""
+        if identity is not None and identity.is_admin:
+            try:
+                setting = await notifications.notify_setting(identity)
+            except ServiceError as exc:
+                error = describe(exc.reason, "The console")
+        async with self:
+            self.reset()
+            self.notify_error = error
+            if setting is not None:
+                self._show(setting)
 
     @rx.event
     async def choose_notify(self, value: str) -> None:
