@@ -4,35 +4,16 @@ path over the same row. Over real Postgres, through `credentials.save_installati
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import psycopg
 
 from tests.utils.events import new_place
-from tests.utils.live import run_in_thread
+from tests.utils.health import run_service
 from tms_console.domain.values import Installation
 from tms_console.persistence import repository
-from tms_console.persistence.db import dispose_engine
 from tms_console.services import credentials
 from tms_console.services.unit_of_work import unit_of_work
-
-T = TypeVar("T")
-
-
-def run(call: Callable[[], Awaitable[T]]) -> T:
-    results: list[T] = []
-
-    async def main() -> None:
-        try:
-            results.append(await call())
-        finally:
-            await dispose_engine()
-
-    run_in_thread(lambda: asyncio.run(main()))
-    return results[0]
 
 
 def slack_install(token: str) -> Installation:
@@ -66,7 +47,7 @@ def test_first_install_writes_row_credentials_and_one_audit_event_then_reinstall
     actor = credentials.Actor(str(place.tenant_id), str(place.project_id), "u-1", "Ada", "203.0.113.7", "ua")
     assert events(db, place.project_id) == []
 
-    row_id = run(lambda: credentials.save_installation(actor, "slack", slack_install("xoxb-first")))
+    row_id = run_service(lambda: credentials.save_installation(actor, "slack", slack_install("xoxb-first")))
 
     row = db.execute(
         "SELECT id, status, status_reason, meta, installed_by_name FROM project_integrations "
@@ -78,9 +59,9 @@ def test_first_install_writes_row_credentials_and_one_audit_event_then_reinstall
     ]
     assert events(db, place.project_id) == [("installed", "installed", row_id, "Ada", "203.0.113.7")]
     # Sealed for this row (AAD = tenant, project, type, row id): it opens with the row it is stored on.
-    assert run(lambda: opened(place.tenant_id, place.project_id)) == {"access_token": "xoxb-first"}
+    assert run_service(lambda: opened(place.tenant_id, place.project_id)) == {"access_token": "xoxb-first"}
 
-    again = run(lambda: credentials.save_installation(actor, "slack", slack_install("xoxb-second")))
+    again = run_service(lambda: credentials.save_installation(actor, "slack", slack_install("xoxb-second")))
 
     assert again == row_id  # the general path: same row, same account, a reconnect
     count = db.execute(
@@ -88,4 +69,4 @@ def test_first_install_writes_row_credentials_and_one_audit_event_then_reinstall
     ).fetchone()
     assert count == (1,)
     assert [e[0] for e in events(db, place.project_id)] == ["installed", "reconnected"]
-    assert run(lambda: opened(place.tenant_id, place.project_id)) == {"access_token": "xoxb-second"}
+    assert run_service(lambda: opened(place.tenant_id, place.project_id)) == {"access_token": "xoxb-second"}
