@@ -29,6 +29,13 @@ def test_admin_sees_the_grid_filters_and_opens_a_project(page: Page) -> None:
     bar = page.locator(".recharts-bar-rectangle path").first  # the chart drew its bars, in its colours
     expect(bar).to_be_visible()
     assert bar.get_attribute("fill") in ("#30a46c", "#ffc53d", "#c1c8cd")  # SVG fill: no CSS variables
+    # The chart's text equivalent: its numbers per provider, which add up to the totals above.
+    page.locator("#chart-numbers").click()
+    numbers = page.locator("#chart-table tbody tr")
+    expect(numbers).to_have_count(7)
+    expect(numbers.first).to_contain_text("Discord")
+    not_connected = sum(int(row.locator("td").nth(2).inner_text()) for row in numbers.all())
+    assert str(not_connected) == page.locator("#total-not_connected").inner_text()
     page.screenshot(path=str(ARTIFACTS / "admin-overview.png"), full_page=True)
     page.locator("#overview-search").fill("Billing")
     expect(rows).to_have_count(1)
