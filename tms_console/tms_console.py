@@ -13,7 +13,12 @@ from tms_console.state.replace import ReplaceState
 from tms_console.state.session import SessionGuard
 
 # console.js: browser-side actions that must not travel through the websocket (see its header).
-app = rx.App(api_transformer=create_api(), head_components=[rx.el.script(src="/console.js", defer=True)])
+# hydrate_fallback: what a page without prerendered HTML (the integrations page) shows at first paint.
+app = rx.App(
+    api_transformer=create_api(),
+    head_components=[rx.el.script(src="/console.js", defer=True)],
+    hydrate_fallback=integrations.first_paint,
+)
 app.add_middleware(SessionGuard())
 app.add_page(rx.center(rx.spinner(size="3"), min_height="100vh"), route="/", on_load=HomeState.route)
 app.add_page(login.login_page, route=login.ROUTE, title="Sign in · TMS Integrations", on_load=LoginState.load)
