@@ -134,13 +134,11 @@ def main(ctx: Bench) -> dict[str, float]:
     new = {k: common.median([r[k] for r in runs["new"][1:]]) for k in cold}
     back = {k: common.median([r[k] for r in runs["returning"][1:]]) for k in cold}
     for _, key in MEASURES:
-        say(
-            f"  {key}: cold {common.ms(cold[key])}, new browser {common.ms(new[key])}, returning {common.ms(back[key])}"
-        )
+        times = f"cold {common.ms(cold[key])}, new browser {common.ms(new[key])}"
+        say(f"  {key}: {times}, returning {common.ms(back[key])}")
     worst = {k: max(r[k] for kind in runs.values() for r in kind) for k in ("cls_login", "cls_integrations")}
-    say(
-        f"  CLS (worst of all loads): login {worst['cls_login']:.4f}, integrations {worst['cls_integrations']:.4f}"
-    )
+    shifts = f"login {worst['cls_login']:.4f}, integrations {worst['cls_integrations']:.4f}"
+    say(f"  CLS (worst of all loads): {shifts}")
 
     def row(label: str, key: str) -> str:
         target = TARGETS.get(key)
