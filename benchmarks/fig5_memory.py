@@ -16,7 +16,7 @@ import time
 from benchmarks import common
 from benchmarks.common import Bench, say
 
-SESSIONS = int(os.environ.get("BENCH_SESSIONS", "50"))
+SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
 
 
 def tree_rss(pid: int) -> tuple[int, list[tuple[str, int]]]:
