@@ -21,22 +21,28 @@ SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
 # Before issue 12's measurement (main at 31587c6, 2026-12-02): 50 sessions +11.5 MiB (0.2 MiB each); the
 # same 200-session run then: +72.3 MiB (370 KiB each), 13.0 KiB of Reflex state per session in Redis.
 BEFORE = "+72.3 MiB for 200 sessions (370 KiB each; at 50 sessions +11.5 MiB, 0.2 MiB each); Redis 13.0 KiB"
-WHERE_IT_GOES = """**Where a tab's memory goes, and what would close the gap (issue 12; target missed).**
-Measured with tracemalloc in one worker (60 tabs) and by switching parts off:
+WHERE_IT_GOES = """**Where a tab's memory goes (issue 12; target missed).** Measured with tracemalloc in one
+worker (60 tabs, before the change below) and by switching parts off:
 - Python objects held per open tab: about 105 KiB (tracemalloc: +6.3 MiB for 60 tabs, while RSS grew
-  18.7 MiB, 318 KiB per tab, in the same run). The hydrate answer is the whole state tree of every
-  page (Reflex hydrates all states: the admin and audit states too), about 13 KB of JSON, and it stays
+  18.7 MiB, 318 KiB per tab, in the same run). The hydrate answer is the whole state tree of every page
+  (Reflex hydrates all states: the admin and audit states too), about 13 KB of JSON, and it stays
   referenced twice per connection (socket.io's encoded packet and engine.io's frame: ~24 KiB); the cards'
-  watch loop (`CardsState.watch`, one task per tab) keeps a deserialized copy of the tab's state tree
-  between rounds (~21 KiB of state objects plus card views; with the loop off the same run grew 61.0
-  instead of 72.3 MiB, ~55 KiB per tab); socket.io, engine.io and ASGI objects per connection ~10-15 KiB.
+  watch loop kept a deserialized copy of the tab's state tree between rounds (~21 KiB of state objects
+  plus card views); socket.io, engine.io and ASGI objects per connection ~10-15 KiB.
 - The remaining ~210 KiB per tab is outside the Python heap: most likely the websocket server's
   (granian 2.8.9) per-connection buffers and allocator slack (its CLI exposes no buffer size; which of
   the two was not verified).
 - Closing tabs gives the memory back to the allocator: a second round of as many new tabs reuses it.
-- To reach < 0.1 MiB: one watcher per worker process instead of a task per tab (~55 KiB), hydrating only
-  the page's own states (~24 KiB), and smaller per-connection buffers in the websocket server (the
-  largest share). None of these is done here."""
+
+**What changed.** `CardsState.watch` (one loop per open integrations tab) no longer runs inside the
+event's state proxy, which kept the whole state tree its hydrate loaded for as long as the tab stayed
+open: it starts a plain task that holds the tab's token, loads the state for each 4-second round
+(`app.modify_state`) and lets it go again (same checks, same single query). Same run before it:
++72.3 MiB; with it, about 60 KiB less per tab.
+
+**What would close the gap:** hydrating only the page's own states (~24 KiB per tab), and, the largest
+share, smaller per-connection buffers in the websocket server; then one watcher per worker process
+instead of a task per tab."""
 
 
 def tree_rss(pid: int) -> tuple[int, list[tuple[str, int]]]:
