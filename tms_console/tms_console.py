@@ -14,10 +14,12 @@ from tms_console.state.session import SessionGuard
 
 # console.js: browser-side actions that must not travel through the websocket (see its header);
 # console.css: focus, reflow and reduced-motion rules (README, "Accessibility").
+# hydrate_fallback: what a page without prerendered HTML (the integrations page) shows at first paint.
 app = rx.App(
     api_transformer=create_api(),
     head_components=[rx.el.script(src="/console.js", defer=True)],
     stylesheets=["/console.css"],
+    hydrate_fallback=integrations.first_paint,
 )
 app.add_middleware(SessionGuard())
 app.add_page(rx.center(rx.spinner(size="3"), min_height="100vh"), route="/", on_load=HomeState.route)

@@ -26,6 +26,10 @@ FIXED_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin-allow-popups"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
+# The frontend build's scripts and styles carry a content hash in their names: a returning browser
+# keeps them instead of asking again on every page load (pages themselves are revalidated).
+HASHED_ASSETS = "/assets/"
+IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 
 
 def _build_dir() -> Path | None:
@@ -78,11 +82,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        hashed = scope["path"].startswith(HASHED_ASSETS)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 wanted = [*FIXED_HEADERS, (b"content-security-policy", content_security_policy())]
+                if hashed and message["status"] == 200:
+                    wanted.append(IMMUTABLE)
                 headers += [(name, value) for name, value in wanted if name not in present]
                 message["headers"] = headers
             await send(message)

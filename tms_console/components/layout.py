@@ -63,10 +63,23 @@ def header() -> rx.Component:
         "plug-zap",
         "TMS Integrations",
         project_switcher(),
-        rx.cond(
-            IntegrationsState.user_role == "admin",
-            rx.link("Overview", href="/admin", size="2", id="admin-link"),
+        # A fixed width: who is signed in arrives after first paint and must not push the switcher.
+        rx.hstack(
+            rx.cond(
+                IntegrationsState.user_role == "admin",
+                rx.link("Overview", href="/admin", size="2", id="admin-link"),
+            ),
+            rx.cond(  # appears whole once known (an element growing from empty counts as a shift)
+                IntegrationsState.user_name != "",
+                rx.fragment(
+                    rx.text(IntegrationsState.user_name, size="2", id="current-user", truncate=True),
+                    rx.badge(IntegrationsState.user_role, variant="soft"),
+                ),
+            ),
+            align="center",
+            justify="end",
+            spacing="4",
+            width="20rem",
+            height="2rem",
         ),
-        rx.text(IntegrationsState.user_name, size="2", id="current-user"),
-        rx.badge(IntegrationsState.user_role, variant="soft"),
     )

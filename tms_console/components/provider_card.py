@@ -208,7 +208,7 @@ def provider_card(card: rx.Var[CardView]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.image(src=card.logo, width="36px", height="36px", alt=card.name),
+                rx.image(src=card.logo, width="36px", height="36px", alt=card.name, flex_shrink="0"),
                 rx.vstack(
                     rx.heading(card.name, size="3"),
                     rx.cond(card.stand_in, rx.badge("Sandbox", variant="outline", size="1")),

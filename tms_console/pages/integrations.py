@@ -83,6 +83,7 @@ def skeleton_grid() -> rx.Component:
         *[rx.skeleton(rx.card(rx.box(height="10rem")), loading=True) for _ in range(6)],
         columns=rx.breakpoints(initial="1", sm="2", lg="3"),
         spacing="4",
+        id="cards-skeleton",
     )
 
 
@@ -105,21 +106,32 @@ def body() -> rx.Component:
     )
 
 
+def title() -> rx.Component:
+    return rx.vstack(
+        rx.heading(
+            rx.cond(IntegrationsState.project_name != "", IntegrationsState.project_name, "Integrations"),
+            size="6",
+            id="project-name",
+        ),
+        rx.text(
+            "Connect this project to the chat platforms your customers and team use.",
+            color="var(--gray-11)",
+        ),
+        spacing="1",
+        margin_bottom="1.25rem",
+    )
+
+
+def first_paint() -> rx.Component:
+    """The page as its HTML shows it before any script has run (the app's hydrate fallback: this route
+    has a project id in its path, so it is not prerendered): the frame, the title and the cards'
+    skeleton, laid out as the page's own first render, so nothing moves when the page takes over."""
+    return page_frame(title(), skeleton_grid())
+
+
 def integrations_page() -> rx.Component:
     return page_frame(
-        rx.vstack(
-            rx.heading(
-                rx.cond(IntegrationsState.project_name != "", IntegrationsState.project_name, "Integrations"),
-                size="6",
-                id="project-name",
-            ),
-            rx.text(
-                "Connect this project to the chat platforms your customers and team use.",
-                color="var(--gray-11)",
-            ),
-            spacing="1",
-            margin_bottom="1.25rem",
-        ),
+        title(),
         rx.box(flash(), aria_live="polite", id="flash-region"),  # announced as it arrives, focus stays
         simulate_control(),
         body(),

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from sqlmodel import col, select
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Sealed
 from tms_console.persistence import delivery_health
+from tms_console.persistence.db import async_url
 from tms_console.persistence.models import (
     IntegrationCredential,
     IntegrationEvent,
@@ -229,13 +231,33 @@ async def record_event(session: AsyncSession, **fields: Any) -> None:
     session.add(IntegrationEvent(**fields))
 
 
-async def list_users(session: AsyncSession) -> Sequence[tuple[User, Tenant]]:
-    result = await session.execute(
+def _users_with_tenants() -> Any:
+    """Every user with their tenant (the demo login's list: it spans tenants by design)."""
+    return (
         select(User, Tenant)
         .join(Tenant, col(Tenant.id) == col(User.tenant_id))
         .order_by(col(Tenant.name), col(User.role).desc(), col(User.name))
     )
+
+
+async def list_users(session: AsyncSession) -> Sequence[tuple[User, Tenant]]:
+    result = await session.execute(_users_with_tenants())
     return [(user, tenant) for user, tenant in result.all()]
+
+
+def list_users_blocking(database_url: str) -> Sequence[tuple[User, Tenant]]:
+    """The same list on one short-lived blocking connection, for a page compiled before the server's
+    event loop runs. Empty when Postgres is not there (a build without a database)."""
+    engine = sa.create_engine(
+        async_url(database_url), poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 2}
+    )
+    try:
+        with sa.orm.Session(engine) as session:
+            return [(user, tenant) for user, tenant in session.execute(_users_with_tenants()).all()]
+    except (sa.exc.SQLAlchemyError, OSError):
+        return []
+    finally:
+        engine.dispose()
 
 
 async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:

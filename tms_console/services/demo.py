@@ -33,6 +33,16 @@ async def list_demo_users() -> list[DemoUser]:
     return [DemoUser(str(u.id), u.name, u.email, u.role, t.name) for u, t in rows]
 
 
+def demo_users_at_build() -> list[DemoUser]:
+    """The seeded identities when the login page is compiled, so they are in its HTML at first paint
+    (the page still loads the current list). None when the demo login is off: production never asks."""
+    settings = get_settings()
+    if not settings.demo_login or not settings.database_url:
+        return []
+    rows = repository.list_users_blocking(settings.database_url)
+    return [DemoUser(str(u.id), u.name, u.email, u.role, t.name) for u, t in rows]
+
+
 async def sign_in(user_id: str) -> tuple[str, str | None]:
     """A session token for a seeded user, and the first project of their tenant (if any)."""
     if not demo_login_enabled():

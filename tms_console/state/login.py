@@ -12,8 +12,14 @@ from tms_console.state.session import current_identity
 from tms_console.state.views import DemoUserView, demo_user_views
 
 
+def demo_users_at_build() -> list[DemoUserView]:
+    """The seeded identities as the page is compiled: its HTML shows them before the websocket is up."""
+    return demo_user_views(demo.demo_users_at_build())
+
+
 class LoginState(rx.State):
     users: list[DemoUserView] = []
+    loaded: bool = False  # `users` holds the current list (until then the page shows the compiled one)
     demo_enabled: bool = True
     signed_in_as: str = ""
     error: str = ""
@@ -28,9 +34,9 @@ class LoginState(rx.State):
         try:
             users = await demo.list_demo_users()
         except ServiceError as exc:
-            self.error = describe(exc.reason, "The console")
+            self.error, self.loaded = describe(exc.reason, "The console"), True
             return
-        self.users = demo_user_views(users)
+        self.users, self.loaded = demo_user_views(users), True
 
 
 class HomeState(rx.State):
