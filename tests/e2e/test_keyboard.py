@@ -63,12 +63,15 @@ def tab_order_follows_the_cards(page: Page) -> None:
 def choose_project(page: Page, name: str) -> None:
     tab_to(page, "project-switcher")
     press(page, "Enter")
-    options = page.get_by_role("option")
-    expect(options.first).to_be_visible()
+    focused_option = page.locator('[role="option"]:focus')
+    expect(focused_option).to_have_count(1)  # the list is open and has the focus (a frame after Enter)
     for _ in range(10):
-        if page.evaluate("document.activeElement.textContent") == name:
+        if focused_option.inner_text().strip() == name:
             break
+        before = focused_option.inner_text()
         press(page, "ArrowDown")
+        expect(focused_option).not_to_have_text(before)  # the focus moved before the next look
+    expect(focused_option).to_have_text(name)
     press(page, "Enter")
     expect(page.locator("#project-name")).to_have_text(name)
     expect(page.get_by_role("listbox")).to_have_count(0)  # the Enter that picked it did not reopen it

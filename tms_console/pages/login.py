@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tms_console.components.browser import run_in_browser
-from tms_console.state.login import LoginState, demo_users_at_build
+from tms_console.state.login import LoginState
 from tms_console.state.views import DemoUserView
 
 ROUTE = "/login"
@@ -46,13 +46,6 @@ def user_row(user: rx.Var[DemoUserView]) -> rx.Component:
     )
 
 
-def users() -> rx.Component:
-    """The users known when the page was compiled are in its HTML (content at first paint); the
-    current list from the page's load replaces them (the same rows, unless users changed since)."""
-    compiled = [user_row(rx.Var.create(user)) for user in demo_users_at_build()]
-    return rx.cond(LoginState.loaded, rx.foreach(LoginState.users, user_row), rx.fragment(*compiled))
-
-
 def login_page() -> rx.Component:
     return rx.center(
         rx.card(
@@ -63,7 +56,7 @@ def login_page() -> rx.Component:
                     rx.vstack(
                         rx.text("Demo sign-in: pick who you are.", color="var(--gray-11)"),
                         rx.cond(LoginState.error != "", rx.callout(LoginState.error, color_scheme="red")),
-                        users(),
+                        rx.foreach(LoginState.users, user_row),
                         spacing="3",
                         width="100%",
                     ),

@@ -161,15 +161,28 @@ class CardsState(IntegrationsState):
     async def watch(self) -> None:
         """While this tab is open, re-read the project's cards every WATCH_SECONDS (one query, and a
         websocket frame only when something changed). Ends when the tab closes or leaves the page, the
-        caller signs out, or a later page load starts its own loop. The loop holds the tab's token only:
-        this handler's state (the whole tree its hydrate loaded) is let go instead of kept per open tab."""
+        caller signs out, or a later page load starts its own loop."""
         watch_id = uuid.uuid4().hex
         async with self:
             self._watch_id = watch_id
             token = self.router.session.client_token
-        task = asyncio.create_task(_watch_cards(token, watch_id))
-        _WATCHES.add(task)
-        task.add_done_callback(_WATCHES.discard)
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if not await _tab_open(token):
+                return
+            async with self:
+                identity, project_id = current_identity(self), self.project_id
+                still_here = project_from_path(self.router.url.path) == project_id  # not moved to /admin
+                if self._watch_id != watch_id or identity is None or not project_id or not still_here:
+                    return
+            try:
+                views = await installations.list_integrations(identity, project_id)
+            except ServiceError:
+                continue  # an outage: the cards keep what they showed, the next round tries again
+            async with self:
+                cards = [card_view(view) for view in views]
+                if self._watch_id == watch_id and self.project_id == project_id and cards != self.cards:
+                    self.cards = cards
 
     async def _reload(self, identity: Identity) -> None:
         """After an action changed a card: the project's cards as they are now."""
@@ -244,35 +257,6 @@ class CardsState(IntegrationsState):
             self.testing = ""
             self._flash(kind, message)
         return None
-
-
-_WATCHES: set[asyncio.Task[None]] = set()  # the running loops (asyncio keeps only weak references)
-
-
-async def _watch_cards(token: str, watch_id: str) -> None:
-    """CardsState.watch's loop: each round loads the tab's state, checks, lets it go, then queries."""
-    app = RegistrationContext.get().app
-    state_token = rx.BaseStateToken(ident=token, cls=CardsState)
-    while True:
-        await asyncio.sleep(WATCH_SECONDS)
-        if not await _tab_open(token):
-            return
-        async with app.modify_state(state_token) as root:
-            cards_state = await root.get_state(CardsState)
-            identity, project_id = current_identity(cards_state), cards_state.project_id
-            still_here = project_from_path(cards_state.router.url.path) == project_id  # not moved to /admin
-            if cards_state._watch_id != watch_id or identity is None or not project_id or not still_here:
-                return
-        try:
-            views = await installations.list_integrations(identity, project_id)
-        except ServiceError:
-            continue  # an outage: the cards keep what they showed, the next round tries again
-        async with app.modify_state(state_token) as root:
-            cards_state = await root.get_state(CardsState)
-            cards = [card_view(view) for view in views]
-            current = cards_state._watch_id == watch_id and cards_state.project_id == project_id
-            if current and cards != cards_state.cards:
-                cards_state.cards = cards
 
 
 async def _tab_open(token: str) -> bool:

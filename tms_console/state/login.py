@@ -18,8 +18,9 @@ def demo_users_at_build() -> list[DemoUserView]:
 
 
 class LoginState(rx.State):
-    users: list[DemoUserView] = []
-    loaded: bool = False  # `users` holds the current list (until then the page shows the compiled one)
+    # The users known when the app was compiled are the initial value, so the page's HTML lists them
+    # (content at first paint); the page's load sets the current list (the same rows: nothing moves).
+    users: list[DemoUserView] = demo_users_at_build()
     demo_enabled: bool = True
     signed_in_as: str = ""
     error: str = ""
@@ -34,9 +35,9 @@ class LoginState(rx.State):
         try:
             users = await demo.list_demo_users()
         except ServiceError as exc:
-            self.error, self.loaded = describe(exc.reason, "The console"), True
+            self.error = describe(exc.reason, "The console")
             return
-        self.users, self.loaded = demo_user_views(users), True
+        self.users = demo_user_views(users)
 
 
 class HomeState(rx.State):
