@@ -137,6 +137,7 @@ def test_install_discord_and_connect_telegram_with_the_keyboard_only(
     botfather.close()
     page.bring_to_front()
     page.reload()
+    expect(page.locator("#pick-telegram")).to_be_visible()  # the page, not its first-paint skeleton
     tab_to(page, "pick-telegram")
     press(page, "Enter")
     expect(page.locator("#target-telegram")).to_be_visible()

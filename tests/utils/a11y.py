@@ -94,7 +94,7 @@ def tab_to(page: Page, element_id: str, *, limit: int = 80, backwards: bool = Fa
     seen: list[str] = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if backwards else "Tab")
-        now = focused(page) if page.evaluate("document.activeElement !== document.body") else None
+        now = page.evaluate(FOCUSED)  # one look: the page may replace the element between two
         if now is None:
             continue
         assert now["visible"], f"no visible focus style on {now}"
