@@ -73,7 +73,8 @@ def choose_project(page: Page, name: str) -> None:
         expect(focused_option).not_to_have_text(before)  # the focus moved before the next look
     expect(focused_option).to_have_text(name)
     press(page, "Enter")
-    expect(page.locator("#project-name")).to_have_text(name)
+    # The URL matched before the switch too: the new project's name is the sign (slow on a busy machine).
+    expect(page.locator("#project-name")).to_have_text(name, timeout=15_000)
     expect(page.get_by_role("listbox")).to_have_count(0)  # the Enter that picked it did not reopen it
     expect(page.locator("#project-switcher")).to_be_focused()
 

@@ -19,7 +19,8 @@ def open_project(page: Page, name: str) -> None:
     page.locator("#project-switcher").click()
     page.get_by_role("option", name=name).click()
     page.wait_for_url("**/projects/*/integrations")
-    expect(page.locator("#project-name")).to_have_text(name)
+    # The URL matched before the switch too: the new project's name is the sign (slow on a busy machine).
+    expect(page.locator("#project-name")).to_have_text(name, timeout=15_000)
 
 
 def pick(page: Page, kind: str, option: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tms_console.components.browser import run_in_browser
-from tms_console.state.login import LoginState
+from tms_console.state.login import LoginState, demo_users_at_build
 from tms_console.state.views import DemoUserView
 
 ROUTE = "/login"
@@ -46,6 +46,15 @@ def user_row(user: rx.Var[DemoUserView]) -> rx.Component:
     )
 
 
+def users() -> rx.Component:
+    """The users known when the page was compiled are in its HTML (content at first paint); the
+    current list from the page's load takes their place in the same rows (one list, keyed by position:
+    the buttons stay where they are, nothing is re-created under the pointer)."""
+    compiled = rx.Var.create(demo_users_at_build())
+    shown = rx.cond(LoginState.loaded, LoginState.users, compiled).to(list[DemoUserView])
+    return rx.foreach(shown, user_row)
+
+
 def login_page() -> rx.Component:
     return rx.center(
         rx.card(
@@ -56,7 +65,7 @@ def login_page() -> rx.Component:
                     rx.vstack(
                         rx.text("Demo sign-in: pick who you are.", color="var(--gray-11)"),
                         rx.cond(LoginState.error != "", rx.callout(LoginState.error, color_scheme="red")),
-                        rx.foreach(LoginState.users, user_row),
+                        users(),
                         spacing="3",
                         width="100%",
                     ),

@@ -18,9 +18,8 @@ def demo_users_at_build() -> list[DemoUserView]:
 
 
 class LoginState(rx.State):
-    # The users known when the app was compiled are the initial value, so the page's HTML lists them
-    # (content at first paint); the page's load sets the current list (the same rows: nothing moves).
-    users: list[DemoUserView] = demo_users_at_build()
+    users: list[DemoUserView] = []
+    loaded: bool = False  # `users` holds the current list (until then the page shows the compiled one)
     demo_enabled: bool = True
     signed_in_as: str = ""
     error: str = ""
@@ -35,9 +34,9 @@ class LoginState(rx.State):
         try:
             users = await demo.list_demo_users()
         except ServiceError as exc:
-            self.error = describe(exc.reason, "The console")
+            self.error, self.loaded = describe(exc.reason, "The console"), True
             return
-        self.users = demo_user_views(users)
+        self.users, self.loaded = demo_user_views(users), True
 
 
 class HomeState(rx.State):
