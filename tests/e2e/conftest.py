@@ -40,12 +40,9 @@ def page(browser: Browser, console: dict[str, str]) -> Iterator[Page]:
 
 
 @pytest.fixture
-def onboarding(database_url: str) -> Iterator[psycopg.Connection]:
+def onboarding(db: psycopg.Connection) -> Iterator[psycopg.Connection]:
     """A connection for a test that installs on Acme's "Onboarding"; its integrations are removed after."""
-    with psycopg.connect(
-        database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-    ) as db:
-        yield db
-        project = project_id("Acme", "Onboarding")
-        db.execute("DELETE FROM delivery_health WHERE project_id = %s", (project,))
-        db.execute("DELETE FROM project_integrations WHERE project_id = %s", (project,))
+    yield db
+    project = project_id("Acme", "Onboarding")
+    db.execute("DELETE FROM delivery_health WHERE project_id = %s", (project,))
+    db.execute("DELETE FROM project_integrations WHERE project_id = %s", (project,))

@@ -23,18 +23,25 @@ USED_PREFIX = "oauth:used:"
 REUSED = "reused"  # consume()'s answer for a state that was already taken
 
 LIMITED = "limited"  # consume()'s answer when the request's rate limit refused it (state untouched)
+NO_LIMIT = Charge((), 0, 0, 0)
 
-# Count the request against its rate limit (KEYS[3..]; none: no limit), refusing it over the limit
-# with the state untouched; else GETDEL the state and, if it existed, leave a tombstone. Atomic, so
-# exactly one caller wins; one round trip for the limit and the state.
-_CONSUME = """
+# The scripts' first lines: count the request against its rate limit (KEYS[{first}..]; none: no limit,
+# ARGV[3] the allowance, ARGV[4] the keys' lifetime), `over` when any count exceeds it.
+_COUNT = """
 local over = false
-for i = 3, #KEYS do
+for i = {first}, #KEYS do
   local count = redis.call('INCR', KEYS[i])
   redis.call('EXPIRE', KEYS[i], ARGV[4])
   if count > tonumber(ARGV[3]) then over = true end
 end
-if over then return ARGV[5] end
+"""
+
+# Count the request against its rate limit (KEYS[3..]; none: no limit), refusing it over the limit
+# with the state untouched; else GETDEL the state and, if it existed, leave a tombstone. Atomic, so
+# exactly one caller wins; one round trip for the limit and the state.
+_CONSUME = (
+    _COUNT.replace("{first}", "3")
+    + """if over then return ARGV[5] end
 if ARGV[6] == '0' then return false end
 local value = redis.call('GETDEL', KEYS[1])
 if value then
@@ -44,21 +51,18 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then return ARGV[2] end
 return false
 """
+)
 
 
 # Count the request against its rate limit (KEYS[2..]; none: no limit): -1 over the limit, nothing
 # stored; else SET NX EX the state: 1 stored, 0 taken (draw another).
-_ISSUE = """
-local over = false
-for i = 2, #KEYS do
-  local count = redis.call('INCR', KEYS[i])
-  redis.call('EXPIRE', KEYS[i], ARGV[4])
-  if count > tonumber(ARGV[3]) then over = true end
-end
-if over then return -1 end
+_ISSUE = (
+    _COUNT.replace("{first}", "2")
+    + """if over then return -1 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
 return 0
 """
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ class StateStore:
         `limit`, the request is first counted against its rate limit in the same script (one round
         trip): None when the limit refused it (nothing stored)."""
         payload = json.dumps(asdict(pending))
-        counted = limit or Charge((), 0, 0, 0)
+        counted = limit or NO_LIMIT
         while True:
             state = secrets.token_urlsafe(32)
             answer = await self._redis.eval(  # type: ignore[misc]
@@ -105,7 +109,7 @@ class StateStore:
                 return None
             if answer == 1:
                 return state
-            counted = Charge((), 0, 0, 0)  # counted once; a clash only draws another state
+            counted = NO_LIMIT  # counted once; a clash only draws another state
 
     async def peek(self, state: str) -> PendingInstall | None:
         """The pending install under `state`, left in place (None: unknown, used, expired, malformed)."""
@@ -125,7 +129,7 @@ class StateStore:
         if not well_formed and limit is None:
             return None
         key = digest(state if well_formed else "-")
-        counted = limit or Charge((), 0, 0, 0)
+        counted = limit or NO_LIMIT
         raw = await self._redis.eval(  # type: ignore[misc]
             _CONSUME,
             2 + len(counted.keys),
