@@ -60,16 +60,6 @@ class FirstInstall:
     now: datetime
 
 
-class EventBatch:
-    """Collects the audit events a service records (`session.add`), to be written by one statement."""
-
-    def __init__(self) -> None:
-        self.events: list[IntegrationEvent] = []
-
-    def add(self, event: IntegrationEvent) -> None:
-        self.events.append(event)
-
-
 async def insert_first(
     session: AsyncSession, install: FirstInstall, events: Sequence[IntegrationEvent]
 ) -> bool:

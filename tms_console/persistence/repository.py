@@ -227,8 +227,8 @@ async def delete_integration(session: AsyncSession, *, integration_id: uuid.UUID
     await delivery_health.forget(session, integration_id=integration_id)
 
 
-async def record_event(session: AsyncSession, **fields: Any) -> None:
-    session.add(IntegrationEvent(**fields))
+async def record_event(session: AsyncSession, event: IntegrationEvent) -> None:
+    session.add(event)
 
 
 def _users_with_tenants() -> Any:

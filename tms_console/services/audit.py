@@ -6,13 +6,14 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import Unavailable
 from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
-from tms_console.persistence.models import ProjectIntegration, utcnow
+from tms_console.persistence.models import IntegrationEvent, ProjectIntegration, utcnow
 from tms_console.security.identity import Identity
 from tms_console.services.unit_of_work import unit_of_work
 
@@ -49,8 +50,12 @@ class Origin:
 NO_ORIGIN = Origin()
 
 
-async def record(
-    session: AsyncSession,
+async def record(session: AsyncSession, **fields: Any) -> None:
+    """One audit row in the caller's transaction (the fields: `event`'s)."""
+    await repository.record_event(session, event(**fields))
+
+
+def event(
     *,
     tenant_id: str | uuid.UUID,
     project_id: str | uuid.UUID,
@@ -65,15 +70,14 @@ async def record(
     from_status: str | None = None,
     to_status: str | None = None,
     at: datetime | None = None,
-) -> None:
-    """One audit row; the action is the reason's (ACTIONS) unless named.
+) -> IntegrationEvent:
+    """One audit row, not yet stored; the action is the reason's (ACTIONS) unless named.
 
     `reason` is a Reason, or a free-form code (a status change's: the provider's or a service's words, cut
     to the column's 50 characters); `from_status`/`to_status` are a status change's details; `at` is when
     (default: now).
     """
-    await repository.record_event(
-        session,
+    return IntegrationEvent(
         tenant_id=uuid.UUID(str(tenant_id)),
         project_id=uuid.UUID(str(project_id)),
         integration_id=integration_id,
@@ -124,6 +128,6 @@ async def record_standalone(**fields: object) -> None:
     """Best effort, in its own transaction: a failed install is still worth recording."""
     try:
         async with unit_of_work() as session:
-            await record(session, **fields)  # type: ignore[arg-type]
+            await record(session, **fields)
     except Unavailable:
         logger.warning("audit_not_recorded reason=%s", fields.get("reason"))

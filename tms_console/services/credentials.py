@@ -9,9 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
@@ -150,9 +148,7 @@ async def _save_first(
 
     A new row is active with no reason and no paused deliveries, so there is no transition to make."""
     row_id, now = uuid.uuid4(), utcnow()
-    events = installs.EventBatch()  # what audit.record adds, written by the one statement
-    await audit.record(
-        cast(AsyncSession, events),
+    installed = audit.event(
         tenant_id=actor.tenant_id,
         project_id=actor.project_id,
         integration_type=integration_type,
@@ -176,7 +172,7 @@ async def _save_first(
         now=now,
     )
     async with unit_of_work(saving=True, autocommit=True) as session:
-        inserted = await installs.insert_first(session, first, events.events)
+        inserted = await installs.insert_first(session, first, [installed])
     return row_id if inserted else None
 
 
