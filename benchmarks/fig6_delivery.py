@@ -46,6 +46,9 @@ STEADY_RATE = 50
 # A rate one worker keeps up with on a small shared machine: the pipeline's own latency, without a queue.
 LOW_RATE = int(os.environ.get("BENCH_LOW_RATE", "5"))
 RSS_DELIVERIES = int(os.environ.get("BENCH_RSS_DELIVERIES", "100000"))
+# "rss": only the memory phase (its own section, fig6_rss), for the long run beside the others' work.
+ONLY = os.environ.get("BENCH_FIG6_ONLY", "")
+RSS_CHUNK = 3000  # events queued at a time in the memory phase (9,000 deliveries)
 WARMUP = 100
 KINDS = ("slack", "discord", "webhook")
 TENANT = uuid.UUID("00000000-0000-4000-8000-00000000d6e1")
@@ -434,9 +437,62 @@ def mib(value: float) -> str:
     return f"{value / 1024 / 1024:.1f} MiB"
 
 
+def memory(
+    ctx: Bench,
+    conn: Any,
+    worker: subprocess.Popen[bytes],
+    places: list[Place],
+    queued: int,
+    samples: list[tuple[int, int]],
+) -> None:
+    """Phase 4: events queued in bulk, RSS_CHUNK at a time, until the worker has settled RSS_DELIVERIES
+    deliveries; its RSS every 5,000 deliveries. Writes the fig6_rss section."""
+    started, cpu, first = time.monotonic(), cpu_seconds(worker.pid), queued
+    offset = 3 * 10**6
+    say(f"  memory: events queued in bulk until {RSS_DELIVERIES} deliveries ...")
+    while queued < RSS_DELIVERIES:
+        events = min(RSS_CHUNK, (RSS_DELIVERIES - queued) // len(KINDS) + 1)
+        queue_bulk(ctx, places, events, offset)
+        offset += events
+        if queued == first:
+            analyze(ctx)  # what autovacuum does once the queue has grown
+        queued += len(KINDS) * events
+        wait_settled(conn, queued, worker, samples)
+    delivered, settled = delivered_count(conn)
+    samples.append((delivered, rss(worker.pid)))
+    cpu_ms = (cpu_seconds(worker.pid) - cpu) / max(queued - first, 1) * 1000
+    write_rss(samples, settled, cpu_ms, time.monotonic() - started)
+
+
+def main_rss(ctx: Bench) -> None:
+    """The memory phase alone: the same projects, provider and worker, no intake or latency phases."""
+    from tms_console.worker import CONCURRENCY as WORKER_CONCURRENCY
+
+    say(f"== Figure 6, memory only: worker RSS over {RSS_DELIVERIES} deliveries")
+    with common.uvicorn_server(
+        ctx, "benchmarks.fast_provider:create_app", name="fast_provider", ready_path="/_count", workers=1
+    ) as fast_url:
+        env = common.sandbox_settings(fast_url, "BENCHFAST")
+        ctx.use_settings(**env)
+        places = create_places(ctx, fast_url, PROJECTS, "Delivery")
+        analyze(ctx)
+        import psycopg
+
+        with psycopg.connect(ctx.libpq_url(), autocommit=True) as conn:
+            worker = start_worker(ctx, env)
+            try:
+                say(f"  one worker (concurrency {WORKER_CONCURRENCY})")
+                memory(ctx, conn, worker, places, 0, [])
+            finally:
+                common.stop(worker)
+
+
 def main(ctx: Bench) -> dict[str, float]:
     from tms_console.worker import CONCURRENCY as WORKER_CONCURRENCY
 
+    if ONLY == "rss":
+        main_rss(ctx)
+        return {}
     say(
         f"== Figure 6: intake and delivery ({EVENTS} events, {PROJECTS} projects x {len(KINDS)} integrations)"
     )
@@ -504,15 +560,10 @@ def main(ctx: Bench) -> dict[str, float]:
                         say(f"  event-to-delivered: p50 {p50}, p99 {p99} over {len(runs[rate_][0])}")
                     latencies, steady_intake, refused = runs[STEADY_RATE]
 
-                    extra = max(0, (RSS_DELIVERIES - queued) // len(KINDS) + 1)
-                    if extra:
-                        say(f"  memory: {extra} more events ({3 * extra} deliveries) queued in bulk ...")
-                        queue_bulk(ctx, places, extra, 3 * 10**6)
-                        analyze(ctx)
-                        queued += 3 * extra
-                        wait_settled(conn, queued, worker, samples)
                     delivered, settled = delivered_count(conn)
                     samples.append((delivered, rss(worker.pid)))
+                    if RSS_DELIVERIES:
+                        memory(ctx, conn, worker, places, queued, list(samples))
                 finally:
                     common.stop(worker)
     result = {
@@ -619,6 +670,34 @@ unit of work (steadier than rates on a shared machine): the API {r["intake_cpu_m
 {r["cpu_ms"]:.2f} ms per delivery while draining (the floor's loop {r["floor_cpu_ms"]:.2f} ms per post).
 Deliveries settled: {int(r["settled"])}, delivered: {int(r["delivered"])}. Worker RSS by deliveries done:
 {curve}.
+""",
+    )
+
+
+def write_rss(samples: list[tuple[int, int]], settled: int, cpu_ms: float, seconds: float) -> None:
+    (first, start), (done, end) = samples[0], samples[-1]
+    after = [value for count, value in samples if count >= 30000]
+    late = f"{mib(max(after) - min(after))}" if len(after) > 1 else "n/a"
+    curve = ", ".join(f"{n}: {mib(v)}" for n, v in samples)
+    growth = f"+{mib(end - start)}"
+    say(f"  worker RSS {mib(start)} -> {mib(end)} after {done} deliveries (spread after 30,000: {late})")
+    common.write_section(
+        "fig6_rss",
+        f"""## 6b. Worker RSS over {RSS_DELIVERIES} deliveries (`fig6_delivery.py`, memory phase)
+
+One `python -m tms_console.worker` delivering to the fast fake provider ({PROJECTS} projects x Slack,
+Discord, webhook; every event a new ticket), events queued in bulk {RSS_CHUNK} at a time straight into
+the tables and the queue. `BENCH_FIG6_ONLY=rss` runs this phase alone (it then writes only this
+section); otherwise it follows fig6's phases with the same worker.
+
+| measure | value | target |
+|---|---|---|
+| worker RSS at delivery {first} -> after {done} deliveries | {mib(start)} -> {mib(end)} ({growth}) | flat |
+| RSS spread (max - min) from 30,000 deliveries on | {late} | flat |
+
+Deliveries settled: {settled}. Worker CPU {cpu_ms:.2f} ms per delivery over the phase
+({seconds / 60:.0f} min).
+Worker RSS by deliveries done: {curve}.
 """,
     )
 
