@@ -6,14 +6,14 @@ import reflex as rx
 
 from tms_console.components.activity_panel import activity_panel
 from tms_console.components.audit_panel import audit_panel
-from tms_console.components.browser import run_in_browser
+from tms_console.components.browser import every, run_in_browser
 from tms_console.components.card_settings import event_types_dialog
 from tms_console.components.dialogs import connect_dialog, setup_dialog
 from tms_console.components.layout import page_frame
 from tms_console.components.provider_card import provider_card
 from tms_console.components.replace_dialog import replace_dialog
 from tms_console.components.simulate import simulate_control
-from tms_console.state.integrations import CardsState, IntegrationsState
+from tms_console.state.integrations import WATCH_SECONDS, CardsState, IntegrationsState
 
 ROUTE = "/projects/[project_id]/integrations"
 
@@ -96,11 +96,14 @@ def body() -> rx.Component:
             rx.callout(
                 IntegrationsState.load_error, icon="triangle-alert", color_scheme="red", id="load-error"
             ),
-            rx.grid(
-                rx.foreach(CardsState.cards, provider_card),
-                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
-                spacing="4",
-                id="cards",
+            rx.fragment(
+                every(WATCH_SECONDS, CardsState.refresh),  # the cards follow changes made elsewhere
+                rx.grid(
+                    rx.foreach(CardsState.cards, provider_card),
+                    columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+                    spacing="4",
+                    id="cards",
+                ),
             ),
         ),
     )

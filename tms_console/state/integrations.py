@@ -8,13 +8,11 @@ handler re-derives the caller from the session cookie, and the services check te
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import reflex as rx
 from reflex.event import EventSpec
-from reflex_base.registry import RegistrationContext
 
 from tms_console.domain.errors import ServiceError
 from tms_console.domain.reasons import Reason, describe, parse_reason
@@ -31,8 +29,9 @@ NOT_YOURS = "This project does not exist or is not part of your organisation."
 
 # Cards with no row: there is nothing to uninstall.
 NOTHING_INSTALLED = (CardStatus.NOT_CONNECTED, CardStatus.NOT_CONFIGURED, CardStatus.COMING_SOON)
-# How often an open page re-reads its cards: a provider's event (an uninstall at Slack) or a delivery
-# worker changes a status in another process, and the card follows without a reload.
+# How often an open page re-reads its cards (its timer sends `CardsState.refresh`): a provider's event
+# (an uninstall at Slack) or a delivery worker changes a status in another process, and the card follows
+# without a reload.
 WATCH_SECONDS = 4.0
 
 
@@ -90,7 +89,6 @@ class IntegrationsState(rx.State):
             self.load_error, self.loading = describe(exc.reason, "The console"), False
             return
         await self._show(page)
-        yield CardsState.watch
 
     async def _start_afresh(self) -> None:
         """A page load closes whatever was open: the state outlives the page (in Redis)."""
@@ -155,34 +153,25 @@ class CardsState(IntegrationsState):
     confirm_name: str = ""
     busy_type: str = ""  # the card being uninstalled
     testing: str = ""  # the card sending a test message
-    _watch_id: str = ""  # the one re-reading loop of this tab; a newer page load takes over
 
     @rx.event(background=True)
-    async def watch(self) -> None:
-        """While this tab is open, re-read the project's cards every WATCH_SECONDS (one query, and a
-        websocket frame only when something changed). Ends when the tab closes or leaves the page, the
-        caller signs out, or a later page load starts its own loop."""
-        watch_id = uuid.uuid4().hex
+    async def refresh(self) -> None:
+        """Sent by the open page every WATCH_SECONDS (a timer in the tab, `pages/integrations.py`): the
+        project's cards as they are now (one query, and a websocket frame only when something changed).
+        The server keeps nothing for the tab between two rounds; a closed tab or another page sends none."""
         async with self:
-            self._watch_id = watch_id
-            token = self.router.session.client_token
-        while True:
-            await asyncio.sleep(WATCH_SECONDS)
-            if not await _tab_open(token):
+            identity, project_id = current_identity(self), self.project_id
+            still_here = project_from_path(self.router.url.path) == project_id  # not moved to /admin
+            if identity is None or not project_id or not still_here or self.loading:
                 return
-            async with self:
-                identity, project_id = current_identity(self), self.project_id
-                still_here = project_from_path(self.router.url.path) == project_id  # not moved to /admin
-                if self._watch_id != watch_id or identity is None or not project_id or not still_here:
-                    return
-            try:
-                views = await installations.list_integrations(identity, project_id)
-            except ServiceError:
-                continue  # an outage: the cards keep what they showed, the next round tries again
-            async with self:
-                cards = [card_view(view) for view in views]
-                if self._watch_id == watch_id and self.project_id == project_id and cards != self.cards:
-                    self.cards = cards
+        try:
+            views = await installations.list_integrations(identity, project_id)
+        except ServiceError:
+            return  # an outage or a project no longer theirs: the cards keep what they showed
+        cards = [card_view(view) for view in views]
+        async with self:
+            if self.project_id == project_id and cards != self.cards:
+                self.cards = cards
 
     async def _reload(self, identity: Identity) -> None:
         """After an action changed a card: the project's cards as they are now."""
@@ -257,15 +246,3 @@ class CardsState(IntegrationsState):
             self.testing = ""
             self._flash(kind, message)
         return None
-
-
-async def _tab_open(token: str) -> bool:
-    """Whether the tab behind a client token still has its websocket (Reflex's own check for shared state)."""
-    namespace = RegistrationContext.get().app.event_namespace
-    if namespace is None:
-        return False
-    # Private on purpose: Reflex 0.10.1 has no public "is this client connected" API. Its public
-    # `event_namespace.token_to_sid` knows only this process's sockets, so with several workers (Redis
-    # token manager) a tab connected to another worker would read as closed; `is_token_connected` asks
-    # every instance, and Reflex's own shared-state updates (reflex/istate/shared.py) call it the same way.
-    return await namespace._token_manager.is_token_connected(token)
