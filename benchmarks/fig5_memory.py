@@ -58,6 +58,20 @@ def tree_rss(pid: int) -> tuple[int, list[tuple[str, int]]]:
     return sum(rss for _, rss in parts), parts
 
 
+def tree_pss(pid: int) -> int:
+    """Proportional set size summed over the tree: pages shared between the processes (a forked
+    worker's copy-on-write pages) counted once, not once per process as RSS does."""
+    import psutil
+
+    root, total = psutil.Process(pid), 0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            total += proc.memory_full_info().pss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def redis_bytes(url: str) -> int:
     import redis
 
@@ -111,31 +125,36 @@ def main(ctx: Bench) -> dict[str, float]:
     asyncio.run(_open_and_close(console.url, cookie, page, load_event, 1))
     time.sleep(2)
     before, parts = tree_rss(console.pid)
+    pss_before = tree_pss(console.pid)
     redis_before = redis_bytes(ctx.redis_url)
     say(f"  before: {mib(before)} over {len(parts)} processes")
 
-    async def measure() -> tuple[int, int]:
+    async def measure() -> tuple[int, int, int]:
         clients, hydrated = await open_sessions(console.url, cookie, page, load_event)
         await asyncio.sleep(3)
         total, _ = tree_rss(console.pid)
+        pss = tree_pss(console.pid)
         await close_sessions(clients)
-        return total, hydrated
+        return total, pss, hydrated
 
-    during, hydrated = asyncio.run(measure())
+    during, pss_during, hydrated = asyncio.run(measure())
     time.sleep(3)
     after, _ = tree_rss(console.pid)
     redis_per_session = (redis_bytes(ctx.redis_url) - redis_before) / max(1, hydrated)
     # Another round of as many new tabs: if closed tabs left memory behind (a leak), it grows again by
     # as much; if their memory went back to the allocator, the new tabs reuse it and RSS barely moves.
-    again, _ = asyncio.run(measure())
+    again, _, _ = asyncio.run(measure())
     held = (again - after) / max(1, hydrated)
     per_session = (during - before) / max(1, hydrated)
+    pss_per_session = (pss_during - pss_before) / max(1, hydrated)
     say(
         f"  with {hydrated}/{SESSIONS} hydrated sessions: {mib(during)} "
         f"(+{mib(during - before)}, {mib(per_session)}/session)"
     )
+    say(f"  PSS {mib(pss_before)} -> {mib(pss_during)} ({pss_per_session / 1024:.0f} KiB/session)")
     say(f"  after closing them: {mib(after)}; Redis state {redis_per_session / 1024:.1f} KiB/session")
     say(f"  a second round of {SESSIONS} new tabs: {mib(again)} ({held / 1024:.0f} KiB/session more)")
+    pss_line = f"{mib(pss_before)} -> {mib(pss_during)} ({pss_per_session / 1024:.0f} KiB per session)"
     verdict = "meets" if per_session < 0.1 * 1024 * 1024 else "misses"
     processes = ", ".join(f"{name} {mib(rss)}" for name, rss in parts)
     common.write_section(
@@ -152,6 +171,7 @@ RSS summed over the console's process tree ({len(parts)} processes: {processes})
 | before (after one warm-up session) | {mib(before)} |
 | with {SESSIONS} sessions open | {mib(during)} |
 | growth | {mib(during - before)} ({per_session / 1024:.0f} KiB per session; target < 0.1 MiB: {verdict}) |
+| PSS (shared pages counted once): before -> with the sessions | {pss_line} |
 | after they disconnected | {mib(after)} |
 | {SESSIONS} new sessions again, after those closed | {mib(again)} (+{held / 1024:.0f} KiB per session) |
 | Reflex state left in Redis per session | {redis_per_session / 1024:.1f} KiB |
@@ -161,7 +181,7 @@ Before: {BEFORE}.
 {WHERE_IT_GOES}
 """,
     )
-    return {"per_session": per_session, "held_per_session": held}
+    return {"per_session": per_session, "pss_per_session": pss_per_session, "held_per_session": held}
 
 
 async def _open_and_close(url: str, cookie: str, page: str, load_event: str, count: int) -> tuple[int, int]:
