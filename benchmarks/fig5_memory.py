@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 
 from benchmarks import common
@@ -20,29 +22,58 @@ from benchmarks.common import Bench, say
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "200"))
 # Before issue 12's measurement (main at 31587c6, 2026-12-02): 50 sessions +11.5 MiB (0.2 MiB each); the
 # same 200-session run then: +72.3 MiB (370 KiB each), 13.0 KiB of Reflex state per session in Redis.
+# Before this branch (7883921, the watch loop per tab): 308 KiB per session in the last written run.
 BEFORE = "+72.3 MiB for 200 sessions (370 KiB each; at 50 sessions +11.5 MiB, 0.2 MiB each); Redis 13.0 KiB"
-WHERE_IT_GOES = """**Where a tab's memory goes (issue 12; target missed).** Measured with tracemalloc in one
-worker (60 tabs, before the change below) and by switching parts off:
-- Python objects held per open tab: about 105 KiB (tracemalloc: +6.3 MiB for 60 tabs, while RSS grew
-  18.7 MiB, 318 KiB per tab, in the same run). The hydrate answer is the whole state tree of every page
-  (Reflex hydrates all states: the admin and audit states too), about 13 KB of JSON, and it stays
-  referenced twice per connection (socket.io's encoded packet and engine.io's frame: ~24 KiB); the cards'
-  watch loop kept a deserialized copy of the tab's state tree between rounds (~21 KiB of state objects
-  plus card views); socket.io, engine.io and ASGI objects per connection ~10-15 KiB.
-- The remaining ~210 KiB per tab is outside the Python heap: most likely the websocket server's
-  (granian 2.8.9) per-connection buffers and allocator slack (its CLI exposes no buffer size; which of
-  the two was not verified).
+AB = """Same-machine A/B, runs minutes apart (2026-12-02 16:31-16:39 UTC, load 7.6-11 on 2 cores), this
+script at 7883921 (a background watch loop per tab) and at this branch (a timer in the tab):
+
+| run | RSS growth, 200 tabs | per tab | PSS per tab |
+|---|---|---|---|
+| before, 1st | +74.1 MiB | 379 KiB | 400 KiB |
+| after, 1st | +55.6 MiB | 285 KiB | 346 KiB |
+| before, 2nd | +65.5 MiB | 335 KiB | 345 KiB |
+| after, 2nd | +56.4 MiB | 289 KiB | 321 KiB |
+
+Mean RSS per tab 357 -> 287 KiB (-70 KiB, -20%); PSS 372 -> 334 KiB. The same code served by
+uvicorn under gunicorn (`REFLEX_USE_GRANIAN=false`, `GUNICORN_CMD_ARGS="--workers 2"`, gunicorn
+installed beside the venv for the run only) grew +26.1 MiB (134 KiB per tab) in RSS, but from a
+baseline 100 MiB higher (4 processes) and with PSS +490 KiB per tab (the forked workers' shared
+pages turned private as they ran): not a clear win, and not what this branch ships."""
+WHERE_IT_GOES = """**Where a tab's memory goes (issue 12; target missed).** Measured this time by floors, not
+estimated: the table's floor rows are a bare python-socketio app (`socketio_floor.py`, no Reflex,
+one worker, the same 13 KB answer) with as many open connections.
+- The websocket server: granian 2.8.9, which `reflex run --env prod` starts (Reflex passes it only
+  the worker count), keeps ~150-163 KiB per open websocket. A bare ASGI websocket app under granian
+  grows 148 KiB per connection with small messages and 163 KiB after one 13 KB message, against 17 KiB
+  under uvicorn (wsproto), in one run; MALLOC_ARENA_MAX, jemalloc's decay (`_RJEM_MALLOC_CONF`: granian
+  links jemalloc), `--runtime-mode st` and `--http 1` change nothing. Its websocket layer is
+  tungstenite 0.30 (in the binary), whose default read and write buffers are 128 KiB each; neither
+  granian's CLI nor its `Server` class exposes a websocket buffer size.
+- socket.io and engine.io add ~45 KiB per connection (the floor's granian row minus the bare
+  websocket), of which ~25-40 KiB follow from the size of the last message sent: engine.io's writer
+  keeps its last packet referenced until the next one, and the server's write buffer keeps its size.
+  In this figure the last message of every tab is a hydrate (13 KB, the whole state tree), because
+  the raw client sends one as a barrier after the load.
+- What is left, ~75-90 KiB per tab, is Reflex and the console: ASGI scope and environ, socket.io
+  session, Reflex's token maps, and allocator slack over two workers.
 - Closing tabs gives the memory back to the allocator: a second round of as many new tabs reuses it.
 
-**What changed.** Nothing that holds a tab's memory yet; the difference from before is noise and
-the hydrate fallback. A `CardsState.watch` that let the state tree go between its 4-second rounds (a
-plain task loading the state through `app.modify_state` each round) saved about 60 KiB per open tab,
-but with it page loads in the browser tests intermittently never received their cards (3 of 4 runs
-of tests/e2e against 1 of 2 without it), so it was taken out until that is understood.
+**What changed.** The cards' refresh moved into the tab: a timer in the page (`components/browser.py`
+`every`, mounted with the cards) sends `CardsState.refresh` every 4 s, a background event that loads
+the state for one query and lets it go. Before, `load` started a background `CardsState.watch` per
+tab that lived as long as the tab, holding its state proxy (the deserialized state tree), its task and
+coroutine frames between rounds. Now the server holds nothing for a tab between two rounds, a closed
+tab or another page simply stops sending, and `_tab_open` (a private Reflex API) is gone. The earlier
+attempt (a plain task using `app.modify_state`) lost cards on page loads in the browser tests; this
+one has no task outliving an event, and tests/e2e passed with it.
 
-**What would close the gap:** hydrating only the page's own states (~24 KiB per tab), and, the largest
-share, smaller per-connection buffers in the websocket server; then one watcher per worker process
-instead of a task per tab."""
+**What would close the gap ({over}):** the server first: under granian
+2.8.9 the bare websocket alone (~150 KiB) is over the target, so the target needs a server with small
+per-connection buffers (uvicorn is 17 KiB bare, 65 KiB with socket.io, but Reflex's path for it needs
+gunicorn, a new dependency, puts a fourth process in the tree that tests/scale counts, and its forked
+workers' PSS grew more than granian's here), or a granian release exposing tungstenite's buffer sizes.
+Then the last-message share: hydrating only the page's own states (Reflex hydrates every state of the
+app) would shrink the largest message a tab receives."""
 
 
 def tree_rss(pid: int) -> tuple[int, list[tuple[str, int]]]:
@@ -111,6 +142,53 @@ async def close_sessions(clients: list[object]) -> None:
     await asyncio.gather(*(c.sio.disconnect() for c in clients), return_exceptions=True)  # type: ignore[attr-defined]
 
 
+def floor_per_connection(server: str) -> float:
+    """RSS per open connection of the bare socket.io app (`socketio_floor.py`) under `server`, one
+    worker, SESSIONS clients each sending one event and receiving its 13 KB answer, then staying."""
+    import socketio
+
+    port = common.free_port()
+    command = {
+        "granian": ["-m", "granian", "--interface", "asgi", "--workers", "1", "--no-log"],
+        "uvicorn": ["-m", "uvicorn", "--log-level", "warning"],
+    }[server] + ["--port", str(port)]
+    log_path = common.WORK / f"socketio_floor_{server}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv
+            [sys.executable, *command, "benchmarks.socketio_floor:app"],
+            cwd=common.ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    async def one() -> socketio.AsyncClient:
+        client, answered = socketio.AsyncClient(), asyncio.Event()
+        client.on("event", lambda _data: answered.set())
+        await client.connect(url, transports=["websocket"], wait_timeout=20)
+        await client.emit("event", {})
+        await asyncio.wait_for(answered.wait(), 20)
+        return client
+
+    async def measure() -> float:
+        for _ in range(3):  # warm: lazy imports and first allocations are not counted
+            await (await one()).disconnect()
+        await asyncio.sleep(1)
+        before, _ = tree_rss(process.pid)
+        clients = [await one() for _ in range(SESSIONS)]
+        await asyncio.sleep(2)
+        during, _ = tree_rss(process.pid)
+        await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+        return (during - before) / SESSIONS
+
+    try:
+        common._wait_http(f"{url}/socket.io/?EIO=4&transport=polling", process, log_path, timeout=30)
+        return asyncio.run(measure())
+    finally:
+        common.stop(process)
+
+
 def main(ctx: Bench) -> dict[str, float]:
     from devtools.seed import demo_id
     from tms_console import tms_console  # noqa: F401 - registers the states, as the tests do
@@ -155,6 +233,11 @@ def main(ctx: Bench) -> dict[str, float]:
     say(f"  after closing them: {mib(after)}; Redis state {redis_per_session / 1024:.1f} KiB/session")
     say(f"  a second round of {SESSIONS} new tabs: {mib(again)} ({held / 1024:.0f} KiB/session more)")
     pss_line = f"{mib(pss_before)} -> {mib(pss_during)} ({pss_per_session / 1024:.0f} KiB per session)"
+    say("  floor: a bare socket.io app, granian and uvicorn ...")
+    floors = {server: floor_per_connection(server) for server in ("granian", "uvicorn")}
+    say("  floor: " + ", ".join(f"{k} {v / 1024:.0f} KiB/connection" for k, v in floors.items()))
+    floor_rows = {k: f"{v / 1024:.0f} KiB per connection" for k, v in floors.items()}
+    over = f"{(per_session - 100 * 1024) / 1024:.0f} KiB per tab over the 100 KiB target in this run"
     verdict = "meets" if per_session < 0.1 * 1024 * 1024 else "misses"
     processes = ", ".join(f"{name} {mib(rss)}" for name, rss in parts)
     common.write_section(
@@ -175,10 +258,14 @@ RSS summed over the console's process tree ({len(parts)} processes: {processes})
 | after they disconnected | {mib(after)} |
 | {SESSIONS} new sessions again, after those closed | {mib(again)} (+{held / 1024:.0f} KiB per session) |
 | Reflex state left in Redis per session | {redis_per_session / 1024:.1f} KiB |
+| floor: bare socket.io app under granian (1 worker), {SESSIONS} connections | {floor_rows["granian"]} |
+| floor: the same under uvicorn | {floor_rows["uvicorn"]} |
 
 Before: {BEFORE}.
 
-{WHERE_IT_GOES}
+{AB}
+
+{WHERE_IT_GOES.replace("{over}", over)}
 """,
     )
     return {"per_session": per_session, "pss_per_session": pss_per_session, "held_per_session": held}
