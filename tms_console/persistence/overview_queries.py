@@ -60,7 +60,8 @@ async def overview_totals(
     projects = sa.select(col(tenants.projects)).where(col(tenants.tenant_id) == tenant_id).scalar_subquery()
     failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
     one = sa.select(sa.literal(1).label("one")).subquery()
-    result = await session.execute(
+    connection = await session.connection()  # Core statements here: no ORM execution per query
+    result = await connection.execute(
         sa.select(
             projects,
             failing,
@@ -180,7 +181,8 @@ async def overview_page(
         "updated": [col(ov.last_change).asc().nulls_first(), col(ov.name).asc()],
         "-updated": [col(ov.last_change).desc().nulls_last(), col(ov.name).asc()],
     }
-    page = await session.execute(
+    connection = await session.connection()
+    page = await connection.execute(
         sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
         .where(*conditions)
         .order_by(*orders[sort], col(ov.project_id))
@@ -192,7 +194,7 @@ async def overview_page(
         return known_total, rows
     if not offset and len(rows) < limit:  # the whole result fits on this page
         return len(rows), rows
-    counted = await session.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
+    counted = await connection.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
     return int(counted.scalar_one()), rows
 
 
