@@ -28,6 +28,7 @@ from benchmarks.common import Bench, say
 PROJECTS = int(os.environ.get("BENCH_OVERVIEW_PROJECTS", "10000"))
 REPEAT = int(os.environ.get("BENCH_OVERVIEW_REPEAT", "40"))
 BROWSER_LOADS = 5
+FIRST_CELL = "[id^='cell-']"
 API_TARGET, PAGE_TARGET, FLOOR_TARGET = 0.050, 0.8, 4.0
 TENANT = uuid.UUID("00000000-0000-4000-8000-0000000a0001")
 ADMIN_ID = str(uuid.UUID("00000000-0000-4000-8000-0000000a0002"))
@@ -238,38 +239,44 @@ def time_api(ctx: Bench) -> tuple[list[Row], tuple[float, float]]:
     return rows, health
 
 
-def time_admin_page(ctx: Bench) -> tuple[list[float], str]:
-    """Navigation start -> first overview cell visible, in a fresh browser context each time."""
+def time_admin_page(ctx: Bench) -> tuple[list[float], list[float], str]:
+    """Navigation start -> first overview cell visible, in a fresh browser context each time: taken in
+    the page at the first animation frame that shows it, and (as before) when Playwright noticed."""
     console = ctx.console()
     admin = common.token(TENANT, ADMIN_ID, "Bench Admin", role="admin")
-    timings: list[float] = []
+    in_page: list[float] = []
+    noticed: list[float] = []
     with common.chromium() as browser:
         for _ in range(BROWSER_LOADS):
             context = browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
             context.add_cookies([{"name": "tms_session", "value": admin, "url": console.url}])
+            context.add_init_script(common.paint_probe({"cell": FIRST_CELL}))
             page = context.new_page()
             started = time.perf_counter()
             try:
                 page.goto("/admin", wait_until="commit")
-                page.wait_for_selector("[id^='cell-']", state="visible", timeout=20_000)
-                timings.append(time.perf_counter() - started)
+                page.wait_for_selector(FIRST_CELL, state="visible", timeout=20_000)
+                noticed.append(time.perf_counter() - started)
+                page.wait_for_function("() => window.__seen.cell !== undefined", timeout=20_000)
+                in_page.append(page.evaluate("() => window.__seen.cell") / 1000)
             except Exception as exc:
-                return timings, f"no overview rows appeared ({type(exc).__name__})"
+                return in_page, noticed, f"no overview rows appeared ({type(exc).__name__})"
             finally:
                 context.close()
-    return timings, ""
+    return in_page, noticed, ""
 
 
 def main(ctx: Bench) -> dict[str, float]:
     say(f"== Figure 3: admin overview at {PROJECTS} projects x 7 providers")
     generate(ctx)
     rows, (floor_p50, floor_p95) = time_api(ctx)
-    page_times, problem = time_admin_page(ctx)
+    page_times, noticed, problem = time_admin_page(ctx)
     warm = common.median(page_times[1:]) if len(page_times) > 1 else float("nan")
+    warm_noticed = common.median(noticed[1:]) if len(noticed) > 1 else float("nan")
     if page_times:
         say(
-            f"  /admin first rows: cold {common.ms(page_times[0])}, warm median {common.ms(warm)}"
-            " (target < 0.8 s)"
+            f"  /admin first rows (in page): cold {common.ms(page_times[0])}, warm median {common.ms(warm)}"
+            f" (target < 0.8 s); Playwright noticed them: warm median {common.ms(warm_noticed)}"
         )
     if problem:
         say(f"  /admin: {problem}")
@@ -284,10 +291,13 @@ def main(ctx: Bench) -> dict[str, float]:
     page_line = ""
     if page_times:
         page_line = (
-            "/admin, navigation -> first row of cells visible "
-            f"(Chromium, fresh context each, {len(page_times)} loads): "
+            "/admin, navigation start -> first row of cells visible, taken in the page at the first frame "
+            f"that shows a cell (Chromium, fresh context each, {len(page_times)} loads): "
             f"cold {page_times[0] * 1000:.0f} ms, warm median {warm * 1000:.0f} ms "
-            f"= {warm / PAGE_TARGET:.2f} x the 0.8 s target (before: cold 1213 ms, warm median 1058 ms)."
+            f"= {warm / PAGE_TARGET:.2f} x the 0.8 s target. When Playwright's `wait_for_selector` noticed "
+            f"them (the measure before this run; it polls every 500 ms after its first 300 ms, so it lagged "
+            f"the screen by up to half a second): warm median {warm_noticed * 1000:.0f} ms "
+            "(before: cold 1362 ms, warm median 1368 ms)."
         )
     if problem:
         page_line += f" Not measured fully: {problem}."
