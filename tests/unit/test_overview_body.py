@@ -30,7 +30,10 @@ def _result() -> overview.Overview:
         by_provider={"discord": {"connected": 0, "needs_attention": 1, "not_connected": 1}},
         projects=[
             overview.ProjectRow(
-                "p1", "Café Ops", "2026-12-02 10:40 UTC", {"discord": failing, "slack": overview.NOT_CONNECTED}
+                "p1",
+                "Café Ops",
+                "2026-12-02 10:40 UTC",
+                {"discord": failing, "slack": overview.NOT_CONNECTED},
             )
         ],
         failing=1,
