@@ -267,7 +267,7 @@ async def integrations_of_projects(
         PageIntegration(
             project,
             kind,
-            {key: value for key, value in zip(meta_keys, values, strict=True) if value is not None},
+            dict(zip(meta_keys, values, strict=True)),  # a key the row lacks is None: shown as missing
             status,
             reason,
             updated,
