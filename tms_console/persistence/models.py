@@ -169,8 +169,8 @@ class OverviewTotal(SQLModel, table=True):
 
 class OverviewSignature(SQLModel, table=True):
     """How many projects of a tenant have one status signature (which providers are installed, not
-    active, active without a target): moved by 0017's trigger on every write to `overview_projects`, so a
-    status filter's count is a sum over a few dozen rows, never a count over the tenant's projects."""
+    active, active without a target): moved by 0017's trigger on every write to `overview_projects`, so
+    a status filter's count is a sum over a few hundred rows at most, never a count of the projects."""
 
     __tablename__ = "overview_signatures"
 
