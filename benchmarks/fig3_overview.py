@@ -414,3 +414,8 @@ after the first rows: without any chart the main thread's CPU to the first cell 
 cells of plain elements instead of Radix components. What would close it on a quiet machine: fewer
 serial steps before the websocket's first event (the redirect /admin -> /admin/, the JS evaluation and
 hydration, the socket.io handshake: app-wide, the "memory" helper's area)."""
+
+
+if __name__ == "__main__":
+    with common.bench() as bench_ctx:
+        main(bench_ctx)
