@@ -319,6 +319,24 @@ def main(ctx: Bench) -> dict[str, float]:
     worst = max((p95 for p95, _ in ok), default=float("nan"))
     worst_ratio = max((p95 / beside for p95, beside in ok), default=float("nan"))
     worst_cpu = max((cpu / floor_cpu for *_, cpu in rows), default=float("nan"))
+    pages = [cpu / floor_cpu for _, _, _, _, matching, _, cpu in rows if matching >= 50]
+    over = [label for label, _, _, p95, _, beside, _ in rows if p95 > FLOOR_TARGET * beside]
+    falls = [1 - cpu * 1000 / BEFORE[label][2] for label, *_, cpu in rows if label in BEFORE]
+    what_changed = WHAT_CHANGED.format(
+        fall_low=min(falls, default=float("nan")),
+        fall_high=max(falls, default=float("nan")),
+        cpu_low=min(pages, default=float("nan")),
+        cpu_high=max(pages, default=float("nan")),
+        floor_cpu=floor_cpu * 1000,
+        first_cpu=rows[0][6] * 1000 if rows else float("nan"),
+        over=(
+            f"Above 4 x the floor in latency in this run: {', '.join(over)} (a p95 over 40 requests catches "
+            "a spike of the shared machine that the floor's 40 beside it may miss)."
+            if over
+            else "Every latency ratio was within 4 x in this run; other runs today had one or two queries "
+            "above it, when their 40 requests caught a spike of the machine that the floor's 40 missed."
+        ),
+    )
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     page_line = ""
     if page_times:
@@ -358,7 +376,7 @@ the floor's. Load average when this section was written: {load} (2 cores, shared
 
 {page_line}
 
-{WHAT_CHANGED}
+{what_changed}
 """,
     )
     return {"worst_p95": worst, "floor_p95": floor_p95, "worst_floor_ratio": worst_ratio}
@@ -413,14 +431,13 @@ tested, tenant-scoped (`tests/integration/test_overview_summary.py`).
 a 2-core machine shared with other jobs (the load average is given above the table), where every extra
 millisecond of CPU can turn into several of waiting, so latency ratios exaggerate CPU ratios; the CPU
 column is the steadier one: against the previous code, measured minutes before, a page's server CPU fell
-by about a third to a half, yet a 50-row page still costs 5-9 x the floor's CPU (the floor's is 1.3-1.6
-ms; the first page 7.6-8.5 ms over today's runs). Most latency ratios are now 2-4 x; in most runs a
-query or two go above 4 x, when its 40 requests catch a spike of the shared machine that the floor's 40
-beside it missed. The service's ~8 ms is now spread over four round trips (the pool's pre-ping, totals,
-page, the page's 350 integrations: ~1 ms of SQLAlchemy/psycopg CPU each), converting 350 rows x 10
-columns, 350 cells (two timestamp formats each) and the encoding. What would close it: no pre-ping on
-the web pool (an app-wide setting, see fig2), the totals and the page in one statement, timestamps
-formatted by Postgres, and the body built by Postgres (`json_agg`) once the status words
+by {fall_low:.0%}-{fall_high:.0%} in this run (the table's before column), yet in this run a 50-row page
+still cost {cpu_low:.1f}-{cpu_high:.1f} x the floor's CPU (the floor's {floor_cpu:.1f} ms, the first
+page's {first_cpu:.1f} ms). {over} The service's ~8 ms is now spread over four round trips (the pool's
+pre-ping, totals, page, the page's 350 integrations: ~1 ms of SQLAlchemy/psycopg CPU each), converting
+350 rows x 10 columns, 350 cells (two timestamp formats each) and the encoding. What would close it: no
+pre-ping on the web pool (an app-wide setting, see fig2), the totals and the page in one statement,
+timestamps formatted by Postgres, and the body built by Postgres (`json_agg`) once the status words
 (`IntegrationStatus.of_row` and `status_reasons.explain`, today Python) are data the query can join.
 /admin: in the page, warm medians went from 0.77 s to 1.6 s over today's runs of this figure and our
 probes, with the machine's load; below 0.8 s only in quiet moments. Measured with the browser's own
