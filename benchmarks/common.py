@@ -8,6 +8,7 @@ Benchmarks measure and print; they never assert timings.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import re
@@ -432,6 +433,28 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def paint_probe(watched: dict[str, str]) -> str:
+    """An init script: `window.__seen[name]` = performance.now() (ms since the navigation's start) of the
+    first animation frame in which `watched[name]` (a CSS selector) is visible. What the user sees, to
+    the frame; Playwright's own waits poll with a backoff (every 500 ms after the first 300) instead."""
+    return """
+(() => {
+  const seen = {};
+  window.__seen = seen;
+  const watched = WATCHED;
+  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const tick = () => {
+    for (const [name, selector] of Object.entries(watched)) {
+      const el = seen[name] === undefined && document.querySelector(selector);
+      if (el && visible(el)) seen[name] = performance.now();
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+""".replace("WATCHED", json.dumps(watched))
 
 
 def median(values: Sequence[float]) -> float:

@@ -86,10 +86,30 @@ def projects_of(db: psycopg.Connection, tenant: uuid.UUID) -> tuple[int, int]:
     return row[0] or 0, row[1]
 
 
+def signatures(db: psycopg.Connection, tenant: uuid.UUID, query: str) -> dict[tuple[Any, ...], int]:
+    """{(installed, inactive, untargeted) sorted: projects} of a tenant, from `query` (one %s: the tenant)."""
+    found: dict[tuple[Any, ...], int] = {}
+    for installed, inactive, untargeted, n in db.execute(query, (tenant,)).fetchall():
+        key = (tuple(sorted(installed)), tuple(sorted(inactive)), tuple(sorted(untargeted)))
+        found[key] = found.get(key, 0) + n
+    return {key: n for key, n in found.items() if n}
+
+
+KEPT_SIGNATURES = (
+    "SELECT installed, inactive, untargeted, projects FROM overview_signatures WHERE tenant_id = %s"
+)
+COUNTED_SIGNATURES = (
+    "SELECT installed, inactive, untargeted, count(*) FROM overview_projects WHERE tenant_id = %s "
+    "GROUP BY installed, inactive, untargeted"
+)
+
+
 def assert_fresh(db: psycopg.Connection, *places: Place) -> None:
     for place in places:
         assert recomputed(db, place.tenant_id), "the check compares something"
         assert kept(db, place.tenant_id) == recomputed(db, place.tenant_id)
+        counted = signatures(db, place.tenant_id, COUNTED_SIGNATURES)
+        assert counted and signatures(db, place.tenant_id, KEPT_SIGNATURES) == counted
         assert project_row(db, place.project_id) == project_recomputed(db, place.project_id)
         kept_projects, counted = projects_of(db, place.tenant_id)
         assert kept_projects == counted > 0
@@ -185,6 +205,8 @@ def test_a_rename_a_bulk_statement_and_project_changes_keep_the_summary_fresh(
     db.execute("DELETE FROM projects WHERE id = %s", (place.project_id,))
     assert projects_of(db, place.tenant_id) == (1, 1)
     assert kept(db, place.tenant_id) == recomputed(db, place.tenant_id) == {}
+    # The deleted project's row went by the foreign key's cascade: its signature's count with it.
+    assert signatures(db, place.tenant_id, KEPT_SIGNATURES) == {((), (), ()): 1}
     body = api(live_url, place, OVERVIEW)
     assert body["total_projects"] == 1 and [p["name"] for p in body["projects"]] == ["Second Desk"]
     assert_fresh(db, bystander)

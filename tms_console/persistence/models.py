@@ -33,8 +33,8 @@ def _ts(*, nullable: bool = False, default_now: bool = True) -> Any:
     )
 
 
-def _texts() -> Any:
-    return sa.Column(pg.ARRAY(sa.Text), nullable=False, server_default="{}")
+def _texts(*, primary_key: bool = False) -> Any:
+    return sa.Column(pg.ARRAY(sa.Text), nullable=False, server_default="{}", primary_key=primary_key)
 
 
 class Tenant(SQLModel, table=True):
@@ -165,6 +165,20 @@ class OverviewTotal(SQLModel, table=True):
     installed: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     inactive: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     untargeted: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+
+
+class OverviewSignature(SQLModel, table=True):
+    """How many projects of a tenant have one status signature (which providers are installed, not
+    active, active without a target): moved by 0017's trigger on every write to `overview_projects`, so
+    a status filter's count is a sum over a few hundred rows at most, never a count of the projects."""
+
+    __tablename__ = "overview_signatures"
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    installed: list[str] = Field(default_factory=list, sa_column=_texts(primary_key=True))
+    inactive: list[str] = Field(default_factory=list, sa_column=_texts(primary_key=True))
+    untargeted: list[str] = Field(default_factory=list, sa_column=_texts(primary_key=True))
+    projects: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
 
 
 class OverviewTenant(SQLModel, table=True):

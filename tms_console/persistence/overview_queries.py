@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from tms_console.domain.status import OverviewBucket
 from tms_console.persistence.models import (
     DeliveryHealth,
     OverviewProject,
+    OverviewSignature,
     OverviewTenant,
     OverviewTotal,
     ProjectIntegration,
@@ -60,7 +62,8 @@ async def overview_totals(
     projects = sa.select(col(tenants.projects)).where(col(tenants.tenant_id) == tenant_id).scalar_subquery()
     failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
     one = sa.select(sa.literal(1).label("one")).subquery()
-    result = await session.execute(
+    connection = await session.connection()  # Core statements here: no ORM execution per query
+    result = await connection.execute(
         sa.select(
             projects,
             failing,
@@ -96,10 +99,12 @@ def _overlaps(column: Any, kinds: Sequence[str]) -> Any:
     return col(column).op("&&")(sa.literal(list(kinds), pg.ARRAY(sa.Text)))
 
 
-def _attention(kind: str | None, targeted: Sequence[str]) -> Any:
-    """SQL: the project has an integration (of `kind`, or of any provider) that needs attention: not
-    active, or (for providers with a target) no target picked yet."""
-    ov = OverviewProject
+Flags = type[OverviewProject] | type[OverviewSignature]  # both have installed, inactive, untargeted
+
+
+def _attention(kind: str | None, targeted: Sequence[str], ov: Flags = OverviewProject) -> Any:
+    """SQL: the project (or signature) has an integration (of `kind`, or of any provider) that needs
+    attention: not active, or (for providers with a target) no target picked yet."""
     if kind is None:
         return sa.or_(sa.func.cardinality(col(ov.inactive)) > 0, _overlaps(ov.untargeted, targeted))
     if kind in targeted:
@@ -107,11 +112,11 @@ def _attention(kind: str | None, targeted: Sequence[str]) -> Any:
     return _has(ov.inactive, kind)
 
 
-def _connected(kind: str | None, targeted: Sequence[str]) -> Any:
-    """SQL: the project has an integration (of `kind`, or of any provider) that is connected."""
-    ov = OverviewProject
+def _connected(kind: str | None, targeted: Sequence[str], ov: Flags) -> Any:
+    """SQL: the project (or signature) has an integration (of `kind`, or of any provider) that is
+    connected."""
     if kind is not None:
-        return sa.and_(_has(ov.installed, kind), sa.not_(_attention(kind, targeted)))
+        return sa.and_(_has(ov.installed, kind), sa.not_(_attention(kind, targeted, ov)))
     kinds = sa.func.unnest(col(ov.installed)).table_valued("kind").render_derived()
     installed = kinds.c.kind
     fine = sa.and_(
@@ -121,17 +126,24 @@ def _connected(kind: str | None, targeted: Sequence[str]) -> Any:
     return sa.exists(sa.select(sa.literal(1)).select_from(kinds).where(fine))
 
 
-def _status(status: str | None, provider: str | None, targeted: Sequence[str]) -> list[Any]:
-    ov = OverviewProject
+def _status(status: str | None, provider: str | None, targeted: Sequence[str], ov: Flags) -> list[Any]:
     if status == OverviewBucket.NOT_CONNECTED:
         if provider:
             return [sa.not_(_has(ov.installed, provider))]
         return [sa.func.cardinality(col(ov.installed)) == 0]
     if status == OverviewBucket.CONNECTED:
-        return [_connected(provider, targeted)]
+        return [_connected(provider, targeted, ov)]
     if status == OverviewBucket.NEEDS_ATTENTION:
-        return [_attention(provider, targeted)]
+        return [_attention(provider, targeted, ov)]
     return [_has(ov.installed, provider)] if provider else []
+
+
+def _flags(
+    status: str | None, provider: str | None, needs_attention: bool, targeted: Sequence[str], ov: Flags
+) -> list[Any]:
+    """SQL: the status filters, on a project's row or on a signature's (the same flags)."""
+    attention = [_attention(None, targeted, ov)] if needs_attention else []
+    return [*_status(status, provider, targeted, ov), *attention]
 
 
 def search_condition(search: str) -> Any:
@@ -164,36 +176,57 @@ async def overview_page(
     matching row). `failing`: projects with an integration whose deliveries are failing (that
     provider's, when one is given)."""
     ov = OverviewProject
-    conditions: list[Any] = [col(ov.tenant_id) == tenant_id, *_status(status, provider, targeted)]
+    flags = _flags(status, provider, needs_attention, targeted, ov)
+    conditions: list[Any] = [col(ov.tenant_id) == tenant_id, *flags]
     if search:
         conditions.append(search_condition(search))
-    if needs_attention:
-        conditions.append(_attention(None, targeted))
     if failing:
-        # Uncorrelated: hashed once (a few thousand failing rows at most), not probed once per project.
+        # An array of the failing projects, built once (a few thousand at most) and probed by primary key.
         of_provider = [col(DeliveryHealth.integration_type) == provider] if provider else []
         failing_here = _failing(tenant_id, col(DeliveryHealth.project_id)).where(*of_provider)
-        conditions.append(col(ov.project_id).in_(failing_here))
+        conditions.append(col(ov.project_id) == sa.any_(sa.func.array(failing_here.scalar_subquery())))
     orders: dict[str, list[Any]] = {
         "name": [col(ov.name).asc()],
         "-name": [col(ov.name).desc()],
         "updated": [col(ov.last_change).asc().nulls_first(), col(ov.name).asc()],
         "-updated": [col(ov.last_change).desc().nulls_last(), col(ov.name).asc()],
     }
-    page = await session.execute(
-        sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
-        .where(*conditions)
-        .order_by(*orders[sort], col(ov.project_id))
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = [(pid, name, changed) for pid, name, changed in page.all()]
-    if known_total is not None:
-        return known_total, rows
-    if not offset and len(rows) < limit:  # the whole result fits on this page
-        return len(rows), rows
-    counted = await session.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
-    return int(counted.scalar_one()), rows
+    connection = await session.connection()
+    async with _planned_each_time(connection):
+        page = await connection.execute(
+            sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
+            .where(*conditions)
+            .order_by(*orders[sort], col(ov.project_id))
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = [(pid, name, changed) for pid, name, changed in page.all()]
+        if known_total is not None:
+            return known_total, rows
+        if not search and not failing:  # the kept signatures say how many match
+            sig = OverviewSignature
+            kept = sa.func.coalesce(sa.func.sum(col(sig.projects)), 0)
+            of_tenant = col(sig.tenant_id) == tenant_id
+            where = [of_tenant, *_flags(status, provider, needs_attention, targeted, sig)]
+            return int((await connection.execute(sa.select(kept).where(*where))).scalar_one()), rows
+        if not offset and len(rows) < limit:  # the whole result fits on this page
+            return len(rows), rows
+        counted = await connection.execute(sa.select(sa.func.count()).select_from(ov).where(*conditions))
+        return int(counted.scalar_one()), rows
+
+
+@asynccontextmanager
+async def _planned_each_time(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Statements whose best plan depends on the values (how many projects a tenant has, how many fail):
+    planned for each execution, never as one generic prepared plan. Prepared after a few runs, the
+    failing filter's generic plan probed the failing rows once per project of the tenant (10,000)."""
+    driver: Any = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def _escape_like(text: str) -> str:
@@ -206,7 +239,9 @@ class PageIntegration:
 
     project_id: uuid.UUID
     integration_type: str
-    meta: dict[str, Any]
+    account: str  # the first non-empty of the account fields ("" if none)
+    channel: str  # the first non-empty of the channel fields ("" if none)
+    target_id: str | None
     status: str
     status_reason: str | None
     updated_at: datetime
@@ -219,34 +254,46 @@ async def integrations_of_projects(
     *,
     tenant_id: uuid.UUID,
     project_ids: Sequence[uuid.UUID],
-    meta_keys: Sequence[str],
+    account_keys: Sequence[str],
+    channel_keys: Sequence[str],
 ) -> list[PageIntegration]:
     """The integrations of a page of projects with whether their deliveries are failing (and since
-    when), in one query (never one per project): plain rows, no ORM objects, and of `meta` only the
-    `meta_keys` the page shows (less to send and to decode)."""
+    when), in one query (never one per project): plain rows, no ORM objects, and of `meta` only what
+    the page shows: the first non-empty of `account_keys` and of `channel_keys` (picked by Postgres, as
+    `first_of` picks them from the same keys: 350 cells need no dict and no per-key decoding here)."""
     if not project_ids:
         return []
     connection = await session.connection()  # a Core statement: no ORM bookkeeping per row
     result = await connection.execute(
-        _page_integrations(tuple(meta_keys)), {"tenant_id": tenant_id, "ids": list(project_ids)}
+        _page_integrations(tuple(account_keys), tuple(channel_keys)),
+        {"tenant_id": tenant_id, "ids": list(project_ids)},
     )
+    rows = result.all()
     return [
         PageIntegration(
             project,
             kind,
-            {key: value for key, value in zip(meta_keys, values, strict=True) if value is not None},
+            account,
+            channel,
+            target,
             status,
             reason,
             updated,
             bool(failing),
             since if failing else None,
         )
-        for project, kind, status, reason, updated, failing, since, *values in result.all()
+        for project, kind, account, channel, target, status, reason, updated, failing, since in rows
     ]
 
 
+def _first_of(keys: Sequence[str]) -> Any:
+    """SQL: the first of these meta keys whose text is not empty, else ''."""
+    meta = col(ProjectIntegration.meta)
+    return sa.func.coalesce(*[sa.func.nullif(meta[key].astext, "") for key in keys], "")
+
+
 @functools.cache
-def _page_integrations(meta_keys: tuple[str, ...]) -> Any:
+def _page_integrations(account_keys: tuple[str, ...], channel_keys: tuple[str, ...]) -> Any:
     """The statement of `integrations_of_projects`, built once (parameters: tenant_id, ids)."""
     pi, health = ProjectIntegration, DeliveryHealth
     # A lateral lookup by primary key per integration (350 probes), not a hash join over every health row.
@@ -261,13 +308,14 @@ def _page_integrations(meta_keys: tuple[str, ...]) -> Any:
         sa.select(
             col(pi.project_id),
             col(pi.integration_type),
+            _first_of(account_keys),
+            _first_of(channel_keys),
+            col(pi.meta)["target_id"].astext,
             col(pi.status),
             col(pi.status_reason),
             col(pi.updated_at),
             of_row.c.failing,
             of_row.c.failing_since,
-            # Each shown key as its own text column: decoded by the driver, no JSON parsing per row.
-            *[col(pi.meta)[key].astext for key in meta_keys],
         )
         .outerjoin(of_row, sa.true())
         .where(col(pi.tenant_id) == sa.bindparam("tenant_id"), col(pi.project_id) == sa.any_(ids))

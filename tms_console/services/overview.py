@@ -118,10 +118,6 @@ class Query:
         )
 
 
-# What `cell` reads of an integration's meta.
-SHOWN_META = (*credentials.ACCOUNT_FIELDS, *installations.CHANNEL_FIELDS, "target_id")
-
-
 def require_admin(identity: Identity) -> None:
     if not identity.is_admin:
         raise NotAllowed(Reason.NOT_ALLOWED, "only tenant admins see the overview")
@@ -132,14 +128,13 @@ def _targeted() -> list[str]:
 
 
 def cell(row: queries.PageIntegration) -> Cell:
-    meta: dict[str, Any] = row.meta
     spec = PROVIDERS.get(row.integration_type)
-    needs_target = spec is not None and installations.needs_target(spec, meta)
+    needs_target = spec is not None and installations.needs_target(spec, {"target_id": row.target_id})
     bucket, state, detail = _status_of(row.status, row.status_reason, needs_target)
     return Cell(
         bucket,
-        credentials.account_name(meta),
-        installations.first_of(meta, installations.CHANNEL_FIELDS),
+        row.account,
+        row.channel,
         installations.stamp(row.updated_at),
         row.failing,
         installations.stamp(row.failing_since) if row.failing else "",
@@ -214,7 +209,8 @@ async def overview(identity: Identity, query: Query) -> Overview:
             session,
             tenant_id=tenant,
             project_ids=[project_id for project_id, _, _ in page],
-            meta_keys=SHOWN_META,
+            account_keys=credentials.ACCOUNT_FIELDS,  # what credentials.account_name shows
+            channel_keys=installations.CHANNEL_FIELDS,
         )
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
     cells: dict[Any, dict[str, Cell]] = {}

@@ -1,0 +1,45 @@
+"""The overview's account and channel (picked by Postgres from the page's rows) are what the console's
+own helpers pick from the same meta: the first non-empty of the same fields, in the same order."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from tests.integration.test_delivery_health import api
+from tests.utils.events import new_place
+from tms_console.services import credentials, installations
+
+METAS: list[tuple[str, dict[str, Any]]] = [
+    ("discord", {"guild_id": "81", "guild_name": "Night Owls HQ", "channel_name": "support-tickets"}),
+    ("slack", {"team_name": "", "account_name": "Acme bot", "channel": "", "channel_name": "#tickets"}),
+    ("msteams", {"account_name": "Ops", "target_id": "t-1", "target_name": "Ops room", "channel": "#x"}),
+    ("telegram", {"account_name": "", "channel_id": "-100200"}),  # nothing to name the account by
+    ("whatsapp", {"account_name": "WABA 1", "target_name": "", "channel_id": "+1555"}),
+    ("webhook", {"host": "hooks.example.com"}),
+]
+
+
+def test_account_and_channel_are_the_helpers_picks(live_url: str, db: psycopg.Connection) -> None:
+    place = new_place(db)
+    for kind, meta in METAS:
+        db.execute(
+            "INSERT INTO project_integrations (id, tenant_id, project_id, integration_type, meta, status) "
+            "VALUES (%s, %s, %s, %s, %s, 'active')",
+            (uuid.uuid4(), place.tenant_id, place.project_id, kind, Jsonb(meta)),
+        )
+    (project,) = api(live_url, place, "/integrations/overview")["projects"]
+    for kind, meta in METAS:
+        shown = project["integrations"][kind]
+        assert shown["account"] == credentials.account_name(meta), kind
+        assert shown["channel"] == installations.first_of(meta, installations.CHANNEL_FIELDS), kind
+    assert project["integrations"]["discord"]["account"] == "Night Owls HQ"
+    assert project["integrations"]["slack"]["account"] == "Acme bot"  # the empty team name is skipped
+    assert project["integrations"]["msteams"]["channel"] == "Ops room"
+    assert project["integrations"]["telegram"]["account"] == ""
+    # A target picked or not: msteams has one (connected), whatsapp has none (needs setup).
+    assert project["integrations"]["msteams"]["state"] == "active"
+    assert project["integrations"]["whatsapp"]["state"] == "needs_setup"
