@@ -82,8 +82,7 @@ async def start_install(
     provider = installable(integration_type)
     if purpose == "admin_consent" and not provider.spec.admin_consent_path:
         raise NotFound(Reason.NOT_FOUND, "no admin consent for this integration")
-    async with unit_of_work(autocommit=True) as session:  # one read
-        project, installed = await require_project_installed(session, identity, project_id, provider.spec.key)
+    project, installed = await require_project_installed(identity, project_id, provider.spec.key)
     pkce = provider.spec.pkce and purpose == "install"
     verifier, challenge = oauth2.new_pkce_pair() if pkce else (None, None)
     pending = PendingInstall(
