@@ -128,6 +128,7 @@ class LoadResult:
             f"{self.label}: {self.ok} ok in {self.elapsed:.2f} s = {self.rps:.0f}/s, "
             f"p50 {ms(pct(self.latencies, 50))}, p99 {ms(pct(self.latencies, 99))}, "
             f"statuses {dict(sorted(self.statuses.items()))}, transport errors {self.errors}"
+            + (f", server CPU {1000 * self.cpu / self.ok:.2f} ms per answer" if self.cpu and self.ok else "")
         )
 
 

@@ -203,17 +203,17 @@ async def get_integration(
 
 
 async def add_meta(
-    session: AsyncSession,
+    connection: AsyncConnection[Any],
     *,
     tenant_id: uuid.UUID,
     project_id: uuid.UUID,
     integration_id: uuid.UUID,
     fields: dict[str, Any],
 ) -> None:
-    """Add (or replace) display fields in a row's meta, leaving its other fields as they are now."""
-    connection = await session.connection()
+    """Add (or replace) display fields in a row's meta, leaving its other fields as they are now (one
+    statement on an autocommit `connection`, `db.statement()`)."""
     params = {"id": integration_id, "tenant_id": tenant_id, "project_id": project_id, "fields": Jsonb(fields)}
-    await connection.exec_driver_sql(_ADD_META, params)
+    await connection.execute(_ADD_META, params)
 
 
 _ADD_META = """UPDATE project_integrations SET meta = meta || %(fields)s
