@@ -155,10 +155,11 @@ def main(ctx: Bench) -> dict[str, float]:
         common.sandbox_server(ctx, console_url),
         common.uvicorn_server(
             ctx, "tms_console.api:create_api", name="fig1-console", ready_path="/api/health",
-            PORT=str(console_port), **urls,
+            server=common.SERVER, PORT=str(console_port), **urls,
         ),
         common.uvicorn_server(
-            ctx, "benchmarks.floor_app:create_floor", name="fig1-floor", ready_path="/health", **urls
+            ctx, "benchmarks.floor_app:create_floor", name="fig1-floor", ready_path="/health",
+            server=common.SERVER, **urls,
         ) as floor_url,
     ):  # fmt: skip
         chunks = [projects[i : i + per_round] for i in range(0, len(projects), per_round)]

@@ -35,11 +35,11 @@ def main(ctx: Bench) -> dict[str, float]:
     with (
         common.uvicorn_server(
             ctx, "tms_console.api:create_api", name="fig2-console", ready_path="/api/health",
-            PORT=str(port), PUBLIC_BASE_URL=console_url,
+            server=common.SERVER, PORT=str(port), PUBLIC_BASE_URL=console_url,
         ),
         common.uvicorn_server(
             ctx, "benchmarks.floor_app:create_floor", name="fig2-floor", ready_path="/health",
-            PUBLIC_BASE_URL=console_url,
+            server=common.SERVER, PUBLIC_BASE_URL=console_url,
         ) as floor_url,
     ):  # fmt: skip
         targets = {
