@@ -94,8 +94,9 @@ def alive(connection: psycopg.AsyncConnection[Any]) -> bool:
     `pg_terminate_backend`, then end of file), so anything waiting to be read means it is gone."""
     if connection.closed or connection.info.transaction_status != TransactionStatus.IDLE:
         return False
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    return not readable
+    waiting = select.poll()  # not select(): a busy process may hold descriptors past FD_SETSIZE
+    waiting.register(connection.fileno(), select.POLLIN)
+    return not waiting.poll(0)
 
 
 def _drop_if_dead(dbapi_connection: Any, record: Any, proxy: Any) -> None:
