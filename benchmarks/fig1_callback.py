@@ -73,7 +73,8 @@ with no `greenlet_spawn` left (the statement itself 9%); Discord's after-redirec
   server dropped is found at checkout without a round trip (the idle socket is readable: the server's
   FATAL and end of file) and replaced; one that dies during the statement fails it as an outage
   (`not_saved`), with nothing written (one statement, atomic). The same check replaces the pre-ping of
-  the SQLAlchemy pool (every other unit of work of the web process, and the worker's).
+  the SQLAlchemy pool (every other unit of work of the web process; the worker's pool, which had no
+  pre-ping, gets the check too).
 - First pass (13:46): a first install in one statement; Discord's channel and user lookups after the
   redirect; the rate limit counted in the state's Lua script; a kept pool of 15; an honest floor.
 

@@ -54,9 +54,8 @@ _pool = PoolSize()
 
 
 def use_pool(pool: PoolSize) -> None:
-    """Size this process's pool before its first query (the worker: one connection per job it runs at
-    once, so no job waits for another's connection; no pre-ping, since a job that meets a dead
-    connection runs again)."""
+    """Size this process's pools before its first query (the worker: one connection per job it runs at
+    once, so no job waits for another's connection)."""
     global _pool
     _pool = pool
     get_engine.cache_clear()
