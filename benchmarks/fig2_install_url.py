@@ -31,6 +31,9 @@ the A/B row, measured in one run with the two consoles and the floor alternating
 | CPU per URL, ms: console (floor) | - | 1.69 (0.51) | 0.96 (0.53) | {console_cpu:.2f} ({floor_cpu:.2f}) |
 | floor's / console's CPU per URL | - | 0.30 | 0.55 | {cpu_ratio:.2f} |
 
+(Other full runs of this branch within the hour, on the machine as loaded as it was: 702, 201 and
+373 URLs/s per worker at 0.94, 1.52 and 1.26 ms of CPU per URL; floor's / console's CPU 0.60, 0.51, 0.57.)
+
 A/B in one run (`/tmp`-built copy of 7883921 beside this branch and the floor, uvicorn, 6 alternating
 rounds of 600 URLs, median CPU per URL): before 2.63 ms, after 1.30 ms, floor 0.76 ms: floor's / console's
 0.29 before, 0.58 after.
@@ -58,7 +61,8 @@ session, its pre-ping and the read); FastAPI's `solve_dependencies` 26% on the s
 {console_cpu:.2f} ms of CPU per URL, i.e. ~{per_core:.0f}/s if the worker had a core to itself: on these
 2 cores it shares the CPU with the load generator (aiohttp, 50 clients, in the benchmark process) and
 with other engineers' work, so the measured rate stays below what its CPU cost allows. The ratio,
-{ratio:.2f} in throughput and {cpu_ratio:.2f} in CPU (needs 0.7): the floor is a bare Starlette handler
+{ratio:.2f} in throughput (0.45-0.73 across this hour's runs) and {cpu_ratio:.2f} in CPU, the steadier
+measure (needs 0.7): the floor is a bare Starlette handler
 (one query, one Redis command); what is left of the console's own cost is FastAPI (routing through ~60
 routes, dependency solving and validation, the response model), our two middlewares, the bigger state
 (PendingInstall) and the rate-limit script. Closing it would take a leaner route than FastAPI's for
@@ -137,7 +141,7 @@ def main(ctx: Bench) -> dict[str, float]:
         total = "; ".join(f"`{frame}` {share:.0%}" for frame, share in ours)
         profile_after = (
             f"\nProfile after (py-spy, this run, {int(profile['samples'][0][1])} samples): self: {own}."
-            f" On the stack (ours): {total}.\n"
+            f" On the stack (ours): {total}."
         )
     history = HISTORY.format(
         console=summary["console"][3],
