@@ -39,6 +39,9 @@ BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 # One uvicorn worker by default: the figures are "per worker"; BENCH_WORKERS=2 to try more.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 CONCURRENCY = 50
+# The server of the console and its floor in figures 1 and 2: uvicorn (h11, asyncio) or granian (what
+# `reflex run --env prod` serves the app with). Both targets of a figure always run on the same one.
+SERVER = os.environ.get("BENCH_SERVER", "uvicorn")
 SERVER_URL_KEYS = ("PUBLIC_BASE_URL", "SANDBOX_BASE_URL")  # set per server, never inherited
 SERVER_PIDS: dict[str, int] = {}  # url -> pid of each running uvicorn_server (one worker: its process)
 
@@ -129,6 +132,7 @@ class LoadResult:
             f"{self.label}: {self.ok} ok in {self.elapsed:.2f} s = {self.rps:.0f}/s, "
             f"p50 {ms(pct(self.latencies, 50))}, p99 {ms(pct(self.latencies, 99))}, "
             f"statuses {dict(sorted(self.statuses.items()))}, transport errors {self.errors}"
+            + (f", server CPU {1000 * self.cpu / self.ok:.2f} ms per answer" if self.cpu and self.ok else "")
         )
 
 
@@ -340,9 +344,17 @@ def sandbox_server(ctx: Bench, console_url: str) -> Iterator[str]:
 
 @contextmanager
 def uvicorn_server(
-    ctx: Bench, app: str, *, name: str, ready_path: str, workers: int = WORKERS, **env: str
+    ctx: Bench,
+    app: str,
+    *,
+    name: str,
+    ready_path: str,
+    workers: int = WORKERS,
+    server: str = "uvicorn",
+    **env: str,
 ) -> Iterator[str]:
-    """`uvicorn --factory <app>` as a subprocess on a free port; the same flags for every server."""
+    """`uvicorn --factory <app>` (or `granian`, production's server, with `server="granian"`) as a
+    subprocess on a free port; the same flags for every server of one kind."""
     port = int(env.pop("PORT", 0) or free_port())
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -350,6 +362,12 @@ def uvicorn_server(
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
     ]  # fmt: skip
+    if server == "granian":  # as `reflex run --env prod` serves the app: ASGI, asyncio loop, defaults
+        command = [
+            str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws",
+            "--log-level", "warning", "--no-access-log", app,
+        ]  # fmt: skip
     log = (WORK / f"{name}.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - fixed argv
         command,
@@ -471,8 +489,12 @@ def server_cpu(url: str) -> float:
     request is steadier than a rate on a shared machine."""
     import psutil
 
-    times = psutil.Process(SERVER_PIDS[url]).cpu_times()
-    return times.user + times.system
+    process = psutil.Process(SERVER_PIDS[url])
+    total = 0.0
+    for one in [process, *process.children(recursive=True)]:  # granian: its worker is a child process
+        times = one.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 @contextmanager
@@ -489,7 +511,7 @@ def profiled(url: str, name: str) -> Iterator[dict[str, list[tuple[str, float]]]
     out = WORK / f"{name}.pyspy.txt"
     spy = Path(sys.executable).parent / "py-spy"
     command = [str(spy), "record", "--pid", str(SERVER_PIDS[url]), "--format", "raw", "--rate", "200",
-               "--nonblocking", "--output", str(out)]  # fmt: skip
+               "--nonblocking", "--subprocesses", "--output", str(out)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
         time.sleep(0.5)

@@ -140,9 +140,8 @@ async def run() -> None:
     settings = get_settings()
     stalled = settings.worker_stalled_seconds
     # One connection per job in hand, never a wait, and one more for a metrics scrape (the queue's depth);
-    # no pre-ping: a job that meets a connection the server dropped fails as an outage and runs again, and
-    # the pool replaces every connection opened before.
-    use_pool(PoolSize(size=CONCURRENCY, overflow=1, pre_ping=False))
+    # a job whose connection dies in use fails as an outage and runs again.
+    use_pool(PoolSize(size=CONCURRENCY, overflow=1))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     asyncio.get_running_loop().set_exception_handler(quiet_exception_handler)

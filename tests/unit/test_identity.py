@@ -105,3 +105,19 @@ def test_the_service_role_is_recognised_and_has_no_console_session(monkeypatch: 
     assert session.identity_from_cookie_header(f"tms_session={agent}") == Identity(
         "u1", "Alice", TENANT, "agent"
     )
+
+
+def test_keys_prepared_once_still_refuse_another_key_and_an_asymmetric_secret() -> None:
+    """The decoder prepares each key once (a cache): a token signed with another secret is refused right
+    after a valid one, and a PEM public key given as the HMAC secret is refused on every call."""
+    assert verify_token(sign(claims()), settings()).user_id == "u1"
+    with pytest.raises(AuthError):
+        verify_token(sign(claims(), key="another-secret-0123456789abcdef0123456789"), settings())
+    assert verify_token(sign(claims(sub="u3")), settings()).user_id == "u3"
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+    pem_settings = Settings(
+        tms_env="test", jwt_secret=pem, token_encryption_keys="k:" + base64.b64encode(b"k" * 32).decode()
+    )
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            verify_token(sign(claims()), pem_settings)

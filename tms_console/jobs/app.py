@@ -16,6 +16,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from tms_console.jobs.outages import OutageRetry
 from tms_console.jobs.stalled import RequeueOnUnregister
 from tms_console.logs import context as log_context
+from tms_console.persistence.db import libpq_url
 from tms_console.persistence.job_queue import (
     CHECK_TASK,
     DELIVER_TASK,
@@ -48,7 +49,7 @@ def conninfo() -> str:
     url = get_settings().database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set")
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return libpq_url(url)
 
 
 def create_app() -> App:

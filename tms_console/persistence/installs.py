@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Sealed
@@ -61,10 +61,11 @@ class FirstInstall:
 
 
 async def insert_first(
-    session: AsyncSession, install: FirstInstall, events: Sequence[IntegrationEvent]
+    connection: AsyncConnection[Any], install: FirstInstall, events: Sequence[IntegrationEvent]
 ) -> bool:
-    """Insert the row, its credentials and `events` (their integration id: the row's) in one statement;
-    False (nothing written) when the project already has this integration."""
+    """Insert the row, its credentials and `events` (their integration id: the row's) in one statement on
+    an autocommit `connection` (`db.statement()`); False (nothing written) when the project already has
+    this integration."""
     params = {
         "slot": slot_key(install.tenant_id, install.project_id, install.integration_type),
         "id": install.id,
@@ -81,6 +82,5 @@ async def insert_first(
         "now": install.now,
         "events": Jsonb([event.model_dump(mode="json", include=set(EVENT_COLUMNS)) for event in events]),
     }
-    connection = await session.connection()
-    inserted = (await connection.exec_driver_sql(_INSERT_FIRST, params)).scalar_one()
-    return bool(inserted)
+    found = await (await connection.execute(_INSERT_FIRST, params)).fetchone()
+    return bool(found and found[0])

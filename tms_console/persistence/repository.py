@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,13 +47,12 @@ WHERE p.tenant_id = %(tenant_id)s AND p.id = %(project_id)s"""
 
 
 async def installed_in_project(
-    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
+    connection: AsyncConnection[Any], *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_type: str
 ) -> tuple[uuid.UUID, uuid.UUID | None] | None:
     """(the project's id, the id of its integration of this type or None), or None: no such project in
-    the tenant. One query (an install's start)."""
-    connection = await session.connection()
+    the tenant. One query on an autocommit `connection` (`db.statement()`: an install's start)."""
     params = {"tenant_id": tenant_id, "project_id": project_id, "integration_type": integration_type}
-    found: Any = (await connection.exec_driver_sql(_INSTALLED_IN_PROJECT, params)).first()
+    found = await (await connection.execute(_INSTALLED_IN_PROJECT, params)).fetchone()
     return (found[0], found[1]) if found else None
 
 
@@ -203,17 +203,17 @@ async def get_integration(
 
 
 async def add_meta(
-    session: AsyncSession,
+    connection: AsyncConnection[Any],
     *,
     tenant_id: uuid.UUID,
     project_id: uuid.UUID,
     integration_id: uuid.UUID,
     fields: dict[str, Any],
 ) -> None:
-    """Add (or replace) display fields in a row's meta, leaving its other fields as they are now."""
-    connection = await session.connection()
+    """Add (or replace) display fields in a row's meta, leaving its other fields as they are now (one
+    statement on an autocommit `connection`, `db.statement()`)."""
     params = {"id": integration_id, "tenant_id": tenant_id, "project_id": project_id, "fields": Jsonb(fields)}
-    await connection.exec_driver_sql(_ADD_META, params)
+    await connection.execute(_ADD_META, params)
 
 
 _ADD_META = """UPDATE project_integrations SET meta = meta || %(fields)s

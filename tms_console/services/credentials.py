@@ -21,7 +21,7 @@ from tms_console.providers.spec import ProviderSpec
 from tms_console.security.keyring import DecryptError, configured_keyring, row_aad
 from tms_console.services import audit, lifecycle, revocation
 from tms_console.services.delivery_outcome import resume_paused
-from tms_console.services.unit_of_work import unit_of_work
+from tms_console.services.unit_of_work import one_statement, unit_of_work
 
 # Which meta fields name the connected account, across providers (display only). Providers added later
 # write the generic `account_name`.
@@ -171,8 +171,8 @@ async def _save_first(
         expires_at=install.expires_at,
         now=now,
     )
-    async with unit_of_work(saving=True, autocommit=True) as session:
-        inserted = await installs.insert_first(session, first, [installed])
+    async with one_statement(saving=True) as connection:
+        inserted = await installs.insert_first(connection, first, [installed])
     return row_id if inserted else None
 
 

@@ -41,7 +41,7 @@ from tms_console.security.state_store import LIMITED, PendingInstall, StateStore
 from tms_console.services import audit, credentials, metrics, replacements
 from tms_console.services.install_meta import clean_meta, clean_value, installation_from_token
 from tms_console.services.tenancy import require_project_installed
-from tms_console.services.unit_of_work import outage, unit_of_work
+from tms_console.services.unit_of_work import one_statement, outage
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.install")
@@ -82,8 +82,7 @@ async def start_install(
     provider = installable(integration_type)
     if purpose == "admin_consent" and not provider.spec.admin_consent_path:
         raise NotFound(Reason.NOT_FOUND, "no admin consent for this integration")
-    async with unit_of_work(autocommit=True) as session:  # one read
-        project, installed = await require_project_installed(session, identity, project_id, provider.spec.key)
+    project, installed = await require_project_installed(identity, project_id, provider.spec.key)
     pkce = provider.spec.pkce and purpose == "install"
     verifier, challenge = oauth2.new_pkce_pair() if pkce else (None, None)
     pending = PendingInstall(
@@ -281,9 +280,9 @@ async def _add_details(
         found = await hooks_for(provider.spec).details_later(api_for(provider), token, dict(meta))
         details = {k: clean_value(v) for k, v in found.items() if v not in (None, "")}
         if details:
-            async with unit_of_work(autocommit=True) as session:
+            async with one_statement() as connection:
                 await repository.add_meta(
-                    session,
+                    connection,
                     tenant_id=uuid.UUID(pending.tenant_id),
                     project_id=uuid.UUID(pending.project_id),
                     integration_id=row_id,

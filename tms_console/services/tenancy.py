@@ -11,6 +11,7 @@ from tms_console.domain.reasons import Reason
 from tms_console.persistence import repository
 from tms_console.persistence.models import Project
 from tms_console.security.identity import Identity
+from tms_console.services.unit_of_work import one_statement
 
 
 def parse_uuid(value: str | uuid.UUID) -> uuid.UUID:
@@ -31,16 +32,15 @@ async def require_project(session: AsyncSession, identity: Identity, project_id:
 
 
 async def require_project_installed(
-    session: AsyncSession, identity: Identity, project_id: str | uuid.UUID, integration_type: str
+    identity: Identity, project_id: str | uuid.UUID, integration_type: str
 ) -> tuple[uuid.UUID, uuid.UUID | None]:
     """The project's id, if it belongs to the identity's tenant (else the same 404 as missing), with
-    the id of its integration of this type, if installed."""
-    found = await repository.installed_in_project(
-        session,
-        tenant_id=identity.tenant_id,
-        project_id=parse_uuid(project_id),
-        integration_type=integration_type,
-    )
+    the id of its integration of this type, if installed. One read, outside any transaction."""
+    project = parse_uuid(project_id)
+    async with one_statement() as connection:
+        found = await repository.installed_in_project(
+            connection, tenant_id=identity.tenant_id, project_id=project, integration_type=integration_type
+        )
     if found is None:
         raise NotFound(Reason.NOT_FOUND, "not found")
     return found

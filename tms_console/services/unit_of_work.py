@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
+from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tms_console.domain.errors import Unavailable
 from tms_console.domain.reasons import Reason
-from tms_console.persistence.db import DatabaseUnavailable, session_scope
+from tms_console.persistence.db import DatabaseUnavailable, session_scope, statement
 
 
 def outage(store: Literal["database", "redis"], *, saving: bool = False) -> Unavailable:
@@ -36,5 +37,16 @@ async def unit_of_work(*, saving: bool = False, autocommit: bool = False) -> Asy
     try:
         async with session_scope(autocommit=autocommit) as session:
             yield session
+    except DatabaseUnavailable:
+        raise outage("database", saving=saving) from None
+
+
+@asynccontextmanager
+async def one_statement(*, saving: bool = False) -> AsyncIterator[AsyncConnection[Any]]:
+    """A connection for work that is one statement (atomic on its own), with no ORM session around it;
+    a database outage raises `outage()` as `unit_of_work` does."""
+    try:
+        async with statement() as connection:
+            yield connection
     except DatabaseUnavailable:
         raise outage("database", saving=saving) from None
