@@ -454,19 +454,23 @@ def chromium() -> Iterator[Any]:
 
 
 def paint_probe(watched: dict[str, str]) -> str:
-    """An init script: `window.__seen[name]` = performance.now() (ms since the navigation's start) of the
-    first animation frame in which `watched[name]` (a CSS selector) is visible. What the user sees, to
-    the frame; Playwright's own waits poll with a backoff (every 500 ms after the first 300) instead."""
+    """An init script: `window.__paint.seen[name]` = performance.now() (ms since the navigation's start) of
+    the first animation frame in which `watched[name]` (a CSS selector) is visible, and `window.__paint.cls`
+    the page's cumulative layout shift. What the user sees, to the frame; Playwright's own waits poll with
+    a backoff (every 500 ms after the first 300) instead."""
     return """
 (() => {
-  const seen = {};
-  window.__seen = seen;
+  const probe = { seen: {}, cls: 0 };
+  window.__paint = probe;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) probe.cls += entry.value;
+  }).observe({ type: "layout-shift", buffered: true });
   const watched = WATCHED;
   const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
   const tick = () => {
     for (const [name, selector] of Object.entries(watched)) {
-      const el = seen[name] === undefined && document.querySelector(selector);
-      if (el && visible(el)) seen[name] = performance.now();
+      const el = probe.seen[name] === undefined && document.querySelector(selector);
+      if (el && visible(el)) probe.seen[name] = performance.now();
     }
     requestAnimationFrame(tick);
   };

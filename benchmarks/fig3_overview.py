@@ -286,8 +286,8 @@ def time_admin_page(ctx: Bench) -> tuple[list[float], list[float], str]:
                 page.goto("/admin", wait_until="commit")
                 page.wait_for_selector(FIRST_CELL, state="visible", timeout=20_000)
                 noticed.append(time.perf_counter() - started)
-                page.wait_for_function("() => window.__seen.cell !== undefined", timeout=20_000)
-                in_page.append(page.evaluate("() => window.__seen.cell") / 1000)
+                page.wait_for_function("() => window.__paint.seen.cell !== undefined", timeout=20_000)
+                in_page.append(page.evaluate("() => window.__paint.seen.cell") / 1000)
             except Exception as exc:
                 return in_page, noticed, f"no overview rows appeared ({type(exc).__name__})"
             finally:

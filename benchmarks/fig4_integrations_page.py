@@ -14,7 +14,6 @@ The first load is cold (browser cache empty, first state in Redis); the rest are
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -27,27 +26,7 @@ USERS, SKELETON, CARDS = "[id^='login-']", "#cards-skeleton", "[id^='status-']"
 TARGETS = {"users": 0.5, "skeleton": 0.5, "cards": 1.0}
 
 # Installed before any page script: first frame at which each selector is visible, and the CLS sum.
-PAINT_PROBE = """
-(() => {
-  const probe = { seen: {}, cls: 0 };
-  window.__paint = probe;
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if (!entry.hadRecentInput) probe.cls += entry.value;
-  }).observe({ type: "layout-shift", buffered: true });
-  const watched = WATCHED;
-  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
-  const tick = () => {
-    for (const [name, selector] of Object.entries(watched)) {
-      if (probe.seen[name] === undefined) {
-        const el = document.querySelector(selector);
-        if (el && visible(el)) probe.seen[name] = performance.now();
-      }
-    }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
-})();
-""".replace("WATCHED", json.dumps({"users": USERS, "skeleton": SKELETON, "cards": CARDS}))
+PAINT_PROBE = common.paint_probe({"users": USERS, "skeleton": SKELETON, "cards": CARDS})
 
 
 def _context(browser: Any, url: str, cookie: str | None) -> Any:

@@ -6,6 +6,7 @@ import uuid
 import jwt
 import pytest
 
+from tms_console.security import identity
 from tms_console.security.identity import AuthError, Identity, issue_token, verify_token
 from tms_console.settings import Settings
 
@@ -110,6 +111,8 @@ def test_the_service_role_is_recognised_and_has_no_console_session(monkeypatch: 
 def test_keys_prepared_once_still_refuse_another_key_and_an_asymmetric_secret() -> None:
     """The decoder prepares each key once (a cache): a token signed with another secret is refused right
     after a valid one, and a PEM public key given as the HMAC secret is refused on every call."""
+    assert isinstance(identity._DECODER._jws.get_algorithm_by_name("HS256"), identity._HS256)
+    assert isinstance(identity._DECODER._jws.get_algorithm_by_name("RS256"), identity._RS256)
     assert verify_token(sign(claims()), settings()).user_id == "u1"
     with pytest.raises(AuthError):
         verify_token(sign(claims(), key="another-secret-0123456789abcdef0123456789"), settings())

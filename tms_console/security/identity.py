@@ -47,6 +47,8 @@ def _decoder() -> jwt.PyJWT:
     """PyJWT with its own HS256 and RS256 (every other algorithm as PyJWT has it): verification as
     `jwt.decode` does it, with the key prepared once."""
     decoder = jwt.PyJWT()
+    # `_jws` is private: PyJWT (pinned) offers no public way to give a PyJWT its own algorithms. The unit
+    # test `test_keys_prepared_once_...` fails if this stops taking effect.
     for name, algorithm in (("HS256", _HS256()), ("RS256", _RS256())):
         decoder._jws.unregister_algorithm(name)
         decoder._jws.register_algorithm(name, algorithm)

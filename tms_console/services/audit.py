@@ -6,7 +6,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,9 +49,9 @@ class Origin:
 NO_ORIGIN = Origin()
 
 
-async def record(session: AsyncSession, **fields: Any) -> None:
-    """One audit row in the caller's transaction (the fields: `event`'s)."""
-    await repository.record_event(session, event(**fields))
+async def record(session: AsyncSession, entry: IntegrationEvent) -> None:
+    """One audit row (`event(...)`) in the caller's transaction."""
+    await repository.record_event(session, entry)
 
 
 def event(
@@ -111,23 +110,25 @@ async def record_by(
     """What a signed-in person did to an integration, in the caller's transaction."""
     await record(
         session,
-        tenant_id=row.tenant_id,
-        project_id=row.project_id,
-        integration_type=row.integration_type,
-        reason=reason,
-        actor_id=identity.user_id,
-        actor_name=identity.name,
-        integration_id=row.id,
-        ip=origin.ip,
-        user_agent=origin.user_agent,
-        action=action,
+        event(
+            tenant_id=row.tenant_id,
+            project_id=row.project_id,
+            integration_type=row.integration_type,
+            reason=reason,
+            actor_id=identity.user_id,
+            actor_name=identity.name,
+            integration_id=row.id,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            action=action,
+        ),
     )
 
 
-async def record_standalone(**fields: object) -> None:
+async def record_standalone(entry: IntegrationEvent) -> None:
     """Best effort, in its own transaction: a failed install is still worth recording."""
     try:
         async with unit_of_work() as session:
-            await record(session, **fields)
+            await record(session, entry)
     except Unavailable:
-        logger.warning("audit_not_recorded reason=%s", fields.get("reason"))
+        logger.warning("audit_not_recorded reason=%s", entry.reason)

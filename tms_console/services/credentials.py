@@ -122,15 +122,17 @@ async def save_installation(
             reason = Reason.RECONNECTED if previous.same_account else Reason.REPLACED
         await audit.record(
             session,
-            tenant_id=tenant_id,
-            project_id=project_id,
-            integration_type=integration_type,
-            reason=reason,
-            actor_id=actor.user_id,
-            actor_name=actor.user_name,
-            integration_id=row_id,
-            ip=actor.ip,
-            user_agent=actor.user_agent,
+            audit.event(
+                tenant_id=tenant_id,
+                project_id=project_id,
+                integration_type=integration_type,
+                reason=reason,
+                actor_id=actor.user_id,
+                actor_name=actor.user_name,
+                integration_id=row_id,
+                ip=actor.ip,
+                user_agent=actor.user_agent,
+            ),
         )
         who = lifecycle.Actor(actor.user_id, actor.user_name, actor.ip, actor.user_agent)
         await lifecycle.transition(session, row_id, IntegrationStatus.ACTIVE, reason.value, actor=who)

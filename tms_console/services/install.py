@@ -30,6 +30,7 @@ from tms_console.logs import current
 from tms_console.oauth import oauth2
 from tms_console.oauth.http import api_for
 from tms_console.persistence import repository
+from tms_console.persistence.models import IntegrationEvent
 from tms_console.persistence.redis import get_redis
 from tms_console.providers.config import ResolvedProvider, resolve
 from tms_console.providers.registry import get_provider, hooks_for
@@ -182,7 +183,7 @@ async def _complete(data: CallbackInput) -> CallbackOutcome:
     except (ProviderError, Unavailable) as exc:  # Unavailable: not saved (the database is down)
         reason = exc.reason
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
-        await audit.record_standalone(**_audit_fields(pending, data), reason=reason)
+        await audit.record_standalone(_audit_event(pending, data, reason))
     return _finish(pending, data, reason, replacement=replacement, later=later)
 
 
@@ -198,17 +199,18 @@ async def _bound_to_another_browser(data: CallbackInput) -> bool:
     return not data.binding or digest(data.binding) != pending.binding_hash
 
 
-def _audit_fields(pending: PendingInstall, data: CallbackInput) -> dict[str, Any]:
-    return {
-        "tenant_id": pending.tenant_id,
-        "project_id": pending.project_id,
-        "integration_type": pending.integration_type,
-        "actor_id": pending.user_id,
-        "actor_name": pending.user_name,
-        "integration_id": uuid.UUID(pending.reconnect_of) if pending.reconnect_of else None,
-        "ip": data.ip,
-        "user_agent": data.user_agent,
-    }
+def _audit_event(pending: PendingInstall, data: CallbackInput, reason: Reason) -> IntegrationEvent:
+    return audit.event(
+        tenant_id=pending.tenant_id,
+        project_id=pending.project_id,
+        integration_type=pending.integration_type,
+        reason=reason,
+        actor_id=pending.user_id,
+        actor_name=pending.user_name,
+        integration_id=uuid.UUID(pending.reconnect_of) if pending.reconnect_of else None,
+        ip=data.ip,
+        user_agent=data.user_agent,
+    )
 
 
 def _refusal(pending: PendingInstall, data: CallbackInput) -> Reason | None:

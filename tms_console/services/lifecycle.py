@@ -107,19 +107,21 @@ async def transition(
     )
     await audit.record(
         session,
-        tenant_id=change.tenant_id,
-        project_id=change.project_id,
-        integration_type=change.integration_type,
-        reason=reason,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        integration_id=integration_id,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-        action=STATUS_CHANGED,
-        from_status=change.from_status,
-        to_status=change.to_status,
-        at=now,
+        audit.event(
+            tenant_id=change.tenant_id,
+            project_id=change.project_id,
+            integration_type=change.integration_type,
+            reason=reason,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            integration_id=integration_id,
+            ip=actor.ip,
+            user_agent=actor.user_agent,
+            action=STATUS_CHANGED,
+            from_status=change.from_status,
+            to_status=change.to_status,
+            at=now,
+        ),
     )
     for hook in _hooks:
         await hook(session, change)

@@ -159,15 +159,17 @@ async def _drop(held: Held, install: Installation, actor: credentials.Actor, *, 
     if spec is not None:
         await revocation.revoke_quietly(spec, install.secrets, why=reason.value)
     await audit.record_standalone(
-        tenant_id=held.tenant_id,
-        project_id=held.project_id,
-        integration_type=held.integration_type,
-        reason=reason,
-        actor_id=actor.user_id,
-        actor_name=actor.user_name,
-        integration_id=uuid.UUID(held.row_id),
-        ip=actor.ip,
-        user_agent=actor.user_agent,
+        audit.event(
+            tenant_id=held.tenant_id,
+            project_id=held.project_id,
+            integration_type=held.integration_type,
+            reason=reason,
+            actor_id=actor.user_id,
+            actor_name=actor.user_name,
+            integration_id=uuid.UUID(held.row_id),
+            ip=actor.ip,
+            user_agent=actor.user_agent,
+        )
     )
     return reason
 

@@ -150,13 +150,15 @@ async def remove_gone(session: AsyncSession, hook: RestHook, *, actor_id: str, a
     if await rest_hooks.delete(session, hook_id=hook.id):
         await audit.record(
             session,
-            tenant_id=hook.tenant_id,
-            project_id=hook.project_id,
-            integration_type=REST_HOOK,
-            reason=Reason.HOOK_GONE,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            integration_id=hook.id,
+            audit.event(
+                tenant_id=hook.tenant_id,
+                project_id=hook.project_id,
+                integration_type=REST_HOOK,
+                reason=Reason.HOOK_GONE,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                integration_id=hook.id,
+            ),
         )
         logger.warning("rest_hook_removed reason=gone event=%s", hook.event)
 
@@ -204,13 +206,15 @@ def _aad(tenant_id: uuid.UUID, project_id: uuid.UUID, hook_id: uuid.UUID) -> byt
 async def _audit(session: AsyncSession, hook: RestHook, reason: Reason, who: Who) -> None:
     await audit.record(
         session,
-        tenant_id=hook.tenant_id,
-        project_id=hook.project_id,
-        integration_type=REST_HOOK,
-        reason=reason,
-        actor_id=who.identity.user_id,
-        actor_name=who.identity.name,
-        integration_id=hook.id,
-        ip=who.ip,
-        user_agent=who.user_agent,
+        audit.event(
+            tenant_id=hook.tenant_id,
+            project_id=hook.project_id,
+            integration_type=REST_HOOK,
+            reason=reason,
+            actor_id=who.identity.user_id,
+            actor_name=who.identity.name,
+            integration_id=hook.id,
+            ip=who.ip,
+            user_agent=who.user_agent,
+        ),
     )
