@@ -31,6 +31,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -464,16 +466,23 @@ def memory(
     write_rss(samples, settled, cpu_ms, time.monotonic() - started)
 
 
-def main_rss(ctx: Bench) -> None:
-    """The memory phase alone: the same projects, provider and worker, no intake or latency phases."""
-    from tms_console.worker import CONCURRENCY as WORKER_CONCURRENCY
-
-    say(f"== Figure 6, memory only: worker RSS over {RSS_DELIVERIES} deliveries")
+@contextmanager
+def fast_provider(ctx: Bench) -> Iterator[tuple[str, dict[str, str]]]:
+    """The fast fake provider (one uvicorn worker) and the console's settings that make it every provider."""
     with common.uvicorn_server(
         ctx, "benchmarks.fast_provider:create_app", name="fast_provider", ready_path="/_count", workers=1
     ) as fast_url:
         env = common.sandbox_settings(fast_url, "BENCHFAST")
         ctx.use_settings(**env)
+        yield fast_url, env
+
+
+def main_rss(ctx: Bench) -> None:
+    """The memory phase alone: the same projects, provider and worker, no intake or latency phases."""
+    from tms_console.worker import CONCURRENCY as WORKER_CONCURRENCY
+
+    say(f"== Figure 6, memory only: worker RSS over {RSS_DELIVERIES} deliveries")
+    with fast_provider(ctx) as (fast_url, env):
         places = create_places(ctx, fast_url, PROJECTS, "Delivery")
         analyze(ctx)
         import psycopg
@@ -496,11 +505,7 @@ def main(ctx: Bench) -> dict[str, float]:
     say(
         f"== Figure 6: intake and delivery ({EVENTS} events, {PROJECTS} projects x {len(KINDS)} integrations)"
     )
-    with common.uvicorn_server(
-        ctx, "benchmarks.fast_provider:create_app", name="fast_provider", ready_path="/_count", workers=1
-    ) as fast_url:
-        env = common.sandbox_settings(fast_url, "BENCHFAST")
-        ctx.use_settings(**env)
+    with fast_provider(ctx) as (fast_url, env):
         places = create_places(ctx, fast_url, PROJECTS, "Delivery")
         [floor_place] = create_places(ctx, fast_url, 1, "Intake floor")
         analyze(ctx)
