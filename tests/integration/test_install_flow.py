@@ -110,8 +110,9 @@ def test_discord_details_are_a_worker_job_naming_ids_only_and_a_reinstall_queues
         row_id = row(db, "discord", project)[0]
         [(queue, args, _)] = details_jobs(db, row_id)
         tenant = db.execute("SELECT tenant_id FROM project_integrations WHERE id = %s", (row_id,)).fetchone()
-        assert queue == "maintenance"
-        assert args == {"tenant_id": str(tenant[0]), "project_id": str(project), "integration_id": str(row_id)}
+        assert queue == "installs"
+        ids = {"tenant_id": str(tenant[0]), "project_id": str(project), "integration_id": str(row_id)}
+        assert args == ids  # the row's ids only: the worker opens its sealed credentials
         assert canary not in str(args)
         assert meta["channel_name"] and meta["user_id"] and canary not in str(meta)
 

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Sealed
-from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, MAINTENANCE_QUEUE, defer_jobs_sql
+from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, INSTALLS_QUEUE, defer_jobs_sql
 from tms_console.persistence.models import IntegrationEvent
 from tms_console.persistence.repository import slot_key
 
@@ -52,7 +52,7 @@ row AS (
     FROM row, jsonb_populate_recordset(NULL::integration_events, %(events)s) AS p
 )
 SELECT (SELECT count(*) FROM row),
-    {defer_jobs_sql(_DETAILS_JOB, queue=MAINTENANCE_QUEUE, task=INSTALL_DETAILS_TASK)}"""  # noqa: S608 - constants only, values are bound
+    {defer_jobs_sql(_DETAILS_JOB, queue=INSTALLS_QUEUE, task=INSTALL_DETAILS_TASK)}"""  # noqa: S608 - constants only, values are bound
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention, scheduling)
 EXPIRE_REPLACEMENT_TASK = "expire_replacement"
 # A first install's display-only details (e.g. Discord's channel name), fetched once the browser was sent on.
+INSTALLS_QUEUE = "installs"
 INSTALL_DETAILS_TASK = "install_details"
 HEALTH_QUEUE = "health"  # health checks and proactive token refreshes
 CHECK_TASK = "check_integration"
@@ -220,7 +221,7 @@ async def queue_load(session: AsyncSession) -> list[QueueLoad]:
         )
         for row in (await session.execute(_QUEUE_LOAD)).all()
     }
-    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE):
+    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, INSTALLS_QUEUE, MAINTENANCE_QUEUE):
         for status in ("todo", "doing"):
             found.setdefault((queue, status), QueueLoad(queue, status, 0, 0.0))
     return sorted(found.values(), key=lambda load: (load.queue, load.status))
