@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -19,6 +20,7 @@ from devtools import services as services_runtime
 from tests.utils import artifacts
 from tests.utils.browser import launched_chromium
 from tests.utils.console import run_console
+from tests.utils.deliveries import running_worker
 from tests.utils.live import configure_env, free_port, seed_demo, serve_api, serve_sandbox, use_sandbox
 from tms_console.security.keyring import generate_key_spec
 from tms_console.settings import clear_settings_cache
@@ -107,6 +109,16 @@ def sandbox_url(live_url: str) -> str:
 def canary() -> str:
     """Planted by the sandbox in every secret it issues to `live_url`'s console."""
     return CANARY
+
+
+@pytest.fixture(scope="module")
+def worker(live_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`python -m tms_console.worker` beside `live_url` for the module's tests (deliveries, a first
+    install's details); its log. It must still run at the end."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with running_worker(log) as process:
+        yield log
+        assert process.poll() is None, log.read_text()[-3000:]
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""`python -m tms_console.worker`: the job worker, with the console's settings (same environment).
+"""`python -m tms_console.worker [QUEUE ...]`: the job worker, with the console's settings (same environment).
 
-Run one or more per host. SIGTERM or Ctrl-C stops it after the jobs in hand (a second signal stops it
-at once). Jobs of a worker that died without stopping (kill -9, a lost host) are found by their missing
-heartbeat and run again by any live worker.
+Run one or more per host; each takes jobs from every queue, or only from the queues named. SIGTERM or
+Ctrl-C stops it after the jobs in hand (a second signal stops it at once). Jobs of a worker that died
+without stopping (kill -9, a lost host) are found by their missing heartbeat and run again by any live
+worker.
 
 A database outage (Postgres restarted, a failover, the network) does not end the process. A job that
 cannot reach Postgres runs again (`jobs/outages.py`); when procrastinate's own worker stops because its
@@ -19,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import signal
+import sys
 
 from procrastinate.worker import Worker
 
@@ -29,23 +31,28 @@ from tms_console.jobs.app import conninfo
 from tms_console.jobs.outages import OUTAGE, QuietOutages, is_outage, quiet_exception_handler
 from tms_console.logs import configure_logging
 from tms_console.persistence.db import PoolSize, accepts_connections, dispose_engine, use_pool
-from tms_console.persistence.job_queue import DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE
+from tms_console.persistence.job_queue import (
+    DELIVERIES_QUEUE,
+    HEALTH_QUEUE,
+    INSTALLS_QUEUE,
+    MAINTENANCE_QUEUE,
+)
 from tms_console.settings import get_settings
 
 CONCURRENCY = 20
-QUEUES = [DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE]
+QUEUES = [DELIVERIES_QUEUE, HEALTH_QUEUE, INSTALLS_QUEUE, MAINTENANCE_QUEUE]
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits between probes while Postgres is down (then every 5 s)
 logger = logging.getLogger("tms_console.worker")
 
 
-async def _serve(stop: asyncio.Event, stalled: float) -> tuple[str | None, int | None]:
+async def _serve(stop: asyncio.Event, stalled: float, queues: list[str]) -> tuple[str | None, int | None]:
     """One procrastinate worker on a fresh pool until `stop` is set (None: it finished the jobs in hand);
     otherwise why it ended: a database outage it did not survive, or one it did. With it, the worker's id
     when it ended without unregistering (a job whose status could not be saved then still says `doing`
     under that id: `_requeue_left_behind` frees it on reconnect)."""
     started: list[Worker] = []
     try:
-        cause = await _run_worker(stop, stalled, started)
+        cause = await _run_worker(stop, stalled, started, queues)
     except Exception as exc:
         if not is_outage(exc):
             raise
@@ -53,7 +60,9 @@ async def _serve(stop: asyncio.Event, stalled: float) -> tuple[str | None, int |
     return cause, started[0].worker_id if started else None  # procrastinate clears it once unregistered
 
 
-async def _run_worker(stop: asyncio.Event, stalled: float, started: list[Worker]) -> str | None:
+async def _run_worker(
+    stop: asyncio.Event, stalled: float, started: list[Worker], queues: list[str]
+) -> str | None:
     app = create_app()
     async with app.open_async():
         watcher = asyncio.create_task(stalled_jobs.watch(app, stalled))
@@ -61,7 +70,7 @@ async def _run_worker(stop: asyncio.Event, stalled: float, started: list[Worker]
         started.append(
             Worker(
                 app=app,
-                queues=QUEUES,
+                queues=queues,
                 concurrency=CONCURRENCY,
                 update_heartbeat_interval=stalled / 3,
                 stalled_worker_timeout=stalled,
@@ -135,8 +144,9 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(signum, first_signal)
 
 
-async def run() -> None:
-    """Run workers until SIGTERM/SIGINT, riding out database outages; then let the jobs in hand finish."""
+async def run(queues: list[str] | None = None) -> None:
+    """Run workers (on `queues`, or all of them) until SIGTERM/SIGINT, riding out database outages; then let
+    the jobs in hand finish."""
     settings = get_settings()
     stalled = settings.worker_stalled_seconds
     # One connection per job in hand, never a wait, and one more for a metrics scrape (the queue's depth);
@@ -157,7 +167,7 @@ async def run() -> None:
             # a new procrastinate worker starts, since it prunes the workers it finds stale.
             if error is not None and not await _pause(stop, stalled):
                 break
-            error, left_behind = await _serve(stop, stalled)
+            error, left_behind = await _serve(stop, stalled, queues or QUEUES)
             if error is None:
                 break
             logger.warning("worker_restarting cause=%s", error)
@@ -168,13 +178,17 @@ async def run() -> None:
     logger.info("worker_stopped")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    queues = list(sys.argv[1:] if argv is None else argv) or QUEUES
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown:
+        raise SystemExit(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(QUEUES)}")
     configure_logging()
     if get_settings().log_level.upper() != "DEBUG":  # DEBUG keeps every library's account of an outage
         for handler in logging.getLogger().handlers:
             handler.addFilter(QuietOutages())
-    logger.info("worker_starting concurrency=%d", CONCURRENCY)
-    asyncio.run(run())
+    logger.info("worker_starting concurrency=%d queues=%s", CONCURRENCY, ",".join(queues))
+    asyncio.run(run(queues))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ from __future__ import annotations
 import uuid
 
 import psycopg
+import pytest
 
 from tests.utils.events import new_place
 from tests.utils.health import run_service
 from tms_console.domain.values import Installation
 from tms_console.persistence import repository
-from tms_console.services import credentials
+from tms_console.services import credentials, install
 from tms_console.services.unit_of_work import unit_of_work
 
 
@@ -70,3 +71,30 @@ def test_first_install_writes_row_credentials_and_one_audit_event_then_reinstall
     assert count == (1,)
     assert [e[0] for e in events(db, place.project_id)] == ["installed", "reconnected"]
     assert run_service(lambda: opened(place.tenant_id, place.project_id)) == {"access_token": "xoxb-second"}
+
+
+def test_install_details_read_only_the_named_row_of_the_named_tenant(
+    live_url: str, db: psycopg.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker's `install_details` job: a row that is gone, or ids naming another tenant's project, end
+    it quietly (nothing fetched or written); the row's own ids fetch its details (the control)."""
+    place, other = new_place(db), new_place(db)
+    actor = credentials.Actor(str(place.tenant_id), str(place.project_id), "u-1", "Ada")
+    discord = Installation(
+        meta={"guild_id": "81384788765712384", "channel_id": "81384788765712385", "webhook_id": "1"},
+        secrets={"access_token": "not-a-real-token"},
+    )
+    row_id = run_service(lambda: credentials.save_installation(actor, "discord", discord))
+    meta = "SELECT meta FROM project_integrations WHERE id = %s"
+    before = db.execute(meta, (row_id,)).fetchone()
+    with caplog.at_level("INFO", logger="tms_console.install"):
+        for tenant, project, row in [
+            (place.tenant_id, place.project_id, uuid.uuid4()),  # gone
+            (other.tenant_id, other.project_id, row_id),  # another tenant's ids
+            (other.tenant_id, place.project_id, row_id),
+        ]:
+            assert run_service(lambda t=tenant, p=project, r=row: install.add_details(t, p, r)) is None
+        assert "install_details" not in caplog.text
+        assert db.execute(meta, (row_id,)).fetchone() == before
+        run_service(lambda: install.add_details(place.tenant_id, place.project_id, row_id))
+    assert "install_details type=discord" in caplog.text

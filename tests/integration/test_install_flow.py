@@ -64,7 +64,7 @@ def inspect(client: httpx.Client, kind: str) -> dict:
     return client.get(f"{sandbox_origin()}/sandbox/{kind}/_inspect").json()
 
 
-def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db, canary) -> None:
+def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db, canary, worker) -> None:
     project = project_id(ACME, "Customer Support")
     with browser(live_url) as client:
         done = install(client, "discord", project)
@@ -73,7 +73,7 @@ def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db,
             f"{live_url}/projects/{project}/integrations?status=success&integration=discord"
         )
         assert done.headers["referrer-policy"] == "no-referrer"
-    wait_for_meta(db, "discord", project, "channel_name")  # fetched after the redirect
+    wait_for_meta(db, "discord", project, "channel_name")  # fetched by the worker after the redirect
     found = row(db, "discord", project)
     assert found is not None
     row_id, meta, status, installed_by = found
@@ -89,6 +89,41 @@ def test_discord_install_stores_guild_channel_and_encrypted_tokens(live_url, db,
     assert canary.encode() not in bytes(ciphertext)
 
 
+def details_jobs(db: psycopg.Connection, row_id: object) -> list[tuple]:
+    return db.execute(
+        "SELECT queue_name, args, status::text FROM procrastinate_jobs "
+        "WHERE task_name = 'install_details' AND args->>'integration_id' = %s ORDER BY id",
+        (str(row_id),),
+    ).fetchall()
+
+
+def test_discord_details_are_a_worker_job_naming_ids_only_and_a_reinstall_queues_none(
+    live_url, db, canary, worker
+) -> None:
+    """The first install queues one `install_details` job with the row (its args: the row's ids, no
+    token); the worker fills in the channel's name and the user's id. A reinstall fetches its details
+    before saving and queues no job."""
+    project = project_id(GLOBEX, "Helpdesk")
+    with browser(live_url, GLOBEX, "gary@globex.example") as client:
+        assert query_of(install(client, "discord", project).headers["location"])["status"] == "success"
+        meta = wait_for_meta(db, "discord", project, "channel_name")  # written by the worker
+        row_id = row(db, "discord", project)[0]
+        [(queue, args, _)] = details_jobs(db, row_id)
+        tenant = db.execute("SELECT tenant_id FROM project_integrations WHERE id = %s", (row_id,)).fetchone()
+        assert queue == "installs"
+        ids = {"tenant_id": str(tenant[0]), "project_id": str(project), "integration_id": str(row_id)}
+        assert args == ids  # the row's ids only: the worker opens its sealed credentials
+        assert canary not in str(args)
+        assert meta["channel_name"] and meta["user_id"] and canary not in str(meta)
+
+        again = install(client, "discord", project)  # a reinstall over the same row
+        assert query_of(again.headers["location"])["status"] == "success"
+        assert row(db, "discord", project)[0] == row_id
+        assert len(details_jobs(db, row_id)) == 1  # none queued for the reinstall
+        assert row(db, "discord", project)[1]["channel_name"] == meta["channel_name"]
+    db.execute("DELETE FROM project_integrations WHERE id = %s", (row_id,))
+
+
 def test_slack_install_stores_team_and_channel(live_url, db) -> None:
     project = project_id(ACME, "Billing Desk")
     with browser(live_url) as client:
@@ -101,7 +136,7 @@ def test_slack_install_stores_team_and_channel(live_url, db) -> None:
     assert "url" not in meta and "access_token" not in meta
 
 
-def test_replayed_callback_is_refused_and_changes_nothing(live_url, db) -> None:
+def test_replayed_callback_is_refused_and_changes_nothing(live_url, db, worker) -> None:
     project = project_id(ACME, "Onboarding")
     with browser(live_url) as client:
         callback = decide(client, start(client, "discord", project), "approve")

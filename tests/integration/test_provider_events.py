@@ -163,7 +163,7 @@ def status_of_row(db: psycopg.Connection, integration_id: object) -> tuple[str, 
 
 
 def test_discord_deauthorize_needs_reconnect_for_the_users_installs(
-    live_url: str, db: psycopg.Connection
+    live_url: str, db: psycopg.Connection, worker: object
 ) -> None:
     project = project_id(ACME, "Customer Support")
     with browser(live_url) as alice:

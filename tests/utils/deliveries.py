@@ -56,11 +56,12 @@ def add_webhook(db: psycopg.Connection, place: Place, url: str) -> tuple[uuid.UU
 
 
 @contextmanager
-def running_worker(log: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m tms_console.worker` with this process's environment; SIGTERM (then wait) at the end."""
+def running_worker(log: Path, *queues: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m tms_console.worker` (on `queues`, or all of them) with this process's environment;
+    SIGTERM (then wait) at the end."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tms_console.worker"],
+            [sys.executable, "-m", "tms_console.worker", *queues],
             env=os.environ | WORKER_ENV | env,
             stdout=out,
             stderr=subprocess.STDOUT,

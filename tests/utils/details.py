@@ -1,5 +1,6 @@
-"""Waiting for an install's display-only details, which the console fetches after the callback's redirect
-(services/install.py `_add_details`, e.g. the Discord channel's name and the installing user's id)."""
+"""Waiting for an install's display-only details, which the worker fetches after the callback's redirect
+(the `install_details` job, services/install.py `add_details`: e.g. the Discord channel's name and the
+installing user's id). A worker must run: the `worker` fixture, or the one beside the `console`."""
 
 from __future__ import annotations
 

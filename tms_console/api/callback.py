@@ -6,7 +6,7 @@ import html
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tms_console.api.deps import client_ip, enforce_rate_limit, rate_charge
@@ -45,7 +45,6 @@ HTML_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
 )
 async def oauth_callback(
     request: Request,
-    background: BackgroundTasks,
     integration_type: Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")],
     code: Short = None,
     state: Short = None,
@@ -92,8 +91,6 @@ async def oauth_callback(
         if outcome.retry_after is not None:
             page.headers["Retry-After"] = str(outcome.retry_after)
         return page
-    if outcome.later is not None:
-        background.add_task(outcome.later)  # once the redirect was sent
     response = RedirectResponse(outcome.redirect_url, status_code=303, headers=NO_REFERRER)
     response.delete_cookie(BINDING_COOKIE, path=BINDING_COOKIE_PATH)
     return response

@@ -97,9 +97,10 @@ class ProviderHooks:
 
     async def details_later(self, api: ProviderHttp, token: dict[str, Any], meta: Meta) -> Meta:
         """Display-only details the install does not depend on (e.g. the Discord channel's name): the meta
-        fields to add. Called after the callback's redirect for a first install (inside it for a
-        reinstall); never fails the install: a missing detail is left out. Used only when
-        `fetches_details_later`."""
+        fields to add. For a first install the worker calls it after the callback's redirect (the
+        `install_details` job), with the row's opened credentials (its secret fields) as `token`; a
+        reinstall calls it inside the callback with the token response. Never fails the install: a missing
+        detail is left out. Used only when `fetches_details_later`."""
         return {}
 
     async def connect(self, api: ProviderHttp, fields: dict[str, Any], ctx: ConnectContext) -> Installation:

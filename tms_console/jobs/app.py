@@ -23,6 +23,8 @@ from tms_console.persistence.job_queue import (
     DELIVERIES_QUEUE,
     EXPIRE_REPLACEMENT_TASK,
     HEALTH_QUEUE,
+    INSTALL_DETAILS_TASK,
+    INSTALLS_QUEUE,
     MAINTENANCE_QUEUE,
     NOTIFY_TASK,
     REFRESH_TASK,
@@ -31,6 +33,7 @@ from tms_console.services import (
     delivery,
     delivery_log,
     health_checks,
+    install,
     notifications,
     refresh,
     replacements,
@@ -87,6 +90,15 @@ def create_app() -> App:
         """Delete the delivery log older than DELIVERY_LOG_DAYS (settled events only)."""
         with log_context(job_id=str(context.job.id)):
             await delivery_log.purge_old_events()
+
+    @app.task(name=INSTALL_DETAILS_TASK, queue=INSTALLS_QUEUE, retry=OutageRetry(), pass_context=True)
+    async def install_details(
+        context: JobContext, tenant_id: str, project_id: str, integration_id: str
+    ) -> None:
+        """A first install's display-only details (queued with its row; ids only, never a token). Display
+        only: a provider failure is logged and not retried; a database outage runs it again."""
+        with log_context(job_id=str(context.job.id)):
+            await install.add_details(uuid.UUID(tenant_id), uuid.UUID(project_id), uuid.UUID(integration_id))
 
     @app.task(name=EXPIRE_REPLACEMENT_TASK, queue=MAINTENANCE_QUEUE, retry=OutageRetry())
     async def expire_replacement(handle: str) -> None:

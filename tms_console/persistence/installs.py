@@ -3,7 +3,9 @@
 The row, its sealed credentials and its audit events are inserted by one statement, atomic on its own
 (autocommit): it holds the project's slot (the advisory lock `repository.lock_integration_slot` takes,
 so it runs one after the other with a reinstall) and inserts nothing when a row already exists; the
-caller then takes the general path (lock, read the row, upsert, transition).
+caller then takes the general path (lock, read the row, upsert, transition). The same statement queues
+the `install_details` job of a provider that fetches display-only details later (ids only, never a
+token): only when the row was inserted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from psycopg.types.json import Jsonb
 
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Sealed
+from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, INSTALLS_QUEUE, defer_jobs_sql
 from tms_console.persistence.models import IntegrationEvent
 from tms_console.persistence.repository import slot_key
 
@@ -26,6 +29,11 @@ EVENT_COLUMNS = (
     "id", "tenant_id", "project_id", "integration_type", "action", "reason", "actor_id", "actor_name",
     "ip", "user_agent", "from_status", "to_status", "created_at",
 )  # fmt: skip
+# The details job's args are the row's ids, as text: the job reads the row and opens its sealed credentials.
+_DETAILS_JOB = """SELECT 0 AS priority, NULL::text AS lock, NULL::timestamptz AS scheduled_at,
+    jsonb_build_object('tenant_id', %(tenant_id)s::text, 'project_id', %(project_id)s::text,
+        'integration_id', row.id::text) AS args
+    FROM row WHERE %(details)s"""
 _INSERT_FIRST = f"""WITH slot AS (SELECT pg_advisory_xact_lock(hashtextextended(%(slot)s, 0))),
 row AS (
     INSERT INTO project_integrations (id, tenant_id, project_id, integration_type, meta, status,
@@ -43,7 +51,8 @@ row AS (
     SELECT row.id, {", ".join("p." + c for c in EVENT_COLUMNS)}
     FROM row, jsonb_populate_recordset(NULL::integration_events, %(events)s) AS p
 )
-SELECT count(*) FROM row"""  # noqa: S608 - constants only, values are bound
+SELECT (SELECT count(*) FROM row),
+    {defer_jobs_sql(_DETAILS_JOB, queue=INSTALLS_QUEUE, task=INSTALL_DETAILS_TASK)}"""  # noqa: S608 - constants only, values are bound
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,15 @@ class FirstInstall:
     sealed: Sealed
     expires_at: datetime | None
     now: datetime
+    details_later: bool = False  # queue the `install_details` job with the row
 
 
 async def insert_first(
     connection: AsyncConnection[Any], install: FirstInstall, events: Sequence[IntegrationEvent]
 ) -> bool:
     """Insert the row, its credentials and `events` (their integration id: the row's) in one statement on
-    an autocommit `connection` (`db.statement()`); False (nothing written) when the project already has
-    this integration."""
+    an autocommit `connection` (`db.statement()`), with the details job when `install.details_later`;
+    False (nothing written, no job) when the project already has this integration."""
     params = {
         "slot": slot_key(install.tenant_id, install.project_id, install.integration_type),
         "id": install.id,
@@ -80,6 +90,7 @@ async def insert_first(
         "ciphertext": install.sealed.ciphertext,
         "expires_at": install.expires_at,
         "now": install.now,
+        "details": install.details_later,
         "events": Jsonb([event.model_dump(mode="json", include=set(EVENT_COLUMNS)) for event in events]),
     }
     found = await (await connection.execute(_INSERT_FIRST, params)).fetchone()

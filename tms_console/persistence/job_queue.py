@@ -28,6 +28,9 @@ NOTIFY_LOCK_PREFIX = "notify:"  # one tenant's notices are sent one at a time, i
 DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention, scheduling)
 EXPIRE_REPLACEMENT_TASK = "expire_replacement"
+# A first install's display-only details (e.g. Discord's channel name), fetched once the browser was sent on.
+INSTALLS_QUEUE = "installs"
+INSTALL_DETAILS_TASK = "install_details"
 HEALTH_QUEUE = "health"  # health checks and proactive token refreshes
 CHECK_TASK = "check_integration"
 REFRESH_TASK = "refresh_token"
@@ -65,12 +68,13 @@ class DeliveryJob:
         return json.dumps(self.args(attempt))
 
 
-def defer_jobs_sql(rows: str) -> str:
-    """An SQL expression queueing one `deliver` job per row of the query `rows` (columns `priority`,
-    `lock`, `args` jsonb, `scheduled_at`) with procrastinate's `procrastinate_defer_jobs_v1`, what its
-    connector calls: for a statement that stores rows and queues their jobs at once. It is a function
-    call, so the statement must use its value (the new job ids) for it to run."""
-    job = f"'{DELIVERIES_QUEUE}', '{DELIVER_TASK}', job.priority, job.lock, NULL, job.args, job.scheduled_at"
+def defer_jobs_sql(rows: str, *, queue: str = DELIVERIES_QUEUE, task: str = DELIVER_TASK) -> str:
+    """An SQL expression queueing one `task` job (a `deliver` one unless told) per row of the query `rows`
+    (columns `priority`, `lock`, `args` jsonb, `scheduled_at`) with procrastinate's
+    `procrastinate_defer_jobs_v1`, what its connector calls: for a statement that stores rows and queues
+    their jobs at once. It is a function call, so the statement must use its value (the new job ids) for
+    it to run."""
+    job = f"'{queue}', '{task}', job.priority, job.lock, NULL, job.args, job.scheduled_at"
     return f"""procrastinate_defer_jobs_v1(ARRAY(
         SELECT ROW({job})::procrastinate_job_to_defer_v1 FROM ({rows}) AS job))"""  # noqa: S608 (constants)
 
@@ -217,7 +221,7 @@ async def queue_load(session: AsyncSession) -> list[QueueLoad]:
         )
         for row in (await session.execute(_QUEUE_LOAD)).all()
     }
-    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, MAINTENANCE_QUEUE):
+    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, INSTALLS_QUEUE, MAINTENANCE_QUEUE):
         for status in ("todo", "doing"):
             found.setdefault((queue, status), QueueLoad(queue, status, 0, 0.0))
     return sorted(found.values(), key=lambda load: (load.queue, load.status))

@@ -202,6 +202,17 @@ async def get_integration(
     return (row[0], row[1]) if row else None
 
 
+async def get_integration_by_id(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_id: uuid.UUID
+) -> tuple[ProjectIntegration, IntegrationCredential | None] | None:
+    """The row with this id in the tenant's project, and its credentials; None when it is gone."""
+    query = _with_credentials(tenant_id=tenant_id, project_id=project_id).where(
+        col(ProjectIntegration.id) == integration_id
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
 async def add_meta(
     connection: AsyncConnection[Any],
     *,

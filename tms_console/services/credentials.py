@@ -16,7 +16,7 @@ from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Installation, Sealed, Secrets
 from tms_console.persistence import installs, repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration, utcnow
-from tms_console.providers.registry import get_provider
+from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.keyring import DecryptError, configured_keyring, row_aad
 from tms_console.services import audit, lifecycle, revocation
@@ -95,7 +95,7 @@ async def save_installation(
         return keyring.seal(install.secrets, aad=_aad(tenant_id, project_id, integration_type, row_id))
 
     if replacing is None:
-        first = await _save_first(actor, integration_type, install, seal)
+        first = await _save_first(actor, spec, install, seal)
         if first is not None:
             return first
     async with unit_of_work(saving=True) as session:
@@ -143,12 +143,14 @@ async def save_installation(
 
 
 async def _save_first(
-    actor: Actor, integration_type: str, install: Installation, seal: Callable[[uuid.UUID], Sealed]
+    actor: Actor, spec: ProviderSpec, install: Installation, seal: Callable[[uuid.UUID], Sealed]
 ) -> uuid.UUID | None:
-    """A first install (the project has no such integration yet): the row, its credentials and its audit
-    event in one statement; None (nothing written) when a row exists, for the general path to handle.
+    """A first install (the project has no such integration yet): the row, its credentials, its audit
+    event and, for a provider that fetches display-only details later, the worker's `install_details` job
+    in one statement; None (nothing written) when a row exists, for the general path to handle.
 
     A new row is active with no reason and no paused deliveries, so there is no transition to make."""
+    integration_type = spec.key
     row_id, now = uuid.uuid4(), utcnow()
     installed = audit.event(
         tenant_id=actor.tenant_id,
@@ -172,6 +174,7 @@ async def _save_first(
         sealed=seal(row_id),
         expires_at=install.expires_at,
         now=now,
+        details_later=hooks_for(spec).fetches_details_later,
     )
     async with one_statement(saving=True) as connection:
         inserted = await installs.insert_first(connection, first, [installed])

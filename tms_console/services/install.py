@@ -6,13 +6,10 @@ raises to its caller: it returns where to send the browser and why.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -37,12 +34,13 @@ from tms_console.providers.registry import get_provider, hooks_for
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security import redirects
 from tms_console.security.identity import Identity
+from tms_console.security.keyring import DecryptError
 from tms_console.security.ratelimit import Charge
 from tms_console.security.state_store import LIMITED, PendingInstall, StateStore, digest
 from tms_console.services import audit, credentials, metrics, replacements
 from tms_console.services.install_meta import clean_meta, clean_value, installation_from_token
 from tms_console.services.tenancy import require_project_installed
-from tms_console.services.unit_of_work import one_statement, outage
+from tms_console.services.unit_of_work import one_statement, outage, unit_of_work
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.install")
@@ -130,16 +128,11 @@ class CallbackInput:
     limit: Charge | None = None
 
 
-Later = Callable[[], Awaitable[None]]
-
-
 @dataclass(frozen=True)
 class CallbackOutcome:
     reason: Reason
     redirect_url: str | None  # None: the state was unknown, show a plain page
     status_code: int = 303
-    # Work for after the redirect was sent (a first install's display-only details); never raises.
-    later: Later | None = None
     retry_after: int | None = None  # a 429: seconds until the rate limit lets the browser retry
 
 
@@ -173,18 +166,18 @@ async def _complete(data: CallbackInput) -> CallbackOutcome:
         )
     if isinstance(pending, str):
         return _finish(None, data, Reason.STATE_REUSED, status_code=400)
-    replacement, later = None, None
+    replacement = None
     try:
         reason = _refusal(pending, data) or Reason.INSTALLED
         if reason is Reason.INSTALLED:
-            later = await _install(pending, data)
+            await _install(pending, data)
     except WrongAccount as exc:  # nothing saved: the agent is asked on the console page
         reason, replacement = exc.reason, exc.replacement_id
     except (ProviderError, Unavailable) as exc:  # Unavailable: not saved (the database is down)
         reason = exc.reason
     if reason is not Reason.INSTALLED:  # installs are audited in their own transaction
         await audit.record_standalone(_audit_event(pending, data, reason))
-    return _finish(pending, data, reason, replacement=replacement, later=later)
+    return _finish(pending, data, reason, replacement=replacement)
 
 
 async def _bound_to_another_browser(data: CallbackInput) -> bool:
@@ -232,27 +225,23 @@ def _refusal(pending: PendingInstall, data: CallbackInput) -> Reason | None:
     return None
 
 
-async def _install(pending: PendingInstall, data: CallbackInput) -> Later | None:
-    """Exchange the code, enrich, save; what to fetch after the redirect (a first install's details).
-
-    A reinstall fetches its details here, before saving: the row it replaces (or the held replacement)
-    is compared and kept whole."""
+async def _install(pending: PendingInstall, data: CallbackInput) -> None:
+    """Exchange the code, enrich, save. A first install's display-only details are fetched by the worker
+    (`add_details`, queued with the row); a reinstall fetches them here, before saving: the row it replaces
+    (or the held replacement) is compared and kept whole."""
     spec = get_provider(pending.integration_type)
     assert spec is not None and data.code  # the state was minted for a known type; the guards passed
     provider = resolve(spec)
     first = pending.reconnect_of is None
-    install, token = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier, first=first)
-    row_id = await _save(pending, data, spec, install)
-    if not first or not hooks_for(spec).fetches_details_later:
-        return None
-    return functools.partial(_add_details, provider, token, install.meta, pending, row_id)
+    install = await _exchange_and_enrich(provider, data.code, pending.pkce_verifier, first=first)
+    await _save(pending, data, spec, install)
 
 
 async def _exchange_and_enrich(
     provider: ResolvedProvider, code: str, verifier: str | None, *, first: bool = False
-) -> tuple[Installation, dict[str, Any]]:
-    """The installation and the token response it came from; a first install's display-only details
-    are left for later."""
+) -> Installation:
+    """The installation from the token response; a first install's display-only details are left for
+    the worker."""
     spec = provider.spec
     hooks = hooks_for(spec)
     status, body = await oauth2.exchange_code(provider, code=code, code_verifier=verifier)
@@ -265,35 +254,44 @@ async def _exchange_and_enrich(
     missing = [name for name in spec.required_meta if not install.meta.get(name)]
     if missing:
         raise ProviderError(Reason.BAD_RESPONSE, f"token response lacks {', '.join(missing)}")
-    return install, token
+    return install
 
 
-async def _add_details(
-    provider: ResolvedProvider,
-    token: dict[str, Any],
-    meta: dict[str, Any],
-    pending: PendingInstall,
-    row_id: uuid.UUID,
-) -> None:
-    """After the redirect: a first install's display-only details, added to its row (cleaned like the
-    rest of its meta). A provider or database failure leaves them out, as it would have inside."""
+async def add_details(tenant_id: uuid.UUID, project_id: uuid.UUID, integration_id: uuid.UUID) -> None:
+    """The worker's `install_details` job: a first install's display-only details (the Discord channel's
+    name, the installing user's id), fetched with the row's own sealed credentials and added to its meta
+    (cleaned like the rest of it). Display only: a provider failure or unreadable credentials leave them
+    out (logged, not retried); a row uninstalled meanwhile ends the job quietly. A database outage raises
+    (Unavailable), for the task's outage retry."""
+    async with unit_of_work() as session:
+        found = await repository.get_integration_by_id(
+            session, tenant_id=tenant_id, project_id=project_id, integration_id=integration_id
+        )
+    row, credential = found or (None, None)
+    spec = get_provider(row.integration_type) if row else None
+    if row is None or credential is None or spec is None:
+        return  # uninstalled meanwhile
+    provider, meta = resolve(spec), dict(row.meta or {})
     added, reason = "-", "ok"
     try:
-        found = await hooks_for(provider.spec).details_later(api_for(provider), token, dict(meta))
-        details = {k: clean_value(v) for k, v in found.items() if v not in (None, "")}
+        bundle = credentials.open_bundle(row, credential)
+        found_details = await hooks_for(spec).details_later(api_for(provider), bundle, meta)
+        details = {k: clean_value(v) for k, v in found_details.items() if v not in (None, "")}
         if details:
             async with one_statement() as connection:
                 await repository.add_meta(
                     connection,
-                    tenant_id=uuid.UUID(pending.tenant_id),
-                    project_id=uuid.UUID(pending.project_id),
-                    integration_id=row_id,
+                    tenant_id=tenant_id,
+                    project_id=project_id,
+                    integration_id=integration_id,
                     fields=details,
                 )
             added = ",".join(sorted(details))
-    except (ProviderError, Unavailable) as exc:
+    except DecryptError:
+        reason = "undecryptable"
+    except ProviderError as exc:
         reason = exc.reason.value
-    logger.info("install_details type=%s added=%s reason=%s", provider.spec.key, added, reason)
+    logger.info("install_details type=%s added=%s reason=%s", spec.key, added, reason)
 
 
 async def _save(
@@ -324,7 +322,6 @@ def _finish(
     *,
     status_code: int = 303,
     replacement: str | None = None,
-    later: Later | None = None,
     retry_after: int | None = None,
 ) -> CallbackOutcome:
     log_callback(reason, data.integration_type, pending)
@@ -337,4 +334,4 @@ def _finish(
         query["ref"] = ref  # shown with the flash: a report leads to the logs
     if replacement:  # the one-time id of the held replacement, which only this agent can decide on
         query["replace"] = replacement
-    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code, later)
+    return CallbackOutcome(reason, redirects.project_page(pending.project_id, **query), status_code)

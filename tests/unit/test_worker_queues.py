@@ -1,0 +1,20 @@
+"""`python -m tms_console.worker [QUEUE ...]`: every queue by default, a misspelt queue refused at start."""
+
+from __future__ import annotations
+
+import pytest
+
+from tms_console import worker
+from tms_console.jobs import create_app
+from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, INSTALLS_QUEUE
+
+
+def test_the_default_worker_takes_every_task_queue() -> None:
+    queues = {task.queue for task in create_app().tasks.values()} - {"builtin"}  # procrastinate's own
+    assert queues <= set(worker.QUEUES) and INSTALLS_QUEUE in worker.QUEUES
+    assert create_app().tasks[INSTALL_DETAILS_TASK].queue == INSTALLS_QUEUE
+
+
+def test_an_unknown_queue_is_refused_before_anything_starts() -> None:
+    with pytest.raises(SystemExit, match="unknown queue\\(s\\): instals"):
+        worker.main(["instals"])
