@@ -145,7 +145,8 @@ def _stop_on_sigterm() -> None:
 
 def _serve(env: dict[str, str]) -> int:
     port = env.get("PORT", "3000")
-    # The job worker beside the console, with the same environment: it delivers ticket events.
+    # The job worker beside the console, with the same environment: it delivers ticket events, runs the
+    # health checks and fetches a first install's details.
     processes = [_start(reflex_command(port), _console_env(env)), _start(worker_command(), env)]
     sandbox_note = "Providers without credentials are played by the sandbox (TMS_SANDBOX=0 turns it off).\n"
     if env.get("TMS_SANDBOX") == "1":
@@ -157,7 +158,7 @@ def _serve(env: dict[str, str]) -> int:
         "  Sign in on the demo login page as Alice Agent (Acme) or Gary Agent (Globex);\n"
         "  the admins are Ada Admin and Greta Admin.\n"
         f"  {sandbox_note}"
-        "  A delivery worker (python -m tms_console.worker) runs beside it.\n"
+        "  A job worker (python -m tms_console.worker: deliveries, checks, install details) runs beside it.\n"
         "  Ctrl-C stops the console, the worker and the services it started.\n",
         flush=True,
     )

@@ -139,7 +139,8 @@ def test_discord_channel_lookup_fault_degrades_to_no_channel_name(
     set_fault("discord", fault | {"target": "api"})
     ended = worker.read_text().count("install_details type=discord")
     meta = _install_ok(live_url, db, "discord")
-    deadline = time.monotonic() + BOUND * 2
+    # Generous: the module's worker may be busy with other tests' jobs (the install's own bound is above).
+    deadline = time.monotonic() + BOUND * 5
     while worker.read_text().count("install_details type=discord") == ended:
         assert time.monotonic() < deadline, "the channel lookup never ended"
         time.sleep(0.05)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tms_console import worker
 from tms_console.jobs import create_app
 from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, INSTALLS_QUEUE
+from tms_console.settings import get_settings
 
 
-def test_the_default_worker_takes_every_task_queue() -> None:
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A DATABASE_URL for building the app (nothing connects): unit runs have none."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_default_worker_takes_every_task_queue(configured: None) -> None:
     queues = {task.queue for task in create_app().tasks.values()} - {"builtin"}  # procrastinate's own
     assert queues <= set(worker.QUEUES) and INSTALLS_QUEUE in worker.QUEUES
     assert create_app().tasks[INSTALL_DETAILS_TASK].queue == INSTALLS_QUEUE

@@ -21,7 +21,12 @@ from psycopg.types.json import Jsonb
 
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Sealed
-from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, INSTALLS_QUEUE, defer_jobs_sql
+from tms_console.persistence.job_queue import (
+    INSTALL_DETAILS_PRIORITY,
+    INSTALL_DETAILS_TASK,
+    INSTALLS_QUEUE,
+    defer_jobs_sql,
+)
 from tms_console.persistence.models import IntegrationEvent
 from tms_console.persistence.repository import slot_key
 
@@ -30,10 +35,11 @@ EVENT_COLUMNS = (
     "ip", "user_agent", "from_status", "to_status", "created_at",
 )  # fmt: skip
 # The details job's args are the row's ids, as text: the job reads the row and opens its sealed credentials.
-_DETAILS_JOB = """SELECT 0 AS priority, NULL::text AS lock, NULL::timestamptz AS scheduled_at,
+_DETAILS_JOB = f"""SELECT {INSTALL_DETAILS_PRIORITY} AS priority, NULL::text AS lock,
+    NULL::timestamptz AS scheduled_at,
     jsonb_build_object('tenant_id', %(tenant_id)s::text, 'project_id', %(project_id)s::text,
         'integration_id', row.id::text) AS args
-    FROM row WHERE %(details)s"""
+    FROM row WHERE %(details)s"""  # noqa: S608 - constants only, values are bound
 _INSERT_FIRST = f"""WITH slot AS (SELECT pg_advisory_xact_lock(hashtextextended(%(slot)s, 0))),
 row AS (
     INSERT INTO project_integrations (id, tenant_id, project_id, integration_type, meta, status,

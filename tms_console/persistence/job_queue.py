@@ -31,6 +31,9 @@ EXPIRE_REPLACEMENT_TASK = "expire_replacement"
 # A first install's display-only details (e.g. Discord's channel name), fetched once the browser was sent on.
 INSTALLS_QUEUE = "installs"
 INSTALL_DETAILS_TASK = "install_details"
+# Above a delivery's and a retry's: the agent is looking at the new card, and it is one job per first
+# install, so a backlog of deliveries never holds it up and it never holds them up for long.
+INSTALL_DETAILS_PRIORITY = 2
 HEALTH_QUEUE = "health"  # health checks and proactive token refreshes
 CHECK_TASK = "check_integration"
 REFRESH_TASK = "refresh_token"
