@@ -543,7 +543,8 @@ def summarize_profile(path: Path, count: int = 12) -> dict[str, list[tuple[str, 
     samples = 0
     for line in path.read_text().splitlines():
         stack, _, number = line.rpartition(" ")
-        frames = [_frame(f) for f in stack.split(";") if f]
+        # `--subprocesses` puts the process first: not a function (a stack of it alone has no Python frame)
+        frames = [_frame(f) for f in stack.split(";") if f and not f.startswith("process ")]
         if not frames or not number.isdigit():
             continue
         n = int(number)
