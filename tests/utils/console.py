@@ -1,5 +1,5 @@
-"""The real console (`reflex run --env prod`, two workers) as a subprocess on the test database, with a job
-worker beside it for the `installs` queue (a first install's details, as production's worker fetches them,
+"""The real console (`reflex run --env prod`, two workers) as a subprocess on the test database, and the job
+worker that fetches its first installs' details (`console_worker`, as production runs one beside it,
 devtools/server.py). Deliveries and health checks wait for the worker a test starts itself."""
 
 from __future__ import annotations
@@ -28,16 +28,13 @@ E2E_CANARY = "CANARYE" + secrets.token_hex(5)
 @contextmanager
 def run_console(database_url: str) -> Iterator[dict[str, str]]:
     """Serve the console (Reflex's prod build, TMS_ENV=test) on a free port, with its own sandbox on
-    another, and a job worker for the `installs` queue with the same settings (stopped with the console;
-    its log beside the console's); yields the console's URL, its server log path, the sandbox's URL and
-    the canary."""
+    another; yields the console's URL, its server log path, the sandbox's URL and the canary."""
     port = free_port()
     url = f"http://localhost:{port}"
     sandbox_url = f"http://localhost:{free_port()}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "console.log"
-    settings = {"PUBLIC_BASE_URL": url, "TMS_ENV": "test"} | sandbox_env(sandbox_url, E2E_CANARY)
-    env = reflex_env(os.environ.copy()) | settings
+    env = reflex_env(os.environ.copy()) | _settings(url, sandbox_url)
     seed_demo()
     forget_integrations(database_url)
     command = reflex_command(str(port))
@@ -47,10 +44,23 @@ def run_console(database_url: str) -> Iterator[dict[str, str]]:
         )
         try:
             _wait_ready(url, process, log_path)
-            with running_worker(ARTIFACTS / "console-worker.log", INSTALLS_QUEUE, **settings):
-                yield {"url": url, "log": str(log_path), "canary": E2E_CANARY, "sandbox": sandbox_url}
+            yield {"url": url, "log": str(log_path), "canary": E2E_CANARY, "sandbox": sandbox_url}
         finally:
             stop(process)
+
+
+def _settings(url: str, sandbox_url: str) -> dict[str, str]:
+    return {"PUBLIC_BASE_URL": url, "TMS_ENV": "test"} | sandbox_env(sandbox_url, E2E_CANARY)
+
+
+@contextmanager
+def console_worker(console: dict[str, str]) -> Iterator[None]:
+    """A job worker for `console`'s `installs` queue (a first install's details) with its settings; its log
+    beside the console's. Scoped to the tests that need it: a worker left running would also take the
+    details jobs of other tests' servers on the same database (and ask the wrong sandbox)."""
+    settings = _settings(console["url"], console["sandbox"])
+    with running_worker(ARTIFACTS / "console-worker.log", INSTALLS_QUEUE, **settings):
+        yield
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 240) -> None:
