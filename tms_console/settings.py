@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # Days the delivery log keeps settled events, their deliveries and attempts (a periodic job deletes
     # older ones; never under a day, which the intake's idempotency needs).
     delivery_log_days: int = Field(default=30, ge=1)
+    # The queue of a first install's display-only details (`install_details` jobs). Tests give each console
+    # server its own, so that a worker takes the jobs of the server it runs beside (and asks its sandbox).
+    installs_queue: str = Field(default="installs", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
     # Each integration's provider is asked at most once per this many minutes whether it still works
     # (tests compress it, e.g. 0.05); skipped while its deliveries succeed.
     health_check_minutes: float = Field(default=60.0, gt=0)

@@ -34,15 +34,19 @@ from tms_console.persistence.db import PoolSize, accepts_connections, dispose_en
 from tms_console.persistence.job_queue import (
     DELIVERIES_QUEUE,
     HEALTH_QUEUE,
-    INSTALLS_QUEUE,
     MAINTENANCE_QUEUE,
+    installs_queue,
 )
 from tms_console.settings import get_settings
 
 CONCURRENCY = 20
-QUEUES = [DELIVERIES_QUEUE, HEALTH_QUEUE, INSTALLS_QUEUE, MAINTENANCE_QUEUE]
 RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits between probes while Postgres is down (then every 5 s)
 logger = logging.getLogger("tms_console.worker")
+
+
+def all_queues() -> list[str]:
+    """Every queue a worker takes unless told (the installs queue's name is a setting)."""
+    return [DELIVERIES_QUEUE, HEALTH_QUEUE, installs_queue(), MAINTENANCE_QUEUE]
 
 
 async def _serve(stop: asyncio.Event, stalled: float, queues: list[str]) -> tuple[str | None, int | None]:
@@ -167,7 +171,7 @@ async def run(queues: list[str] | None = None) -> None:
             # a new procrastinate worker starts, since it prunes the workers it finds stale.
             if error is not None and not await _pause(stop, stalled):
                 break
-            error, left_behind = await _serve(stop, stalled, queues or QUEUES)
+            error, left_behind = await _serve(stop, stalled, queues or all_queues())
             if error is None:
                 break
             logger.warning("worker_restarting cause=%s", error)
@@ -179,16 +183,17 @@ async def run(queues: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    queues = list(sys.argv[1:] if argv is None else argv) or QUEUES
-    unknown = sorted(set(queues) - set(QUEUES))
+    known = all_queues()
+    names = list(sys.argv[1:] if argv is None else argv) or known
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise SystemExit(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(QUEUES)}")
+        raise SystemExit(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(known)}")
     configure_logging()
     if get_settings().log_level.upper() != "DEBUG":  # DEBUG keeps every library's account of an outage
         for handler in logging.getLogger().handlers:
             handler.addFilter(QuietOutages())
-    logger.info("worker_starting concurrency=%d queues=%s", CONCURRENCY, ",".join(queues))
-    asyncio.run(run(queues))
+    logger.info("worker_starting concurrency=%d queues=%s", CONCURRENCY, ",".join(names))
+    asyncio.run(run(names))
 
 
 if __name__ == "__main__":

@@ -10,17 +10,14 @@ from playwright.sync_api import Browser, Page
 
 from tests.utils import artifacts
 from tests.utils.browser import record_frames
-from tests.utils.console import console_worker, forget_integrations
+from tests.utils.console import forget_integrations
 from tests.utils.identities import project_id
 
 
 @pytest.fixture(scope="package", autouse=True)
-def nothing_installed(console: dict[str, str], database_url: str) -> Iterator[None]:
-    """The browser tests start from "nothing installed", whatever ran before them; the console's job
-    worker fetches their first installs' details."""
+def nothing_installed(console: dict[str, str], database_url: str) -> None:
+    """The browser tests start from "nothing installed", whatever ran before them."""
     forget_integrations(database_url)
-    with console_worker(console):
-        yield
 
 
 @pytest.fixture

@@ -409,7 +409,7 @@ def test_the_cleanup_runs_hourly_on_a_queue_the_worker_listens_to(database_url: 
     app = create_app()
     [periodic] = [p for p in app.periodic_registry.periodic_tasks.values() if p.task.name == PURGE_TASK]
     assert periodic.cron.split()[1:] == ["*", "*", "*", "*"] and periodic.task.queue == MAINTENANCE_QUEUE
-    assert MAINTENANCE_QUEUE in worker.QUEUES
+    assert MAINTENANCE_QUEUE in worker.all_queues()
     assert Settings().delivery_log_days == 30
     with pytest.raises(ValueError, match="delivery_log_days"):
         Settings(delivery_log_days=0)

@@ -19,7 +19,6 @@ import psycopg
 import pytest
 import socketio
 
-from tests.utils.console import console_worker
 from tests.utils.details import wait_for_meta
 from tests.utils.forms import click
 from tests.utils.identities import project_id, token_for
@@ -66,10 +65,7 @@ def snapshot(db: psycopg.Connection) -> list[tuple]:
 @pytest.fixture(scope="module")
 def planted(console: dict[str, str], database_url: str) -> dict[str, str]:
     """Alice installs Discord on Acme's "Customer Support" through the console's sandbox provider."""
-    with (
-        console_worker(console),  # fetches the install's details
-        httpx.Client(base_url=console["url"], follow_redirects=False, timeout=30) as client,
-    ):
+    with httpx.Client(base_url=console["url"], follow_redirects=False, timeout=30) as client:
         client.cookies.set("tms_session", token_for(), domain="localhost.local")
         start = client.get("/api/console/integrations/discord/install", params={"project_id": ACME_PROJECT})
         assert start.status_code == 303, start.text
@@ -78,8 +74,8 @@ def planted(console: dict[str, str], database_url: str) -> dict[str, str]:
         callback = client.request(method, action, data=data)
         done = client.get(callback.headers["location"])
         assert "status=success" in done.headers["location"]
-        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-            meta = wait_for_meta(conn, "discord", ACME_PROJECT, "channel_name")  # fetched after the redirect
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        meta = wait_for_meta(conn, "discord", ACME_PROJECT, "channel_name")  # fetched after the redirect
     return {"guild": meta["guild_name"], "channel": meta["channel_name"]}
 
 

@@ -1,4 +1,5 @@
-"""`python -m tms_console.worker [QUEUE ...]`: every queue by default, a misspelt queue refused at start."""
+"""`python -m tms_console.worker [QUEUE ...]`: every queue by default, a misspelt queue refused at start; the
+installs queue is the one the settings name (each test server has its own, so its worker takes its jobs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from tms_console import worker
 from tms_console.jobs import create_app
-from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK, INSTALLS_QUEUE
+from tms_console.persistence.job_queue import INSTALL_DETAILS_TASK
 from tms_console.settings import get_settings
 
 
@@ -23,8 +24,19 @@ def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_the_default_worker_takes_every_task_queue(configured: None) -> None:
     queues = {task.queue for task in create_app().tasks.values()} - {"builtin"}  # procrastinate's own
-    assert queues <= set(worker.QUEUES) and INSTALLS_QUEUE in worker.QUEUES
-    assert create_app().tasks[INSTALL_DETAILS_TASK].queue == INSTALLS_QUEUE
+    assert queues <= set(worker.all_queues()) and "installs" in worker.all_queues()
+    assert create_app().tasks[INSTALL_DETAILS_TASK].queue == "installs"
+
+
+def test_the_installs_queue_is_the_one_the_settings_name(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSTALLS_QUEUE", "installs-console")
+    get_settings.cache_clear()
+    assert "installs-console" in worker.all_queues() and "installs" not in worker.all_queues()
+    assert create_app().tasks[INSTALL_DETAILS_TASK].queue == "installs-console"
+    with pytest.raises(SystemExit, match="unknown queue\\(s\\): installs;"):
+        worker.main(["installs"])
 
 
 def test_an_unknown_queue_is_refused_before_anything_starts() -> None:

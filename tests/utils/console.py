@@ -1,5 +1,5 @@
-"""The real console (`reflex run --env prod`, two workers) as a subprocess on the test database, and the job
-worker that fetches its first installs' details (`console_worker`, as production runs one beside it,
+"""The real console (`reflex run --env prod`, two workers) as a subprocess on the test database, with a job
+worker beside it for its own installs queue (a first install's details, as production's worker fetches them,
 devtools/server.py). Deliveries and health checks wait for the worker a test starts itself."""
 
 from __future__ import annotations
@@ -19,22 +19,28 @@ from devtools.server import reflex_command, reflex_env, stop
 from tests.utils.artifacts import ARTIFACTS, ROOT
 from tests.utils.deliveries import running_worker
 from tests.utils.live import free_port, sandbox_env, seed_demo, serve_sandbox
-from tms_console.persistence.job_queue import INSTALLS_QUEUE
 
 # Short: Telegram bot tokens have room for 19 characters of canary.
 E2E_CANARY = "CANARYE" + secrets.token_hex(5)
+# The console's first installs queue their details jobs here, not on the `installs` queue of the in-process
+# API's (`live_url`) workers on the same database: each worker asks its own server's sandbox.
+CONSOLE_INSTALLS_QUEUE = "installs-console"
 
 
 @contextmanager
 def run_console(database_url: str) -> Iterator[dict[str, str]]:
     """Serve the console (Reflex's prod build, TMS_ENV=test) on a free port, with its own sandbox on
-    another; yields the console's URL, its server log path, the sandbox's URL and the canary."""
+    another, and a job worker for its installs queue with the same settings (stopped with the console; its
+    log beside the console's); yields the console's URL, its server log path, the sandbox's URL and the
+    canary."""
     port = free_port()
     url = f"http://localhost:{port}"
     sandbox_url = f"http://localhost:{free_port()}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "console.log"
-    env = reflex_env(os.environ.copy()) | _settings(url, sandbox_url)
+    settings = {"PUBLIC_BASE_URL": url, "TMS_ENV": "test", "INSTALLS_QUEUE": CONSOLE_INSTALLS_QUEUE}
+    settings |= sandbox_env(sandbox_url, E2E_CANARY)
+    env = reflex_env(os.environ.copy()) | settings
     seed_demo()
     forget_integrations(database_url)
     command = reflex_command(str(port))
@@ -44,23 +50,10 @@ def run_console(database_url: str) -> Iterator[dict[str, str]]:
         )
         try:
             _wait_ready(url, process, log_path)
-            yield {"url": url, "log": str(log_path), "canary": E2E_CANARY, "sandbox": sandbox_url}
+            with running_worker(ARTIFACTS / "console-worker.log", CONSOLE_INSTALLS_QUEUE, **settings):
+                yield {"url": url, "log": str(log_path), "canary": E2E_CANARY, "sandbox": sandbox_url}
         finally:
             stop(process)
-
-
-def _settings(url: str, sandbox_url: str) -> dict[str, str]:
-    return {"PUBLIC_BASE_URL": url, "TMS_ENV": "test"} | sandbox_env(sandbox_url, E2E_CANARY)
-
-
-@contextmanager
-def console_worker(console: dict[str, str]) -> Iterator[None]:
-    """A job worker for `console`'s `installs` queue (a first install's details) with its settings; its log
-    beside the console's. Scoped to the tests that need it: a worker left running would also take the
-    details jobs of other tests' servers on the same database (and ask the wrong sandbox)."""
-    settings = _settings(console["url"], console["sandbox"])
-    with running_worker(ARTIFACTS / "console-worker.log", INSTALLS_QUEUE, **settings):
-        yield
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 240) -> None:

@@ -24,10 +24,10 @@ from tms_console.persistence.job_queue import (
     EXPIRE_REPLACEMENT_TASK,
     HEALTH_QUEUE,
     INSTALL_DETAILS_TASK,
-    INSTALLS_QUEUE,
     MAINTENANCE_QUEUE,
     NOTIFY_TASK,
     REFRESH_TASK,
+    installs_queue,
 )
 from tms_console.services import (
     delivery,
@@ -91,7 +91,7 @@ def create_app() -> App:
         with log_context(job_id=str(context.job.id)):
             await delivery_log.purge_old_events()
 
-    @app.task(name=INSTALL_DETAILS_TASK, queue=INSTALLS_QUEUE, retry=OutageRetry(), pass_context=True)
+    @app.task(name=INSTALL_DETAILS_TASK, queue=installs_queue(), retry=OutageRetry(), pass_context=True)
     async def install_details(
         context: JobContext, tenant_id: str, project_id: str, integration_id: str
     ) -> None:

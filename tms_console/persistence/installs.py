@@ -24,8 +24,8 @@ from tms_console.domain.values import Sealed
 from tms_console.persistence.job_queue import (
     INSTALL_DETAILS_PRIORITY,
     INSTALL_DETAILS_TASK,
-    INSTALLS_QUEUE,
     defer_jobs_sql,
+    installs_queue,
 )
 from tms_console.persistence.models import IntegrationEvent
 from tms_console.persistence.repository import slot_key
@@ -35,8 +35,8 @@ EVENT_COLUMNS = (
     "ip", "user_agent", "from_status", "to_status", "created_at",
 )  # fmt: skip
 # The details job's args are the row's ids, as text: the job reads the row and opens its sealed credentials.
-_DETAILS_JOB = f"""SELECT {INSTALL_DETAILS_PRIORITY} AS priority, NULL::text AS lock,
-    NULL::timestamptz AS scheduled_at,
+_DETAILS_JOB = f"""SELECT %(details_queue)s::text AS queue, {INSTALL_DETAILS_PRIORITY} AS priority,
+    NULL::text AS lock, NULL::timestamptz AS scheduled_at,
     jsonb_build_object('tenant_id', %(tenant_id)s::text, 'project_id', %(project_id)s::text,
         'integration_id', row.id::text) AS args
     FROM row WHERE %(details)s"""  # noqa: S608 - constants only, values are bound
@@ -58,7 +58,7 @@ row AS (
     FROM row, jsonb_populate_recordset(NULL::integration_events, %(events)s) AS p
 )
 SELECT (SELECT count(*) FROM row),
-    {defer_jobs_sql(_DETAILS_JOB, queue=INSTALLS_QUEUE, task=INSTALL_DETAILS_TASK)}"""  # noqa: S608 - constants only, values are bound
+    {defer_jobs_sql(_DETAILS_JOB, queue=None, task=INSTALL_DETAILS_TASK)}"""  # noqa: S608 - constants only, values are bound
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ async def insert_first(
         "expires_at": install.expires_at,
         "now": install.now,
         "details": install.details_later,
+        "details_queue": installs_queue(),
         "events": Jsonb([event.model_dump(mode="json", include=set(EVENT_COLUMNS)) for event in events]),
     }
     found = await (await connection.execute(_INSERT_FIRST, params)).fetchone()

@@ -22,14 +22,16 @@ from procrastinate.types import JSONDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tms_console.settings import get_settings
+
 DELIVER_TASK = "deliver"
 NOTIFY_TASK = "notify"  # a console notice to the integration a tenant's admins chose (services/notifications)
 NOTIFY_LOCK_PREFIX = "notify:"  # one tenant's notices are sent one at a time, in order (procrastinate's lock)
 DELIVERIES_QUEUE = "deliveries"
 MAINTENANCE_QUEUE = "maintenance"  # periodic housekeeping (the delivery log's retention, scheduling)
 EXPIRE_REPLACEMENT_TASK = "expire_replacement"
-# A first install's display-only details (e.g. Discord's channel name), fetched once the browser was sent on.
-INSTALLS_QUEUE = "installs"
+# A first install's display-only details (e.g. Discord's channel name), fetched once the browser was sent on,
+# on the queue the settings name (`installs_queue`).
 INSTALL_DETAILS_TASK = "install_details"
 # Above a delivery's and a retry's: the agent is looking at the new card, and it is one job per first
 # install, so a backlog of deliveries never holds it up and it never holds them up for long.
@@ -71,13 +73,19 @@ class DeliveryJob:
         return json.dumps(self.args(attempt))
 
 
-def defer_jobs_sql(rows: str, *, queue: str = DELIVERIES_QUEUE, task: str = DELIVER_TASK) -> str:
+def installs_queue() -> str:
+    """The queue of a first install's details jobs (INSTALLS_QUEUE; `installs` unless set)."""
+    return get_settings().installs_queue
+
+
+def defer_jobs_sql(rows: str, *, queue: str | None = DELIVERIES_QUEUE, task: str = DELIVER_TASK) -> str:
     """An SQL expression queueing one `task` job (a `deliver` one unless told) per row of the query `rows`
-    (columns `priority`, `lock`, `args` jsonb, `scheduled_at`) with procrastinate's
-    `procrastinate_defer_jobs_v1`, what its connector calls: for a statement that stores rows and queues
-    their jobs at once. It is a function call, so the statement must use its value (the new job ids) for
-    it to run."""
-    job = f"'{queue}', '{task}', job.priority, job.lock, NULL, job.args, job.scheduled_at"
+    (columns `priority`, `lock`, `args` jsonb, `scheduled_at`; `queue` when `queue` is None) with
+    procrastinate's `procrastinate_defer_jobs_v1`, what its connector calls: for a statement that stores
+    rows and queues their jobs at once. It is a function call, so the statement must use its value (the
+    new job ids) for it to run."""
+    queue_name = "job.queue" if queue is None else f"'{queue}'"
+    job = f"{queue_name}, '{task}', job.priority, job.lock, NULL, job.args, job.scheduled_at"
     return f"""procrastinate_defer_jobs_v1(ARRAY(
         SELECT ROW({job})::procrastinate_job_to_defer_v1 FROM ({rows}) AS job))"""  # noqa: S608 (constants)
 
@@ -224,7 +232,7 @@ async def queue_load(session: AsyncSession) -> list[QueueLoad]:
         )
         for row in (await session.execute(_QUEUE_LOAD)).all()
     }
-    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, INSTALLS_QUEUE, MAINTENANCE_QUEUE):
+    for queue in (DELIVERIES_QUEUE, HEALTH_QUEUE, installs_queue(), MAINTENANCE_QUEUE):
         for status in ("todo", "doing"):
             found.setdefault((queue, status), QueueLoad(queue, status, 0, 0.0))
     return sorted(found.values(), key=lambda load: (load.queue, load.status))
