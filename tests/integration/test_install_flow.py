@@ -124,6 +124,29 @@ def test_discord_details_are_a_worker_job_naming_ids_only_and_a_reinstall_queues
     db.execute("DELETE FROM project_integrations WHERE id = %s", (row_id,))
 
 
+def test_a_first_install_that_loses_its_insert_still_gets_its_details(live_url, db, worker) -> None:
+    """Two first installs started before either was saved: the second finds the row the first inserted and
+    takes the general path, which writes its own meta over the row (without the details the first's job
+    added). Its save queues a details job too, so the row gets them back without a reconnect."""
+    project = project_id(GLOBEX, "Field Service")
+    db.execute(
+        "DELETE FROM project_integrations WHERE project_id = %s AND integration_type = 'discord'", (project,)
+    )
+    with (
+        browser(live_url, GLOBEX, "gary@globex.example") as one,
+        browser(live_url, GLOBEX, "gary@globex.example") as two,
+    ):
+        first, second = (decide(c, start(c, "discord", project), "approve") for c in (one, two))
+        assert query_of(one.get(first).headers["location"])["status"] == "success"
+        row_id = row(db, "discord", project)[0]
+        wait_for_meta(db, "discord", project, "channel_name")  # the first install's job has run
+        assert query_of(two.get(second).headers["location"])["status"] == "success"
+    assert row(db, "discord", project)[0] == row_id
+    assert [queue for queue, _, _ in details_jobs(db, row_id)] == ["installs", "installs"]
+    assert wait_for_meta(db, "discord", project, "channel_name")["user_id"]
+    db.execute("DELETE FROM project_integrations WHERE id = %s", (row_id,))
+
+
 def test_slack_install_stores_team_and_channel(live_url, db) -> None:
     project = project_id(ACME, "Billing Desk")
     with browser(live_url) as client:

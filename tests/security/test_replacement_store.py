@@ -34,6 +34,13 @@ async def test_the_tokens_are_sealed_and_taken_once(redis, canary) -> None:
     assert await store.take(replacement) is None and await store.peek(replacement) is None
 
 
+async def test_a_held_install_keeps_its_details_to_fetch(redis) -> None:
+    """Confirmed later, it is saved by the general path, which queues the details job only if told."""
+    store = ReplacementStore(redis, keep_seconds=60)
+    install = Installation(meta={"guild_id": "1"}, secrets={"access_token": "x"}, details_later=True)
+    assert await store.take(await store.hold(HELD, install)) == (HELD, install)
+
+
 async def test_a_replacement_moved_to_another_row_or_agent_no_longer_opens(redis) -> None:
     store = ReplacementStore(redis, keep_seconds=60)
     replacement = await store.hold(HELD, Installation(secrets={"access_token": "x"}))

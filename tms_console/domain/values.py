@@ -19,6 +19,8 @@ class Installation:
     meta: Meta = field(default_factory=dict)
     secrets: Secrets = field(default_factory=dict)
     expires_at: datetime | None = None
+    # Display-only details still to fetch: the save that stores it queues the worker's `install_details` job.
+    details_later: bool = False
 
 
 @dataclass(frozen=True)

@@ -238,6 +238,30 @@ async def queue_load(session: AsyncSession) -> list[QueueLoad]:
     return sorted(found.values(), key=lambda load: (load.queue, load.status))
 
 
+async def defer_install_details(
+    session: AsyncSession, *, tenant_id: uuid.UUID, project_id: uuid.UUID, integration_id: uuid.UUID
+) -> None:
+    """Queue the `install_details` job of a row saved by the general path, inside the session's transaction
+    (the first-install statement queues its own: `installs.insert_first`). Its args are the row's ids."""
+    connection = await (await session.connection()).get_raw_connection()
+    await _jobs.defer_job_async(
+        Job(
+            id=None,
+            queue=installs_queue(),
+            priority=INSTALL_DETAILS_PRIORITY,
+            task_name=INSTALL_DETAILS_TASK,
+            lock=None,
+            queueing_lock=None,
+            task_kwargs={
+                "tenant_id": str(tenant_id),
+                "project_id": str(project_id),
+                "integration_id": str(integration_id),
+            },
+        ),
+        connection=connection.driver_connection,
+    )
+
+
 async def defer_replacement_expiry(session: AsyncSession, handle: str, *, at: datetime) -> None:
     """Queue the job that drops a held replacement at `at` if nobody decided (and revokes its tokens)."""
     connection = await (await session.connection()).get_raw_connection()

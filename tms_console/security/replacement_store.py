@@ -58,6 +58,7 @@ class ReplacementStore:
             "meta": install.meta,
             "secrets": install.secrets,
             "expires_at": install.expires_at.isoformat() if install.expires_at else None,
+            "details_later": install.details_later,
         }
         sealed = configured_keyring().seal(payload, aad=_aad(digest(replacement_id), held))
         record = asdict(held) | {
@@ -106,6 +107,7 @@ class ReplacementStore:
             meta=dict(payload["meta"]),  # type: ignore[call-overload]
             secrets=dict(payload["secrets"]),  # type: ignore[call-overload]
             expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else None,
+            details_later=payload.get("details_later") is True,
         )
         return held, install
 

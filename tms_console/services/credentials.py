@@ -14,9 +14,9 @@ from typing import Any
 from tms_console.domain.reasons import Reason
 from tms_console.domain.status import IntegrationStatus
 from tms_console.domain.values import Installation, Sealed, Secrets
-from tms_console.persistence import installs, repository
+from tms_console.persistence import installs, job_queue, repository
 from tms_console.persistence.models import IntegrationCredential, ProjectIntegration, utcnow
-from tms_console.providers.registry import get_provider, hooks_for
+from tms_console.providers.registry import get_provider
 from tms_console.providers.spec import ProviderSpec
 from tms_console.security.keyring import DecryptError, configured_keyring, row_aad
 from tms_console.services import audit, lifecycle, revocation
@@ -137,6 +137,10 @@ async def save_installation(
         who = lifecycle.Actor(actor.user_id, actor.user_name, actor.ip, actor.user_agent)
         await lifecycle.transition(session, row_id, IntegrationStatus.ACTIVE, reason.value, actor=who)
         await resume_paused(session, row_id)
+        if install.details_later:  # e.g. a first install that lost its insert to a concurrent one
+            await job_queue.defer_install_details(
+                session, tenant_id=tenant_id, project_id=project_id, integration_id=row_id
+            )
     if previous is not None and _revokes(spec, previous, install.secrets):
         await revocation.revoke_quietly(spec, previous.bundle or {}, why=reason.value)
     return row_id
@@ -146,7 +150,7 @@ async def _save_first(
     actor: Actor, spec: ProviderSpec, install: Installation, seal: Callable[[uuid.UUID], Sealed]
 ) -> uuid.UUID | None:
     """A first install (the project has no such integration yet): the row, its credentials, its audit
-    event and, for a provider that fetches display-only details later, the worker's `install_details` job
+    event and, when its display-only details are still to fetch, the worker's `install_details` job
     in one statement; None (nothing written) when a row exists, for the general path to handle.
 
     A new row is active with no reason and no paused deliveries, so there is no transition to make."""
@@ -174,7 +178,7 @@ async def _save_first(
         sealed=seal(row_id),
         expires_at=install.expires_at,
         now=now,
-        details_later=hooks_for(spec).fetches_details_later,
+        details_later=install.details_later,
     )
     async with one_statement(saving=True) as connection:
         inserted = await installs.insert_first(connection, first, [installed])

@@ -248,6 +248,7 @@ async def _exchange_and_enrich(
     token = oauth2.judge_token_response(hooks, status, body)
     install = installation_from_token(provider, token)
     await hooks.after_install(api_for(provider), token, install.meta)
+    install.details_later = hooks.fetches_details_later and first
     if hooks.fetches_details_later and not first:
         install.meta |= await hooks.details_later(api_for(provider), token, install.meta)
     install.meta = clean_meta(provider, install)
