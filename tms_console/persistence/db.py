@@ -197,7 +197,7 @@ async def statement() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     DatabaseUnavailable, as in `session_scope`."""
     pool = _statements()
     try:
-        await pool.open()  # once per event loop: a no-op on an open pool
+        await pool.open()  # once per process: a no-op on an open pool
         connection = await pool.getconn()
     except (psycopg.OperationalError, OSError) as exc:
         raise DatabaseUnavailable(type(exc).__name__) from None
