@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import select
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import psycopg_pool
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -62,7 +60,7 @@ def use_pool(pool: PoolSize) -> None:
     _pool = pool
     get_engine.cache_clear()
     _sessions.cache_clear()
-    _statement_pools.clear()
+    _statements.cache_clear()
 
 
 def async_url(url: str) -> str:
@@ -139,50 +137,51 @@ async def session_scope(*, autocommit: bool = False) -> AsyncIterator[AsyncSessi
         raise
 
 
-StatementPool = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[Any]]
-# One per event loop: a process has one, tests run several, and a pool's tasks live on the loop it opened on.
-_statement_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StatementPool] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _statements() -> StatementPool:
-    loop = asyncio.get_running_loop()
-    if (pool := _statement_pools.get(loop)) is None:
-        pool = _statement_pools[loop] = _statement_pool()
-    return pool
-
-
-def _statement_pool() -> StatementPool:
+class _Statements:
     """Autocommit driver connections for work that is one statement (an install's start and a first
-    install): no ORM session, no transaction, no ping; at most `size` at once, opened on demand and kept.
+    install): no ORM session, no transaction, no ping; at most `size` at once, opened on demand and kept."""
 
-    `reconnect_timeout=0`: a connection that cannot be opened is not retried in the background (with a
-    backoff that outlives an outage); the next checkout opens one as soon as the server is back."""
+    def __init__(self, conninfo: str, size: int) -> None:
+        self._conninfo = conninfo
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._free = asyncio.Semaphore(size)
+
+    async def acquire(self) -> psycopg.AsyncConnection[Any]:
+        async with asyncio.timeout(POOL_TIMEOUT):
+            await self._free.acquire()
+        try:
+            while self._idle:
+                connection = self._idle.pop()
+                if alive(connection):
+                    return connection
+                await connection.close()
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            )
+        except BaseException:
+            self._free.release()
+            raise
+
+    async def release(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        try:
+            if connection.closed or connection.info.transaction_status != TransactionStatus.IDLE:
+                await connection.close()  # broken, or left mid-statement by a cancelled request
+            else:
+                self._idle.append(connection)
+        finally:
+            self._free.release()
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
+
+
+@functools.cache
+def _statements() -> _Statements:
     url = get_settings().database_url
     if not url:
         raise DatabaseNotConfigured("DATABASE_URL is not set")
-
-    async def replace_if_dead(connection: psycopg.AsyncConnection[Any]) -> None:
-        if not alive(connection):
-            # Most often the server restarted and dropped every idle connection: replace them all now,
-            # as the pool would otherwise wait 1 s, 2 s, ... before each further dead one of this checkout.
-            await connection.close()
-            await pool.drain()
-            raise psycopg.OperationalError("the server closed this pooled connection")
-
-    pool = StatementPool(
-        libpq_url(url),
-        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-        min_size=0,
-        max_size=_pool.size,
-        open=False,
-        check=replace_if_dead,
-        timeout=POOL_TIMEOUT,
-        reconnect_timeout=0,
-        name="statements",
-    )
-    return pool
+    return _Statements(libpq_url(url), _pool.size)
 
 
 def libpq_url(url: str) -> str:
@@ -193,29 +192,28 @@ def libpq_url(url: str) -> str:
 @asynccontextmanager
 async def statement() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """A pooled autocommit connection for one statement, which commits on its own (a failed one changed
-    nothing). Connection-level failures, and no connection freed up within POOL_TIMEOUT, surface as
-    DatabaseUnavailable, as in `session_scope`."""
+    nothing). Connection-level failures surface as DatabaseUnavailable, as in `session_scope`."""
     pool = _statements()
     try:
-        await pool.open()  # once per process: a no-op on an open pool
-        connection = await pool.getconn()
-    except (psycopg.OperationalError, OSError) as exc:
+        connection = await pool.acquire()
+    except (psycopg.OperationalError, OSError, TimeoutError) as exc:
         raise DatabaseUnavailable(type(exc).__name__) from None
     try:
         yield connection
     except (psycopg.OperationalError, psycopg.InterfaceError, OSError, TimeoutError) as exc:
         raise DatabaseUnavailable(type(exc).__name__) from None
     finally:
-        await pool.putconn(connection)  # one left broken or mid-statement is closed and replaced
+        await pool.release(connection)
 
 
 async def dispose_engine() -> None:
     if get_engine.cache_info().currsize:
         await get_engine().dispose()
-    if (pool := _statement_pools.pop(asyncio.get_running_loop(), None)) is not None:
-        await pool.close()
+    if _statements.cache_info().currsize:
+        await _statements().close()
     get_engine.cache_clear()
     _sessions.cache_clear()
+    _statements.cache_clear()
 
 
 async def accepts_connections(conninfo: str, *, connect_timeout: int = 5) -> bool:
