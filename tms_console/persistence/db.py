@@ -139,7 +139,13 @@ async def session_scope(*, autocommit: bool = False) -> AsyncIterator[AsyncSessi
 
 class _Statements:
     """Autocommit driver connections for work that is one statement (an install's start and a first
-    install): no ORM session, no transaction, no ping; at most `size` at once, opened on demand and kept."""
+    install): no ORM session, no transaction, no ping; at most `size` at once, opened on demand and kept.
+
+    Not psycopg_pool's AsyncConnectionPool (measured as a replacement, 2026-12-02): it opens connections
+    in a background task, so with Postgres down a checkout waits its whole timeout (5 s) instead of failing
+    at once; after a restart it waits 1 s, 2 s, ... before each further dead idle connection unless
+    drained; its tasks are bound to one event loop; and it cost ~15% more CPU per statement under 30
+    concurrent ones. This class opens inline, so an outage is answered as soon as the connect fails."""
 
     def __init__(self, conninfo: str, size: int) -> None:
         self._conninfo = conninfo
