@@ -85,7 +85,7 @@ def create_floor() -> Starlette:
         if "c" not in http:
             http["c"] = httpx.AsyncClient(
                 timeout=httpx.Timeout(10, connect=5),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),  # as oauth/http.py
             )
         return http["c"]
 

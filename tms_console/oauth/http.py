@@ -33,6 +33,9 @@ def get_http_client() -> httpx.AsyncClient:
         timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         follow_redirects=False,
         headers={"User-Agent": "tms-console/0.1"},
+        # Not more kept alive: httpcore 1.0 scans its whole pool (an idle check with a poll per connection,
+        # and a count of all connections per idle one) on every request and release, so 100 kept
+        # connections under 50 concurrent callbacks cost more CPU than reconnecting (issue 12, fig1 A/B).
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
     )
 
