@@ -4,6 +4,7 @@ own helpers pick from the same meta: the first non-empty of the same fields, in 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -43,3 +44,31 @@ def test_account_and_channel_are_the_helpers_picks(live_url: str, db: psycopg.Co
     # A target picked or not: msteams has one (connected), whatsapp has none (needs setup).
     assert project["integrations"]["msteams"]["state"] == "active"
     assert project["integrations"]["whatsapp"]["state"] == "needs_setup"
+
+
+def test_times_are_written_as_the_console_stamps_them(live_url: str, db: psycopg.Connection) -> None:
+    """Postgres writes the page's times (`overview_queries.STAMP`): the same text as `installations.stamp`
+    gives for the same moments, whatever the time zone they were written in; "" for none."""
+    place = new_place(db)
+    changed = datetime(2026, 3, 4, 5, 6, 59, tzinfo=timezone(timedelta(hours=2)))
+    since = datetime(2026, 12, 31, 23, 59, 1, tzinfo=timezone(timedelta(hours=-5)))
+    failing, fine = uuid.uuid4(), uuid.uuid4()
+    for row_id, kind in ((failing, "discord"), (fine, "slack")):
+        db.execute(
+            "INSERT INTO project_integrations (id, tenant_id, project_id, integration_type, meta, status, "
+            "created_at, updated_at) VALUES (%s, %s, %s, %s, '{}', 'active', %s, %s)",
+            (row_id, place.tenant_id, place.project_id, kind, changed, changed),
+        )
+    db.execute(
+        "INSERT INTO delivery_health (integration_id, tenant_id, project_id, integration_type, last_status, "
+        "failing, failing_since) VALUES (%s, %s, %s, 'discord', 'retrying', true, %s)",
+        (failing, place.tenant_id, place.project_id, since),
+    )
+    (project,) = api(live_url, place, "/integrations/overview")["projects"]
+    assert project["last_change"] == installations.stamp(changed) == "2026-03-04 03:06 UTC"
+    discord, slack = project["integrations"]["discord"], project["integrations"]["slack"]
+    assert discord["updated_at"] == installations.stamp(changed)
+    assert (discord["failing"], discord["failing_since"]) == (True, installations.stamp(since))
+    assert installations.stamp(since) == "2027-01-01 04:59 UTC"
+    assert (slack["failing"], slack["failing_since"]) == (False, "")
+    assert project["integrations"]["telegram"]["updated_at"] == ""  # not connected: no time

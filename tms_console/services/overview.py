@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
 
 from tms_console.domain import status_reasons
 from tms_console.domain.errors import ServiceError
@@ -128,19 +127,11 @@ def _targeted() -> list[str]:
 
 
 def cell(row: queries.PageIntegration) -> Cell:
-    spec = PROVIDERS.get(row.integration_type)
-    needs_target = spec is not None and installations.needs_target(spec, {"target_id": row.target_id})
-    bucket, state, detail = _status_of(row.status, row.status_reason, needs_target)
-    return Cell(
-        bucket,
-        row.account,
-        row.channel,
-        installations.stamp(row.updated_at),
-        row.failing,
-        installations.stamp(row.failing_since) if row.failing else "",
-        state,
-        detail,
-    )
+    _, kind, account, channel, target_id, stored, reason, updated, failing_since, failing = row
+    spec = PROVIDERS.get(kind)
+    needs_target = spec is not None and installations.needs_target(spec, {"target_id": target_id})
+    bucket, state, detail = _status_of(stored, reason, needs_target)
+    return Cell(bucket, account, channel, updated, failing, failing_since, state, detail)
 
 
 @functools.lru_cache(maxsize=512)
@@ -213,18 +204,17 @@ async def overview(identity: Identity, query: Query) -> Overview:
             channel_keys=installations.CHANNEL_FIELDS,
         )
     by_status = {status: sum(c[status] for c in by_provider.values()) for status in STATUSES}
-    cells: dict[Any, dict[str, Cell]] = {}
+    cells: dict[str, dict[str, Cell]] = {}
     for row in rows:
-        cells.setdefault(row.project_id, {})[row.integration_type] = cell(row)
-    projects = [
-        ProjectRow(
-            id=str(project_id),
-            name=name,
-            last_change=installations.stamp(changed),
-            cells={key: cells.get(project_id, {}).get(key, NOT_CONNECTED) for key in PROVIDERS},
+        cells.setdefault(row[0], {})[row[1]] = cell(row)
+    none: dict[str, Cell] = {}
+    projects = []
+    for project_id, name, changed in page:
+        pid = str(project_id)
+        of_project = cells.get(pid, none)
+        projects.append(
+            ProjectRow(pid, name, changed, {key: of_project.get(key, NOT_CONNECTED) for key in PROVIDERS})
         )
-        for project_id, name, changed in page
-    ]
     return Overview(
         total_projects=total,
         matching=matching,
