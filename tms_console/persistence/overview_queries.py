@@ -25,8 +25,6 @@ from tms_console.persistence.models import (
     DeliveryHealth,
     OverviewProject,
     OverviewSignature,
-    OverviewTenant,
-    OverviewTotal,
 )
 
 # What search matches, as migration 0015's trigger indexes it into `overview_projects` (a test checks
@@ -43,7 +41,7 @@ SEARCH_IDS = (
 
 @dataclass(frozen=True)
 class ProviderTotal:
-    """One provider's integrations in a tenant, as the trigger keeps them (see OverviewTotal)."""
+    """One provider's integrations in a tenant, as the trigger keeps them (see models.OverviewTotal)."""
 
     integration_type: str
     installed: int
@@ -56,27 +54,28 @@ async def overview_totals(
 ) -> tuple[int, int, list[ProviderTotal]]:
     """(projects, integrations with failing deliveries, per-provider totals) of a tenant, in one query.
 
-    Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index."""
-    totals, tenants = OverviewTotal, OverviewTenant
-    projects = sa.select(col(tenants.projects)).where(col(tenants.tenant_id) == tenant_id).scalar_subquery()
-    failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
-    one = sa.select(sa.literal(1).label("one")).subquery()
-    connection = await session.connection()  # Core statements here: no ORM execution per query
-    result = await connection.execute(
-        sa.select(
-            projects,
-            failing,
-            col(totals.integration_type),
-            col(totals.installed),
-            col(totals.inactive),
-            col(totals.untargeted),
-        )
-        .select_from(one)
-        .outerjoin(totals, col(totals.tenant_id) == tenant_id)
-    )
-    rows = result.all()
+    Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index
+    (as `_failing` selects them), as one fixed statement on the driver (see `_driver`)."""
+    cursor = await (await _driver(session)).execute(_TOTALS, {"tenant_id": tenant_id})
+    rows = await cursor.fetchall()
     kinds = [ProviderTotal(kind, n, bad, untargeted) for _, _, kind, n, bad, untargeted in rows if kind]
     return int(rows[0][0] or 0), int(rows[0][1]), kinds
+
+
+_TOTALS = (
+    "SELECT (SELECT projects FROM overview_tenants WHERE tenant_id = %(tenant_id)s), "
+    "(SELECT count(*) FROM delivery_health WHERE tenant_id = %(tenant_id)s AND failing), "
+    "t.integration_type, t.installed, t.inactive, t.untargeted "
+    "FROM (SELECT 1) AS one LEFT JOIN overview_totals t ON t.tenant_id = %(tenant_id)s"
+)
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The session's psycopg connection, for the overview's fixed statements: they return plain tuples
+    (350 rows a page for the integrations) that SQLAlchemy's execution and result layers only passed
+    through, at a cost larger than the queries' own."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
 def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
@@ -224,7 +223,7 @@ async def _planned_each_time(connection: AsyncConnection) -> AsyncIterator[None]
     """Statements whose best plan depends on the values (how many projects a tenant has, how many fail):
     planned for each execution, never as one generic prepared plan. Prepared after a few runs, the
     failing filter's generic plan probed the failing rows once per project of the tenant (10,000)."""
-    driver: Any = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
+    driver: Any = (await connection.get_raw_connection()).driver_connection
     threshold = driver.prepare_threshold
     driver.prepare_threshold = None
     try:
@@ -264,13 +263,10 @@ async def integrations_of_projects(
     """The integrations of a page of projects with whether their deliveries are failing (and since
     when), in one query (never one per project), of `meta` only what the page shows: the first
     non-empty of `account_keys` and of `channel_keys` (picked by Postgres, as `first_of` picks them from
-    the same keys). Run on the session's driver connection with a fixed statement: this query's 350
-    rows went through SQLAlchemy's execution and result layers for nothing but tuples."""
+    the same keys). A fixed statement whose rows go to the driver (see `_driver`)."""
     if not project_ids:
         return []
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
-    cursor = await driver.execute(
+    cursor = await (await _driver(session)).execute(
         _page_integrations(tuple(account_keys), tuple(channel_keys)),
         {"tenant_id": tenant_id, "ids": list(project_ids)},
     )
