@@ -350,8 +350,9 @@ def main(ctx: Bench) -> dict[str, float]:
             f"= {warm / PAGE_TARGET:.2f} x the 0.8 s target. When Playwright's `wait_for_selector` noticed "
             f"them (the measure before this run; it polls every 500 ms after its first 300 ms, so it lagged "
             f"the screen by up to half a second): warm median {warm_noticed * 1000:.0f} ms "
-            f"(before this round, same session: in the page {BEFORE_PAGE[0]:.0f} ms, noticed "
-            f"{BEFORE_PAGE[1]:.0f} ms; the previous RESULTS.md said 1250 ms in the page)."
+            f"(before this round, same session but a quieter moment: in the page {BEFORE_PAGE[0]:.0f} ms, "
+            f"noticed {BEFORE_PAGE[1]:.0f} ms; the previous RESULTS.md said 1250 ms in the page; the A/B "
+            "under one load is under /admin below)."
         )
     if problem:
         page_line += f" Not measured fully: {problem}."
@@ -417,8 +418,14 @@ a statement by EXPLAIN ANALYZE, 2.6 ms for page 100; the rest was Python).**
 - A cell's status words are cached per provider, stored status, reason and whether a target is picked
   (one lookup instead of a dict and two calls a cell), and `Cell` is a plain dataclass: a frozen one's
   `__init__` cost 4 x (1.8 against 0.4 us), 350 times a page.
-- In-process on the bench data, the same minute, old tree against new: a first page's service and
-  encoding CPU 8.8-10.2 ms -> 4.2-4.7 ms.
+- Same-run A/B (`/tmp`-only script: the code before this round and this branch as two uvicorn servers
+  side by side on this data, alternating per query, 2 x 40 requests each, each beside a `GET /api/health`):
+  server CPU per request (health's own subtracted) before -> after: first page 12.7 -> 5.7 ms, status and
+  provider filters 12.6-14.7 -> 7.5-9.2, failing 13.8-14.3 -> 8.2, sort 13.4 -> 6.8, page 100
+  13.5 -> 7.8, project-name search 14.8 -> 10.3, one-row searches 5.4-8.3 -> 4.2-6.7 (health 1.8 on
+  both); worst p95 ratio to the health p95 beside it 4.9 x -> 3.4 x (needs_attention=true 4.9 -> 3.3,
+  failing=true 3.7 -> 3.4, every other query <= 2.8 x after). In-process, old tree against new the same
+  minute: a first page's service and encoding CPU 8.8-10.2 ms -> 4.2-4.7 ms.
 - In this run against the code before it (the before column, measured minutes earlier in the same
   session; CPU per request rises with the machine's load: the floor's was {before_floor:.1f} ms then,
   {floor_cpu:.1f} ms now), a 50-row page's server CPU fell by {fall_low:.0%} to {fall_high:.0%}; a page
@@ -428,20 +435,22 @@ a statement by EXPLAIN ANALYZE, 2.6 ms for page 100; the rest was Python).**
 - The load sends the first screen's rows (`AdminState.FIRST_ROWS`, 6: more than a 900 px high window
   shows below the totals, chart and filters) in a delta of their own, then the rest of the page's rows,
   then starts the notification setting's load. The browser's render of that first delta was the page's
-  largest cost to its first cell (a 200-450 ms long task on this machine). In an interleaved A/B of 2 x 8
-  loads on the loaded machine, from the rows' message to the first cell: 225 and 240 ms against 527 and 337
-  ms (medians), navigation to first cell 1505 and 1390 ms against 1784 and 1426 ms.
-  `tests/security/test_admin_first_rows.py` holds the order.
+  largest cost to its first cell (a 200-450 ms long task on this machine). In an interleaved A/B (a
+  `/tmp` probe: 2 rounds of 8 warm loads of each variant, alternating, on the loaded machine), from the
+  rows' message to the first cell: 225 and 240 ms against 527 and 337 ms (medians); navigation to first
+  cell 1505 and 1390 ms against 1784 and 1426 ms. `tests/security/test_admin_first_rows.py` holds the
+  order.
 - The notification select is the browser's own `<select>` with a `<label>`: Radix's select renders
   every one of its 200 items into the page even while closed. The longest main-thread task after the
   options arrived, same A/B: 31 and 73 ms against 286 and 167 ms (medians).
 - What is left before the first cell, per load (the page's own counters, warm): ~0.4-0.7 s to the
   scripts' evaluation and hydration, ~0.1-0.3 s to the websocket's handshake, 20-140 ms of the backend
-  (`AdminState.load` with its query, by the machine's load), then the first render. The main thread is busy
-  nearly all that time (a CDP profile: ~1.2 s of CPU to the first cell on this loaded machine, 0.6 s
-  on a quieter one), so what would close it is fewer scripts and components before the first cell:
-  recharts' ResponsiveContainer measures the page in its first effect (the largest single entry of the
-  first render), and the page's Radix components, theme and emotion styles are evaluated up front."""
+  (`AdminState.load` with its query, by the machine's load), then the first render. The main thread is
+  busy nearly all that time (a CDP profile: ~1.2 s of CPU to the first cell on this loaded machine; in
+  a quiet moment the first cell showed at 0.63 s), so what would close it is fewer scripts and
+  components before the first cell: recharts' ResponsiveContainer measures the page in its first effect
+  (the largest single entry of the first render), and the page's Radix components, theme and emotion
+  styles are evaluated up front."""
 
 
 if __name__ == "__main__":
