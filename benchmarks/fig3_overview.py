@@ -167,27 +167,28 @@ QUERIES = [
     ("search channel name", {"q": "ops room 04242"}),
     ("search exact id", {"q": "C04242"}),
 ]
-# The code before this round (commit 7883921: migration 0015, pydantic serialisation), measured by this
-# script in the same session as the figures below, minutes earlier, on the same (shared) machine:
-# (p95 ms, p95 / floor p95 beside it, server CPU ms per request); the floor's CPU then: BEFORE_FLOOR_CPU.
+# The code before this round (commit 7ab6bf6: SQLAlchemy Core statements, timestamps formatted in Python),
+# measured by this script in the same session as the figures below, minutes earlier, on the same (shared)
+# machine: (p95 ms, p95 / floor p95 beside it, server CPU ms per request); the floor's CPU then:
+# BEFORE_FLOOR_CPU.
 BEFORE: dict[str, tuple[float, float, float]] = {
-    "first page": (48.1, 3.3, 13.6),
-    "status=needs_attention": (44.7, 3.2, 17.1),
-    "status=connected&provider=slack": (41.4, 2.3, 15.6),
-    "provider=slack": (24.8, 3.8, 14.0),
-    "needs_attention=true": (30.7, 6.4, 17.7),
-    "failing=true": (68.5, 7.2, 17.8),
-    "failing=true&provider=slack": (81.5, 3.7, 16.5),
-    "sort=-updated": (38.7, 2.4, 13.5),
-    "page 100": (29.4, 3.0, 12.4),
-    "search project name": (31.7, 5.2, 13.9),
-    "search account name": (10.2, 1.8, 4.6),
-    "search part of an account name": (32.1, 3.8, 6.6),
-    "search channel name": (25.3, 2.2, 5.0),
-    "search exact id": (7.9, 1.8, 5.0),
+    "first page": (23.2, 4.1, 14.4),
+    "status=needs_attention": (26.1, 4.5, 17.9),
+    "status=connected&provider=slack": (25.6, 4.0, 15.6),
+    "provider=slack": (18.0, 2.8, 14.6),
+    "needs_attention=true": (24.1, 4.0, 14.5),
+    "failing=true": (28.6, 4.8, 15.0),
+    "failing=true&provider=slack": (29.6, 4.9, 15.4),
+    "sort=-updated": (21.4, 3.9, 14.6),
+    "page 100": (20.7, 3.9, 13.0),
+    "search project name": (26.1, 5.1, 15.5),
+    "search account name": (16.4, 2.9, 6.7),
+    "search part of an account name": (14.3, 3.3, 8.4),
+    "search channel name": (16.9, 2.7, 6.6),
+    "search exact id": (12.2, 2.2, 6.5),
 }
-BEFORE_FLOOR_CPU = 1.4
-BEFORE_PAGE = (1023, 1571)  # /admin warm median: in the page, and when Playwright noticed
+BEFORE_FLOOR_CPU = 2.9
+BEFORE_PAGE = (898, 1287)  # /admin warm median: in the page, and when Playwright noticed
 
 
 def _get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[httpx.Response, float]:
@@ -349,8 +350,9 @@ def main(ctx: Bench) -> dict[str, float]:
             f"= {warm / PAGE_TARGET:.2f} x the 0.8 s target. When Playwright's `wait_for_selector` noticed "
             f"them (the measure before this run; it polls every 500 ms after its first 300 ms, so it lagged "
             f"the screen by up to half a second): warm median {warm_noticed * 1000:.0f} ms "
-            f"(before this round, same session: in the page {BEFORE_PAGE[0]:.0f} ms, noticed "
-            f"{BEFORE_PAGE[1]:.0f} ms; the previous RESULTS.md said 1368 ms, as noticed)."
+            f"(before this round, same session but a quieter moment: in the page {BEFORE_PAGE[0]:.0f} ms, "
+            f"noticed {BEFORE_PAGE[1]:.0f} ms; the previous RESULTS.md said 1250 ms in the page; the A/B "
+            "under one load is under /admin below)."
         )
     if problem:
         page_line += f" Not measured fully: {problem}."
@@ -397,63 +399,62 @@ def _before(label: str) -> str:
     return f"{p95:.1f}, {ratio:.1f} x, {cpu:.1f} ({cpu / BEFORE_FLOOR_CPU:.1f} x)"
 
 
-WHAT_CHANGED = """**Earlier rounds (migration 0015):** the totals, filters, sorts and search read a
-trigger-kept summary (`overview_projects` one row per project, `overview_totals` per tenant and provider,
-`overview_tenants`) through covering indexes and `pg_trgm`; before it, every request grouped, joined or
-scanned all 70,000 `project_integrations` rows (p95 68-166 ms). Freshness after every kind of write is
-tested, tenant-scoped (`tests/integration/test_overview_summary.py`).
+WHAT_CHANGED = """**Earlier rounds:** migration 0015's trigger-kept summary (`overview_projects`,
+`overview_totals`, `overview_tenants`, covering indexes, `pg_trgm`) replaced grouping 70,000 rows per
+request (p95 68-166 ms); 0017's `overview_signatures` made a filtered page's count a sum over a few
+hundred kept rows; the body is encoded from the service's dataclasses (no pydantic per cell); Postgres
+picks each cell's account and channel. Freshness after every kind of write is tested, tenant-scoped
+(`tests/integration/test_overview_summary.py`).
 
-**What changed in this round.**
-- The response body is encoded straight from the service's dataclasses by the C JSON encoder
-  (`api/v1.overview_body`); `response_model=OverviewOut` still documents it and a unit test holds the body
-  to that model field for field. Building 350 pydantic cells through `dataclasses.asdict` (a deep copy
-  per cell) cost ~4 ms of CPU per page, more than the queries; encoding now costs ~0.6 ms.
-- Postgres picks each integration's account and channel (the first non-empty of the same fields, in the
-  same order, as `credentials.account_name` / `installations.first_of`; a test holds them together) and
-  its target id: 3 text columns instead of 8 meta keys, no dict per row. In-process on the same data
-  (indicative: the machine's load differed between the two measurements), the service's own CPU for a
-  50-row page went from ~11.7 to ~7.8 ms: integrations 4.5 -> 3.1 ms, cells 2.5 -> 1.5 ms. The queries
-  run as Core statements (no ORM execution path).
-- Filtered pages' counts: migration 0017 keeps `overview_signatures` (per tenant: how many projects
-  have each set of installed / not active / untargeted providers: 259 rows for the bench tenant), moved
-  by a statement trigger on `overview_projects` itself, so every writer (0015's triggers, the foreign
-  key's cascade) keeps it exact in the writing transaction. A status or "needs attention" count is a sum
-  over the signatures that meet the same condition (EXPLAIN: 0.3 ms) instead of an index-only count over
-  the tenant's 10,000 entries (2-9 ms). The summary tests compare the kept signatures with a recount
-  after every write, for both tenants.
-- The page and count statements are planned for each execution: once psycopg prepared them, Postgres
-  switched to one generic plan that, for `failing=true&provider=slack`, walked all 10,000 entries and
-  probed the failing rows once per project (EXPLAIN: 8.7 ms page + 15.6 ms count, against 4.6 + 1.3 ms
-  planned for the values). The failing filter is an array of the failing projects probed by primary key.
-- fig3 itself: server CPU per request beside every query (latency on this shared machine swings with the
-  other jobs; CPU per request much less), and /admin's first rows timed in the page at the first frame
-  that shows a cell. Playwright's `wait_for_selector` polls at 0, 20, 50, 100, 100 ms and then every
-  500 ms, so the figure it gave (1.37 s) lagged what the screen showed by up to half a second.
+**What changed in this round (profiled with py-spy under this figure's load: the SQL itself is 0.1-0.4 ms
+a statement by EXPLAIN ANALYZE, 2.6 ms for page 100; the rest was Python).**
+- The page's integrations (350 rows) and the tenant's totals run as fixed statements on the session's
+  psycopg connection and come back as plain tuples: SQLAlchemy's execution and result layers and a
+  `PageIntegration` object per row cost more than the queries. Only the page statement, whose filters
+  vary, is still built by SQLAlchemy Core.
+- Postgres writes the page's times (`to_char(... AT TIME ZONE 'UTC')`, the format of
+  `installations.stamp`; `tests/integration/test_overview_cells.py` holds the two together): 750
+  timestamps a page needed a datetime each, a time zone conversion and a strftime.
+- A cell's status words are cached per provider, stored status, reason and whether a target is picked
+  (one lookup instead of a dict and two calls a cell), and `Cell` is a plain dataclass: a frozen one's
+  `__init__` cost 4 x (1.8 against 0.4 us), 350 times a page.
+- The failing filter's count comes with its page (`count(*) OVER ()`: its matches are probed by primary
+  key and sorted for the page anyway) instead of a second statement: EXPLAIN 4.1 + 2.0 ms -> 5.2 ms, one
+  round trip fewer; in-process CPU 6.0-6.8 -> 5.1-5.7 ms (3 alternating runs). This came after the A/B
+  below.
+- Same-run A/B (`/tmp`-only script: the code before this round and this branch as two uvicorn servers
+  side by side on this data, alternating per query, 2 x 40 requests each, each beside a `GET /api/health`):
+  server CPU per request (health's own subtracted) before -> after: first page 12.7 -> 5.7 ms, status and
+  provider filters 12.6-14.7 -> 7.5-9.2, failing 13.8-14.3 -> 8.2, sort 13.4 -> 6.8, page 100
+  13.5 -> 7.8, project-name search 14.8 -> 10.3, one-row searches 5.4-8.3 -> 4.2-6.7 (health 1.8 on
+  both); worst p95 ratio to the health p95 beside it 4.9 x -> 3.4 x (needs_attention=true 4.9 -> 3.3,
+  failing=true 3.7 -> 3.4, every other query <= 2.8 x after). In-process, old tree against new the same
+  minute: a first page's service and encoding CPU 8.8-10.2 ms -> 4.2-4.7 ms.
+- In this run against the code before it (the before column, measured minutes earlier in the same
+  session; CPU per request rises with the machine's load: the floor's was {before_floor:.1f} ms then,
+  {floor_cpu:.1f} ms now), a 50-row page's server CPU fell by {fall_low:.0%} to {fall_high:.0%}; a page
+  now costs {cpu_low:.1f}-{cpu_high:.1f} x the floor's CPU (the first page's {first_cpu:.1f} ms). {over}
 
-**Why the targets are still missed, and what would close them.** The API: the ratios above are taken on
-a 2-core machine shared with other jobs (the load average is given above the table), where every extra
-millisecond of CPU can turn into several of waiting, so latency ratios exaggerate CPU ratios; the CPU
-column is the steadier one: against the previous code, measured minutes before, a 50-row page's server
-CPU fell by {fall_low:.0%} to {fall_high:.0%} (the table's before column; CPU per request also rises
-with the machine's load: the floor's was {before_floor:.1f} ms then, {floor_cpu:.1f} ms now), yet in
-this run a 50-row page still cost {cpu_low:.1f}-{cpu_high:.1f} x the floor's CPU (the first page's
-{first_cpu:.1f} ms). {over} The service's ~8 ms is now spread over four round trips (the pool's
-pre-ping, totals, page, the page's 350 integrations: ~1 ms of SQLAlchemy/psycopg CPU each), converting
-350 rows x 10 columns, 350 cells (two timestamp formats each) and the encoding. What would close it: no
-pre-ping on the web pool (an app-wide setting, see fig2), the totals and the page in one statement,
-timestamps formatted by Postgres, and the body built by Postgres (`json_agg`) once the status words
-(`IntegrationStatus.of_row` and `status_reasons.explain`, today Python) are data the query can join.
-/admin: in the page, warm medians went from 0.77 s to 1.6 s over today's runs of this figure and our
-probes, with the machine's load; below 0.8 s only in quiet moments. Measured with the browser's own
-counters (CDP `Performance.getMetrics`), the renderer's main thread spends only ~0.3 s of CPU up to the
-first visible cell (JS evaluation and hydration ~0.15 s of script), the backend 25-240 ms of wall time
-for AdminState.load (10-40 ms of the process's CPU). The rest is waiting for CPU on a machine shared
-with the other jobs. Tried and not kept (no gain measurable beyond the noise): drawing the chart after
-the rows (its first drawing, ~0.15 s of CPU, already comes after the first rows: without any chart the
-main thread's CPU to the first cell was the same) and cells of plain elements instead of Radix
-components. What would close it on a quiet machine: fewer serial steps before the websocket's first
-event (the redirect /admin -> /admin/, the JS evaluation and hydration, the socket.io handshake: app-
-wide, the "memory" helper's area)."""
+**/admin.**
+- The load sends the first screen's rows (`AdminState.FIRST_ROWS`, 6: more than a 900 px high window
+  shows below the totals, chart and filters) in a delta of their own, then the rest of the page's rows,
+  then starts the notification setting's load. The browser's render of that first delta was the page's
+  largest cost to its first cell (a 200-450 ms long task on this machine). In an interleaved A/B (a
+  `/tmp` probe: 2 rounds of 8 warm loads of each variant, alternating, on the loaded machine), from the
+  rows' message to the first cell: 225 and 240 ms against 527 and 337 ms (medians); navigation to first
+  cell 1505 and 1390 ms against 1784 and 1426 ms. `tests/security/test_admin_first_rows.py` holds the
+  order.
+- The notification select is the browser's own `<select>` with a `<label>`: Radix's select renders
+  every one of its 200 items into the page even while closed. The longest main-thread task after the
+  options arrived, same A/B: 31 and 73 ms against 286 and 167 ms (medians).
+- What is left before the first cell, per load (the page's own counters, warm): ~0.4-0.7 s to the
+  scripts' evaluation and hydration, ~0.1-0.3 s to the websocket's handshake, 20-140 ms of the backend
+  (`AdminState.load` with its query, by the machine's load), then the first render. The main thread is
+  busy nearly all that time (a CDP profile: ~1.2 s of CPU to the first cell on this loaded machine; in
+  a quiet moment the first cell showed at 0.63 s), so what would close it is fewer scripts and
+  components before the first cell: recharts' ResponsiveContainer measures the page in its first effect
+  (the largest single entry of the first render), and the page's Radix components, theme and emotion
+  styles are evaluated up front."""
 
 
 if __name__ == "__main__":

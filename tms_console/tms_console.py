@@ -8,7 +8,6 @@ from tms_console.state.admin import AdminState
 from tms_console.state.admin_audit import AdminAuditState
 from tms_console.state.integrations import IntegrationsState
 from tms_console.state.login import HomeState, LoginState
-from tms_console.state.notify import NotifyState
 from tms_console.state.replace import ReplaceState
 from tms_console.state.session import SessionGuard
 
@@ -34,7 +33,7 @@ app.add_page(
     admin.admin_page,
     route=admin.ROUTE,
     title="Overview · TMS",
-    on_load=[AdminState.load, NotifyState.load_notify],
+    on_load=AdminState.load,
 )
 app.add_page(
     admin_audit.admin_audit_page,

@@ -48,6 +48,11 @@ END $$;
 """
 
 
+# Each trigger below locks its signature rows in one order, but an INSERT and an UPDATE trigger lock
+# separately, so a statement that both inserted and updated rows could deadlock with another; none
+# does: the one writer, 0015's `overview_refresh_projects` upsert, inserts only for new projects (the
+# projects INSERT trigger, whose ids have no row yet) and updates only for existing ones (every other
+# caller names projects whose row was inserted with them and leaves only by cascade with them).
 TABLES = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows"}
 TABLES["UPDATE"] = f"{TABLES['DELETE']} {TABLES['INSERT']}"
 

@@ -14,19 +14,20 @@ def notify_setting() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(rx.icon("bell", size=16), rx.heading("Notifications", size="3"), align="center"),
-            rx.text(
+            rx.el.label(
                 "When an integration needs reconnecting, is disabled or fails to deliver, say so once in:",
-                size="2",
+                html_for="notify-target",
+                class_name="rt-Text rt-r-size-2",
                 color="var(--gray-11)",
             ),
-            rx.select.root(
-                rx.select.trigger(
-                    id="notify-target", width="100%", max_width="20rem", aria_label="Notify admins through"
-                ),
-                rx.select.content(
-                    rx.select.item("Nobody (no notifications)", value=NOBODY),
-                    rx.foreach(NotifyState.notify_options, lambda o: rx.select.item(o.label, value=o.id)),
-                ),
+            # The browser's own select: a Radix select renders every item (200 options here) into the page
+            # even while closed, which froze the page for 150-450 ms when they arrived; a native one costs
+            # one plain element per option and brings its own keyboard and screen reader behaviour.
+            rx.el.select(
+                rx.el.option("Nobody (no notifications)", value=NOBODY),
+                rx.foreach(NotifyState.notify_options, lambda o: rx.el.option(o.label, value=o.id)),
+                id="notify-target",
+                class_name="native-select",
                 value=NotifyState.notify_chosen,
                 on_change=NotifyState.choose_notify,
             ),

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg import sql as psql
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -25,9 +25,6 @@ from tms_console.persistence.models import (
     DeliveryHealth,
     OverviewProject,
     OverviewSignature,
-    OverviewTenant,
-    OverviewTotal,
-    ProjectIntegration,
 )
 
 # What search matches, as migration 0015's trigger indexes it into `overview_projects` (a test checks
@@ -44,7 +41,7 @@ SEARCH_IDS = (
 
 @dataclass(frozen=True)
 class ProviderTotal:
-    """One provider's integrations in a tenant, as the trigger keeps them (see OverviewTotal)."""
+    """One provider's integrations in a tenant, as the trigger keeps them (see models.OverviewTotal)."""
 
     integration_type: str
     installed: int
@@ -57,27 +54,28 @@ async def overview_totals(
 ) -> tuple[int, int, list[ProviderTotal]]:
     """(projects, integrations with failing deliveries, per-provider totals) of a tenant, in one query.
 
-    Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index."""
-    totals, tenants = OverviewTotal, OverviewTenant
-    projects = sa.select(col(tenants.projects)).where(col(tenants.tenant_id) == tenant_id).scalar_subquery()
-    failing = _failing(tenant_id, sa.func.count()).scalar_subquery()
-    one = sa.select(sa.literal(1).label("one")).subquery()
-    connection = await session.connection()  # Core statements here: no ORM execution per query
-    result = await connection.execute(
-        sa.select(
-            projects,
-            failing,
-            col(totals.integration_type),
-            col(totals.installed),
-            col(totals.inactive),
-            col(totals.untargeted),
-        )
-        .select_from(one)
-        .outerjoin(totals, col(totals.tenant_id) == tenant_id)
-    )
-    rows = result.all()
+    Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index
+    (as `_failing` selects them), as one fixed statement on the driver (see `_driver`)."""
+    cursor = await (await _driver(session)).execute(_TOTALS, {"tenant_id": tenant_id})
+    rows = await cursor.fetchall()
     kinds = [ProviderTotal(kind, n, bad, untargeted) for _, _, kind, n, bad, untargeted in rows if kind]
     return int(rows[0][0] or 0), int(rows[0][1]), kinds
+
+
+_TOTALS = (
+    "SELECT (SELECT projects FROM overview_tenants WHERE tenant_id = %(tenant_id)s), "
+    "(SELECT count(*) FROM delivery_health WHERE tenant_id = %(tenant_id)s AND failing), "
+    "t.integration_type, t.installed, t.inactive, t.untargeted "
+    "FROM (SELECT 1) AS one LEFT JOIN overview_totals t ON t.tenant_id = %(tenant_id)s"
+)
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The session's psycopg connection, for the overview's fixed statements: they return plain tuples
+    (350 rows a page for the integrations) that SQLAlchemy's execution and result layers only passed
+    through, at a cost larger than the queries' own."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
 def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
@@ -167,8 +165,9 @@ async def overview_page(
     offset: int,
     failing: bool = False,
     known_total: int | None = None,
-) -> tuple[int, list[tuple[uuid.UUID, str, datetime | None]]]:
-    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change)]).
+) -> tuple[int, list[tuple[uuid.UUID, str, str]]]:
+    """One page of the tenant's projects matching the filters: (total matching, [(id, name, last change
+    as `installations.stamp` writes it)]).
 
     Reads `overview_projects` (one narrow row per project, kept by triggers), never the integrations.
     `known_total`: the caller knows how many match (from the kept totals), so only the page is read;
@@ -191,18 +190,31 @@ async def overview_page(
         "updated": [col(ov.last_change).asc().nulls_first(), col(ov.name).asc()],
         "-updated": [col(ov.last_change).desc().nulls_last(), col(ov.name).asc()],
     }
+    # The failing filter probes its projects by primary key and sorts every match for the page anyway:
+    # a window count over them costs less than counting them again in a second statement.
+    windowed = failing and known_total is None
+    columns: list[Any] = [
+        col(ov.project_id),
+        col(ov.name),
+        sa.literal_column(stamp_sql("overview_projects.last_change"), sa.Text),
+        *([sa.func.count().over()] if windowed else []),
+    ]
     connection = await session.connection()
     async with _planned_each_time(connection):
-        page = await connection.execute(
-            sa.select(col(ov.project_id), col(ov.name), col(ov.last_change))
-            .where(*conditions)
-            .order_by(*orders[sort], col(ov.project_id))
-            .limit(limit)
-            .offset(offset)
-        )
-        rows = [(pid, name, changed) for pid, name, changed in page.all()]
+        page: Sequence[Any] = (
+            await connection.execute(
+                sa.select(*columns)
+                .where(*conditions)
+                .order_by(*orders[sort], col(ov.project_id))
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        rows = [(pid, name, changed) for pid, name, changed, *_ in page]
         if known_total is not None:
             return known_total, rows
+        if windowed and page:
+            return int(page[0][3]), rows
         if not search and not failing:  # the kept signatures say how many match
             sig = OverviewSignature
             kept = sa.func.coalesce(sa.func.sum(col(sig.projects)), 0)
@@ -220,7 +232,7 @@ async def _planned_each_time(connection: AsyncConnection) -> AsyncIterator[None]
     """Statements whose best plan depends on the values (how many projects a tenant has, how many fail):
     planned for each execution, never as one generic prepared plan. Prepared after a few runs, the
     failing filter's generic plan probed the failing rows once per project of the tenant (10,000)."""
-    driver: Any = (await connection.get_raw_connection()).driver_connection  # psycopg's AsyncConnection
+    driver: Any = (await connection.get_raw_connection()).driver_connection
     threshold = driver.prepare_threshold
     driver.prepare_threshold = None
     try:
@@ -233,20 +245,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-@dataclass(frozen=True)
-class PageIntegration:
-    """What the overview shows of one integration of a page: its display fields, never a credential."""
+# One integration of a page, as `integrations_of_projects` returns it (plain tuples: 350 of them per
+# page, no object per row): project id (text), type, account, channel (the first non-empty of the
+# account and channel fields, "" if none), target id (or None), stored status, status reason, when it
+# changed and since when its deliveries fail (both already as `installations.stamp` writes them, ""
+# for none), whether its deliveries are failing. Never a credential.
+PageIntegration = tuple[str, str, str, str, str | None, str, str | None, str, str, bool]
 
-    project_id: uuid.UUID
-    integration_type: str
-    account: str  # the first non-empty of the account fields ("" if none)
-    channel: str  # the first non-empty of the channel fields ("" if none)
-    target_id: str | None
-    status: str
-    status_reason: str | None
-    updated_at: datetime
-    failing: bool
-    failing_since: datetime | None
+# `installations.stamp`'s format, written by Postgres (a test holds the two together): 700 timestamps a
+# page need no datetime object, no time zone conversion and no strftime in Python.
+STAMP = 'YYYY-MM-DD HH24:MI "UTC"'
+
+
+def stamp_sql(column: str) -> str:
+    return f"coalesce(to_char({column} AT TIME ZONE 'UTC', '{STAMP}'), '')"
 
 
 async def integrations_of_projects(
@@ -258,65 +270,39 @@ async def integrations_of_projects(
     channel_keys: Sequence[str],
 ) -> list[PageIntegration]:
     """The integrations of a page of projects with whether their deliveries are failing (and since
-    when), in one query (never one per project): plain rows, no ORM objects, and of `meta` only what
-    the page shows: the first non-empty of `account_keys` and of `channel_keys` (picked by Postgres, as
-    `first_of` picks them from the same keys: 350 cells need no dict and no per-key decoding here)."""
+    when), in one query (never one per project), of `meta` only what the page shows: the first
+    non-empty of `account_keys` and of `channel_keys` (picked by Postgres, as `first_of` picks them from
+    the same keys). A fixed statement whose rows go to the driver (see `_driver`)."""
     if not project_ids:
         return []
-    connection = await session.connection()  # a Core statement: no ORM bookkeeping per row
-    result = await connection.execute(
+    cursor = await (await _driver(session)).execute(
         _page_integrations(tuple(account_keys), tuple(channel_keys)),
         {"tenant_id": tenant_id, "ids": list(project_ids)},
     )
-    rows = result.all()
-    return [
-        PageIntegration(
-            project,
-            kind,
-            account,
-            channel,
-            target,
-            status,
-            reason,
-            updated,
-            bool(failing),
-            since if failing else None,
-        )
-        for project, kind, account, channel, target, status, reason, updated, failing, since in rows
-    ]
+    return await cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _first_of(keys: Sequence[str]) -> Any:
     """SQL: the first of these meta keys whose text is not empty, else ''."""
-    meta = col(ProjectIntegration.meta)
-    return sa.func.coalesce(*[sa.func.nullif(meta[key].astext, "") for key in keys], "")
+    picks = [psql.SQL("nullif(pi.meta->>{}, '')").format(psql.Literal(key)) for key in keys]
+    return psql.SQL("coalesce({}, '')").format(psql.SQL(", ").join(picks))
 
 
 @functools.cache
 def _page_integrations(account_keys: tuple[str, ...], channel_keys: tuple[str, ...]) -> Any:
-    """The statement of `integrations_of_projects`, built once (parameters: tenant_id, ids)."""
-    pi, health = ProjectIntegration, DeliveryHealth
-    # A lateral lookup by primary key per integration (350 probes), not a hash join over every health row.
-    of_row = (
-        sa.select(col(health.failing), col(health.failing_since))
-        .where(col(health.integration_id) == col(pi.id))
-        .limit(1)
-        .lateral("health")
-    )
-    ids = sa.bindparam("ids", type_=pg.ARRAY(sa.Uuid))  # one array, not 50 placeholders: prepared once
-    return (
-        sa.select(
-            col(pi.project_id),
-            col(pi.integration_type),
-            _first_of(account_keys),
-            _first_of(channel_keys),
-            col(pi.meta)["target_id"].astext,
-            col(pi.status),
-            col(pi.status_reason),
-            col(pi.updated_at),
-            of_row.c.failing,
-            of_row.c.failing_since,
-        )
-        .outerjoin(of_row, sa.true())
-        .where(col(pi.tenant_id) == sa.bindparam("tenant_id"), col(pi.project_id) == sa.any_(ids))
+    """The statement of `integrations_of_projects`, built once (parameters: tenant_id, ids). A lateral
+    lookup by primary key per integration (350 probes), not a hash join over every health row."""
+    return psql.SQL(
+        "SELECT pi.project_id::text, pi.integration_type, {account}, {channel}, pi.meta->>'target_id', "
+        "pi.status, pi.status_reason, {updated}, "
+        "CASE WHEN h.failing THEN {since} ELSE '' END, coalesce(h.failing, false) "
+        "FROM project_integrations pi LEFT JOIN LATERAL ("
+        " SELECT failing, failing_since FROM delivery_health WHERE integration_id = pi.id LIMIT 1"
+        ") h ON true "
+        "WHERE pi.tenant_id = %(tenant_id)s AND pi.project_id = ANY(%(ids)s)"
+    ).format(
+        account=_first_of(account_keys),
+        channel=_first_of(channel_keys),
+        updated=psql.SQL(stamp_sql("pi.updated_at")),  # type: ignore[arg-type]
+        since=psql.SQL(stamp_sql("h.failing_since")),  # type: ignore[arg-type]
     )
