@@ -20,6 +20,7 @@ import httpx
 from tms_console.domain.errors import ProviderDown, ProviderError, RateLimited
 from tms_console.domain.reasons import Reason
 from tms_console.providers.config import ResolvedProvider
+from tms_console.security.ssrf import KEEPALIVE_EXPIRY
 from tms_console.settings import get_settings
 
 logger = logging.getLogger("tms_console.provider_http")
@@ -36,7 +37,9 @@ def get_http_client() -> httpx.AsyncClient:
         # Not more kept alive: httpcore 1.0 scans its whole pool (an idle check with a poll per connection,
         # and a count of all connections per idle one) on every request and release, so 100 kept
         # connections under 50 concurrent callbacks cost more CPU than reconnecting (issue 12, fig1 A/B).
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=httpx.Limits(
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY
+        ),
     )
 
 

@@ -60,6 +60,11 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are a
 # ("2130706433", "0x7f.1", "017700000001", "127.1"); only the plain dotted quad is accepted.
 NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 
+# A connection idle this long is not reused. Many servers close idle ones after 5 s (uvicorn's and Node's
+# default, httpx's own expiry): reused at that very moment, the request fails unanswered (ReadError), which
+# a delivery pays with a retry slot. Seen in tests/faults: a Slack post on a connection idle 5.0 s.
+KEEPALIVE_EXPIRY = 4.0
+
 
 class DestinationError(ValueError):
     """A webhook URL we refuse to call; `str(error)` is a sentence to show the agent."""
@@ -300,7 +305,9 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         verify: ssl.SSLContext | bool = True,
         limits: httpx.Limits | None = None,
     ) -> None:
-        limits = limits or httpx.Limits(max_connections=50, max_keepalive_connections=10)
+        limits = limits or httpx.Limits(
+            max_connections=50, max_keepalive_connections=10, keepalive_expiry=KEEPALIVE_EXPIRY
+        )
         if verify is True:
             verify = verifying_context()
         context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
