@@ -212,6 +212,12 @@ async def statement() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         await pool.release(connection)
 
 
+async def driver(session: AsyncSession) -> Any:
+    """The psycopg connection under the session's transaction: for procrastinate's deferrals, which must
+    commit with the session's writes, and for fixed statements whose rows need no SQLAlchemy layer."""
+    return (await (await session.connection()).get_raw_connection()).driver_connection
+
+
 async def dispose_engine() -> None:
     if get_engine.cache_info().currsize:
         await get_engine().dispose()

@@ -22,6 +22,7 @@ from procrastinate.types import JSONDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tms_console.persistence.db import driver
 from tms_console.settings import get_settings
 
 DELIVER_TASK = "deliver"
@@ -94,7 +95,6 @@ async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -
     """Queue one `deliver` job per delivery inside the session's transaction; their procrastinate ids."""
     if not jobs:
         return []
-    connection = await (await session.connection()).get_raw_connection()
     deferred = await _jobs.batch_defer_jobs_async(
         [
             Job(
@@ -107,7 +107,7 @@ async def defer_deliveries(session: AsyncSession, jobs: Sequence[DeliveryJob]) -
             )
             for job in jobs
         ],
-        connection=connection.driver_connection,
+        connection=await driver(session),
     )
     return [job.id for job in deferred if job.id is not None]
 
@@ -117,7 +117,6 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
 
     The job names its attempt, so a job run twice (its worker died after recording) does not send twice.
     """
-    connection = await (await session.connection()).get_raw_connection()
     deferred = await _jobs.defer_job_async(
         Job(
             id=None,
@@ -129,7 +128,7 @@ async def defer_retry(session: AsyncSession, job: DeliveryJob, *, attempt: int, 
             scheduled_at=at,
             task_kwargs=job.args(attempt),
         ),
-        connection=connection.driver_connection,
+        connection=await driver(session),
     )
     assert deferred.id is not None
     return deferred.id
@@ -143,7 +142,6 @@ async def defer_notice(
     Under the tenant's lock: procrastinate runs no job while another with the same lock is running or was
     queued before it, so a tenant's admins are told of transitions in the order they happened.
     """
-    connection = await (await session.connection()).get_raw_connection()
     deferred = await _jobs.defer_job_async(
         Job(
             id=None,
@@ -153,7 +151,7 @@ async def defer_notice(
             queueing_lock=None,
             task_kwargs={"tenant_id": str(tenant_id), "integration_id": str(integration_id), "text": text},
         ),
-        connection=connection.driver_connection,
+        connection=await driver(session),
     )
     assert deferred.id is not None
     return deferred.id
@@ -168,7 +166,6 @@ async def defer_health_jobs(
     if not due:
         return 0
     prefix = CHECK_LOCK_PREFIX if task == CHECK_TASK else REFRESH_LOCK_PREFIX
-    connection = await (await session.connection()).get_raw_connection()
     deferred = await _jobs.batch_defer_jobs_async(
         [
             Job(
@@ -183,7 +180,7 @@ async def defer_health_jobs(
             )
             for integration_id, at in due
         ],
-        connection=connection.driver_connection,
+        connection=await driver(session),
     )
     return len(deferred)
 
@@ -243,7 +240,6 @@ async def defer_install_details(
 ) -> None:
     """Queue the `install_details` job of a row saved by the general path, inside the session's transaction
     (the first-install statement queues its own: `installs.insert_first`). Its args are the row's ids."""
-    connection = await (await session.connection()).get_raw_connection()
     await _jobs.defer_job_async(
         Job(
             id=None,
@@ -258,13 +254,12 @@ async def defer_install_details(
                 "integration_id": str(integration_id),
             },
         ),
-        connection=connection.driver_connection,
+        connection=await driver(session),
     )
 
 
 async def defer_replacement_expiry(session: AsyncSession, handle: str, *, at: datetime) -> None:
     """Queue the job that drops a held replacement at `at` if nobody decided (and revokes its tokens)."""
-    connection = await (await session.connection()).get_raw_connection()
     await _jobs.defer_job_async(
         Job(
             id=None,
@@ -275,5 +270,5 @@ async def defer_replacement_expiry(session: AsyncSession, handle: str, *, at: da
             scheduled_at=at,
             task_kwargs={"handle": handle},
         ),
-        connection=connection.driver_connection,
+        connection=await driver(session),
     )

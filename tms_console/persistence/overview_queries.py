@@ -17,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from psycopg import sql as psql
 from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tms_console.domain.status import OverviewBucket
+from tms_console.persistence.db import driver
 from tms_console.persistence.models import (
     DeliveryHealth,
     OverviewProject,
@@ -55,8 +56,8 @@ async def overview_totals(
     """(projects, integrations with failing deliveries, per-provider totals) of a tenant, in one query.
 
     Reads the trigger-kept rows (a handful per tenant) and counts the failing rows of a partial index
-    (as `_failing` selects them), as one fixed statement on the driver (see `_driver`)."""
-    cursor = await (await _driver(session)).execute(_TOTALS, {"tenant_id": tenant_id})
+    (as `_failing` selects them), as one fixed statement on the driver (`db.driver`): plain tuples."""
+    cursor = await (await driver(session)).execute(_TOTALS, {"tenant_id": tenant_id})
     rows = await cursor.fetchall()
     kinds = [ProviderTotal(kind, n, bad, untargeted) for _, _, kind, n, bad, untargeted in rows if kind]
     return int(rows[0][0] or 0), int(rows[0][1]), kinds
@@ -68,14 +69,6 @@ _TOTALS = (
     "t.integration_type, t.installed, t.inactive, t.untargeted "
     "FROM (SELECT 1) AS one LEFT JOIN overview_totals t ON t.tenant_id = %(tenant_id)s"
 )
-
-
-async def _driver(session: AsyncSession) -> Any:
-    """The session's psycopg connection, for the overview's fixed statements: they return plain tuples
-    (350 rows a page for the integrations) that SQLAlchemy's execution and result layers only passed
-    through, at a cost larger than the queries' own."""
-    connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
 
 
 def _failing(tenant_id: uuid.UUID, column: Any) -> Any:
@@ -200,7 +193,7 @@ async def overview_page(
         *([sa.func.count().over()] if windowed else []),
     ]
     connection = await session.connection()
-    async with _planned_each_time(connection):
+    async with _planned_each_time(session):
         page: Sequence[Any] = (
             await connection.execute(
                 sa.select(*columns)
@@ -228,17 +221,17 @@ async def overview_page(
 
 
 @asynccontextmanager
-async def _planned_each_time(connection: AsyncConnection) -> AsyncIterator[None]:
+async def _planned_each_time(session: AsyncSession) -> AsyncIterator[None]:
     """Statements whose best plan depends on the values (how many projects a tenant has, how many fail):
     planned for each execution, never as one generic prepared plan. Prepared after a few runs, the
     failing filter's generic plan probed the failing rows once per project of the tenant (10,000)."""
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None
+    connection = await driver(session)
+    threshold = connection.prepare_threshold
+    connection.prepare_threshold = None
     try:
         yield
     finally:
-        driver.prepare_threshold = threshold
+        connection.prepare_threshold = threshold
 
 
 def _escape_like(text: str) -> str:
@@ -272,10 +265,11 @@ async def integrations_of_projects(
     """The integrations of a page of projects with whether their deliveries are failing (and since
     when), in one query (never one per project), of `meta` only what the page shows: the first
     non-empty of `account_keys` and of `channel_keys` (picked by Postgres, as `first_of` picks them from
-    the same keys). A fixed statement whose rows go to the driver (see `_driver`)."""
+    the same keys). A fixed statement on the driver (`db.driver`): plain tuples, no object per row, as
+    SQLAlchemy's execution and result layers cost more than the query for 350 rows a page."""
     if not project_ids:
         return []
-    cursor = await (await _driver(session)).execute(
+    cursor = await (await driver(session)).execute(
         _page_integrations(tuple(account_keys), tuple(channel_keys)),
         {"tenant_id": tenant_id, "ids": list(project_ids)},
     )
