@@ -26,7 +26,8 @@ def slack_install(token: str) -> Installation:
 
 def events(db: psycopg.Connection, project: uuid.UUID) -> list[tuple[object, ...]]:
     return db.execute(
-        "SELECT action, reason, integration_id, actor_name, ip FROM integration_events "
+        "SELECT action, reason, integration_id, integration_type, actor_id, actor_name, ip, user_agent, "
+        "tenant_id, from_status, to_status, created_at > now() - interval '1 minute' FROM integration_events "
         "WHERE project_id = %s ORDER BY created_at",
         (project,),
     ).fetchall()
@@ -58,7 +59,22 @@ def test_first_install_writes_row_credentials_and_one_audit_event_then_reinstall
     assert [(r[0], r[1], r[2], r[3]["team_id"], r[4]) for r in row] == [
         (row_id, "active", None, "T0FIRST", "Ada")
     ]
-    assert events(db, place.project_id) == [("installed", "installed", row_id, "Ada", "203.0.113.7")]
+    assert events(db, place.project_id) == [
+        (
+            "installed",
+            "installed",
+            row_id,
+            "slack",
+            "u-1",
+            "Ada",
+            "203.0.113.7",
+            "ua",
+            place.tenant_id,
+            None,
+            None,
+            True,
+        )
+    ]
     # Sealed for this row (AAD = tenant, project, type, row id): it opens with the row it is stored on.
     assert run_service(lambda: opened(place.tenant_id, place.project_id)) == {"access_token": "xoxb-first"}
 

@@ -349,6 +349,18 @@ def test_health_and_openapi(live_url) -> None:
         assert client.get("/api/health").json() == {"database": "ok", "redis": "ok"}
         spec = client.get("/openapi.json").json()
     assert "/v1/tenants/{tenant_id}/projects/{project_id}/integrations" in spec["paths"]
+    # The callback reads its parameters itself; they are documented all the same.
+    callback = spec["paths"]["/api/public/integrations/{integration_type}/callback"]["get"]
+    documented = {(p["name"], p["in"], p["schema"].get("maxLength")) for p in callback["parameters"]}
+    assert documented == {
+        ("integration_type", "path", 50),
+        ("code", "query", 2048),
+        ("state", "query", 2048),
+        ("error", "query", 256),
+        ("error_description", "query", 2048),
+        ("admin_consent", "query", 16),
+    }
+    assert {"303", "400", "429", "503"} <= set(callback["responses"])
 
 
 def test_session_cookie_is_httponly_and_requires_a_valid_token(live_url) -> None:

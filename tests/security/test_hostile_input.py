@@ -109,6 +109,23 @@ def test_huge_query_strings_are_refused(api, live_url, db) -> None:
     assert snapshot(db) == before
 
 
+def test_malformed_callbacks_get_the_plain_page_and_change_nothing(api, db) -> None:
+    before = snapshot(db)
+    for url in (
+        "/api/public/integrations/discord/callback?state=" + "s" * 2049 + "&code=c",
+        "/api/public/integrations/discord/callback?state=s&code=c&error=" + "e" * 257,
+        "/api/public/integrations/discord/callback?state=s&admin_consent=" + "T" * 17,
+        "/api/public/integrations/Discord/callback?state=s&code=c",
+        "/api/public/integrations/" + "d" * 51 + "/callback?state=s&code=c",
+    ):
+        answer = api.get(url)
+        assert answer.status_code == 400, url
+        assert answer.headers["content-type"].startswith("text/html"), url
+        assert "data-reason='invalid_state'" in answer.text and "Back to the console" in answer.text, url
+        assert "set-cookie" not in answer.headers  # the browser's binding stays for its genuine callback
+    assert snapshot(db) == before
+
+
 def test_many_repeated_parameters_are_refused(api, db) -> None:
     before = snapshot(db)
     query = "&".join(f"state=s{i}" for i in range(2000))

@@ -39,6 +39,7 @@ def create_api() -> FastAPI:
     )
     api.add_exception_handler(ServiceError, service_error_handler)
     for module in (
+        callback,  # first: routes are matched in order, and the callback is the busiest public route
         v1,
         subscriptions,
         deliveries,
@@ -46,7 +47,6 @@ def create_api() -> FastAPI:
         audit,
         notifications,
         events,
-        callback,
         inbound,
         session,
         health,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
+import re
 import secrets
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tms_console.api.deps import client_ip, enforce_rate_limit, rate_charge
@@ -25,40 +26,64 @@ from tms_console.settings import get_settings
 
 router = APIRouter(tags=["oauth"])
 
-Short = Annotated[str | None, Query(max_length=2048)]
 NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+CALLBACK_PATH = "/api/public/integrations/{integration_type}/callback"
+INTEGRATION_TYPE = re.compile(r"[a-z0-9_]{1,50}")
+# The parameters a callback reads, with their longest accepted value; any other one is ignored.
+PARAMETERS = {"code": 2048, "state": 2048, "error": 256, "error_description": 2048, "admin_consent": 16}
+# The callback ends the browser's binding: one fixed header (Starlette's delete_cookie builds it anew).
+DELETE_BINDING = (
+    f'{BINDING_COOKIE}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path={BINDING_COOKIE_PATH}; '
+    "SameSite=lax"
+)
+
+
+def _documented_parameters() -> list[dict[str, Any]]:
+    """The callback reads its parameters itself (a malformed one gets the plain page, not FastAPI's
+    JSON 422, and the request skips FastAPI's per-parameter validation: issue 12); documented here."""
+    path = {"type": "string", "maxLength": 50, "pattern": f"^{INTEGRATION_TYPE.pattern}$"}
+    return [
+        {"name": "integration_type", "in": "path", "required": True, "schema": path},
+        *(
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": limit}}
+            for name, limit in PARAMETERS.items()
+        ),
+    ]
 
 
 HTML_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 @router.get(
-    "/api/public/integrations/{integration_type}/callback",
+    CALLBACK_PATH,
     status_code=303,
     response_class=RedirectResponse,
     responses={
         303: {"description": "To the console page, with the outcome in its query"},
-        400: {"description": "Unknown, used or malformed state: a plain page", **HTML_PAGE},
+        400: {"description": "Unknown, used or malformed state or parameters: a plain page", **HTML_PAGE},
         429: {"description": "Too many callbacks (see Retry-After): a plain page", **HTML_PAGE},
         503: {"description": "Redis is down: a plain page; reload to retry", **HTML_PAGE},
     },
+    openapi_extra={"parameters": _documented_parameters()},
 )
-async def oauth_callback(
-    request: Request,
-    integration_type: Annotated[str, Path(max_length=50, pattern=r"^[a-z0-9_]+$")],
-    code: Short = None,
-    state: Short = None,
-    error: Annotated[str | None, Query(max_length=256)] = None,
-    error_description: Annotated[str | None, Query(max_length=2048)] = None,
-    admin_consent: Annotated[str | None, Query(max_length=16)] = None,
-) -> Response:
+async def oauth_callback(request: Request) -> Response:
     """Where providers send the browser back. Always a 303 to the console, or a plain error page.
 
     Any other parameter (`return_to`, `project_id`, ...) is ignored: where the browser goes comes
     from the stored state only.
     """
+    integration_type = request.path_params["integration_type"]
+    query = request.query_params
+    values = {name: query.get(name) or None for name in PARAMETERS}
+    if not INTEGRATION_TYPE.fullmatch(integration_type):
+        install.log_callback(Reason.INVALID_STATE, "-")  # not logged: it may hold anything
+        return _plain_error(Reason.INVALID_STATE, 400)
+    if any(value is not None and len(value) > PARAMETERS[name] for name, value in values.items()):
+        install.log_callback(Reason.INVALID_STATE, integration_type)
+        return _plain_error(Reason.INVALID_STATE, 400)
+    code, state, error = values["code"], values["state"], values["error"]
     signed_in = identity_from_cookie_header(request.headers.get("cookie", ""))
-    names = [name for name, _ in request.query_params.multi_items()]
+    names = [name for name, _ in query.multi_items()]
     duplicated = any(names.count(name) > 1 for name in ("state", "code", "error"))
     limit: Charge | None = rate_charge(request, "callback", get_settings().callback_rate_limit, signed_in)
     if duplicated or error:  # refused, or checked, before the state is consumed: counted on their own
@@ -70,12 +95,12 @@ async def oauth_callback(
             return _refused(exc)
     outcome = await install.complete_callback(
         install.CallbackInput(
-            integration_type=integration_type[:50],
+            integration_type=integration_type,
             state=state,
             code=code,
             error=error,
-            error_description=error_description,
-            admin_consent=admin_consent,
+            error_description=values["error_description"],
+            admin_consent=values["admin_consent"],
             binding=request.cookies.get(BINDING_COOKIE),
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
@@ -91,9 +116,9 @@ async def oauth_callback(
         if outcome.retry_after is not None:
             page.headers["Retry-After"] = str(outcome.retry_after)
         return page
-    response = RedirectResponse(outcome.redirect_url, status_code=303, headers=NO_REFERRER)
-    response.delete_cookie(BINDING_COOKIE, path=BINDING_COOKIE_PATH)
-    return response
+    return RedirectResponse(
+        outcome.redirect_url, status_code=303, headers={**NO_REFERRER, "Set-Cookie": DELETE_BINDING}
+    )
 
 
 def _refused(exc: ServiceError) -> HTMLResponse:

@@ -1,6 +1,6 @@
 """The first install of an integration into a project, in one statement (one round trip).
 
-The row, its sealed credentials and its audit events are inserted by one statement, atomic on its own
+The row, its sealed credentials and its audit event are inserted by one statement, atomic on its own
 (autocommit): it holds the project's slot (the advisory lock `repository.lock_integration_slot` takes,
 so it runs one after the other with a reinstall) and inserts nothing when a row already exists; the
 caller then takes the general path (lock, read the row, upsert, transition). The same statement queues
@@ -11,7 +11,7 @@ token): only when the row was inserted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,6 @@ from tms_console.persistence.job_queue import (
     defer_jobs_sql,
     installs_queue,
 )
-from tms_console.persistence.models import IntegrationEvent
 from tms_console.persistence.repository import slot_key
 
 EVENT_COLUMNS = (
@@ -52,10 +51,9 @@ row AS (
 ), credentials AS (
     INSERT INTO integration_credentials (integration_id, key_id, nonce, ciphertext, expires_at, updated_at)
     SELECT id, %(key_id)s, %(nonce)s, %(ciphertext)s, %(expires_at)s, %(now)s FROM row
-), events AS (
+), event AS (
     INSERT INTO integration_events (integration_id, {", ".join(EVENT_COLUMNS)})
-    SELECT row.id, {", ".join("p." + c for c in EVENT_COLUMNS)}
-    FROM row, jsonb_populate_recordset(NULL::integration_events, %(events)s) AS p
+    SELECT id, {", ".join(f"%(event_{c})s" for c in EVENT_COLUMNS)} FROM row
 )
 SELECT (SELECT count(*) FROM row),
     {defer_jobs_sql(_DETAILS_JOB, queue=None, task=INSTALL_DETAILS_TASK)}"""  # noqa: S608 - constants only, values are bound
@@ -77,11 +75,11 @@ class FirstInstall:
 
 
 async def insert_first(
-    connection: AsyncConnection[Any], install: FirstInstall, events: Sequence[IntegrationEvent]
+    connection: AsyncConnection[Any], install: FirstInstall, event: Mapping[str, Any]
 ) -> bool:
-    """Insert the row, its credentials and `events` (their integration id: the row's) in one statement on
-    an autocommit `connection` (`db.statement()`), with the details job when `install.details_later`;
-    False (nothing written, no job) when the project already has this integration."""
+    """Insert the row, its credentials and its audit `event` (`audit.event_values`; its integration id: the
+    row's) in one statement on an autocommit `connection` (`db.statement()`), with the details job when
+    `install.details_later`; False (nothing written, no job) when the project already has this integration."""
     params = {
         "slot": slot_key(install.tenant_id, install.project_id, install.integration_type),
         "id": install.id,
@@ -98,7 +96,6 @@ async def insert_first(
         "now": install.now,
         "details": install.details_later,
         "details_queue": installs_queue(),
-        "events": Jsonb([event.model_dump(mode="json", include=set(EVENT_COLUMNS)) for event in events]),
-    }
+    } | {f"event_{column}": event[column] for column in EVENT_COLUMNS}
     found = await (await connection.execute(_INSERT_FIRST, params)).fetchone()
     return bool(found and found[0])

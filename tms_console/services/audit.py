@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ParamSpec
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +19,7 @@ from tms_console.security.identity import Identity
 from tms_console.services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("tms_console.audit")
+P = ParamSpec("P")
 
 ACTIONS = {
     Reason.INSTALLED: "installed",
@@ -54,7 +57,7 @@ async def record(session: AsyncSession, entry: IntegrationEvent) -> None:
     await repository.record_event(session, entry)
 
 
-def event(
+def event_values(
     *,
     tenant_id: str | uuid.UUID,
     project_id: str | uuid.UUID,
@@ -69,28 +72,41 @@ def event(
     from_status: str | None = None,
     to_status: str | None = None,
     at: datetime | None = None,
-) -> IntegrationEvent:
-    """One audit row, not yet stored; the action is the reason's (ACTIONS) unless named.
+) -> dict[str, Any]:
+    """One audit row's column values, as stored (with a new id); `event` makes the row of them.
 
     `reason` is a Reason, or a free-form code (a status change's: the provider's or a service's words, cut
-    to the column's 50 characters); `from_status`/`to_status` are a status change's details; `at` is when
-    (default: now).
+    to the column's 50 characters); the action is the reason's (ACTIONS) unless named;
+    `from_status`/`to_status` are a status change's details; `at` is when (default: now). A statement
+    that inserts the row itself takes these values (the first install's: no model object on the
+    callback's path, issue 12).
     """
-    return IntegrationEvent(
-        tenant_id=uuid.UUID(str(tenant_id)),
-        project_id=uuid.UUID(str(project_id)),
-        integration_id=integration_id,
-        integration_type=integration_type[:50],
-        action=action or _action_of(reason),
-        reason=str(reason)[:50],
-        actor_id=actor_id,
-        actor_name=(actor_name or "")[:200] or None,
-        ip=(ip or "")[:64] or None,
-        user_agent=(user_agent or "")[:512] or None,
-        from_status=from_status,
-        to_status=to_status,
-        created_at=at or utcnow(),
-    )
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": uuid.UUID(str(tenant_id)),
+        "project_id": uuid.UUID(str(project_id)),
+        "integration_id": integration_id,
+        "integration_type": integration_type[:50],
+        "action": action or _action_of(reason),
+        "reason": str(reason)[:50],
+        "actor_id": actor_id,
+        "actor_name": (actor_name or "")[:200] or None,
+        "ip": (ip or "")[:64] or None,
+        "user_agent": (user_agent or "")[:512] or None,
+        "from_status": from_status,
+        "to_status": to_status,
+        "created_at": at or utcnow(),
+    }
+
+
+def _as_row(values: Callable[P, dict[str, Any]]) -> Callable[P, IntegrationEvent]:
+    def row(*args: P.args, **kwargs: P.kwargs) -> IntegrationEvent:
+        return IntegrationEvent(**values(*args, **kwargs))
+
+    return row
+
+
+event = _as_row(event_values)  # one audit row, not yet stored (`record` stores it)
 
 
 def _action_of(reason: Reason | str) -> str:

@@ -156,7 +156,7 @@ async def _save_first(
     A new row is active with no reason and no paused deliveries, so there is no transition to make."""
     integration_type = spec.key
     row_id, now = uuid.uuid4(), utcnow()
-    installed = audit.event(
+    installed = audit.event_values(
         tenant_id=actor.tenant_id,
         project_id=actor.project_id,
         integration_type=integration_type,
@@ -181,7 +181,7 @@ async def _save_first(
         details_later=install.details_later,
     )
     async with one_statement(saving=True) as connection:
-        inserted = await installs.insert_first(connection, first, [installed])
+        inserted = await installs.insert_first(connection, first, installed)
     return row_id if inserted else None
 
 
