@@ -336,8 +336,9 @@ def main(ctx: Bench) -> dict[str, float]:
             f"Above 4 x the floor in latency in this run: {', '.join(over)} (a p95 over 40 requests catches "
             "a spike of the shared machine that the floor's 40 beside it may miss)."
             if over
-            else "Every latency ratio was within 4 x in this run; other runs today had one or two queries "
-            "above it, when their 40 requests caught a spike of the machine that the floor's 40 missed."
+            else "Every latency ratio was within 4 x in this run; runs on the busy machine of 2026-12-02 "
+            "had one or two queries above it, when their 40 requests caught a spike of the machine that "
+            "the floor's 40 missed."
         ),
     )
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
