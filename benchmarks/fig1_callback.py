@@ -65,7 +65,9 @@ provider wrapper) 31%, `save_installation` 13%. Discord: self `BaseCursor._send_
 cProfile of the console under the same load (an instrumented copy, not kept; cumulative time as a share of
 the whole request's): before (both providers), FastAPI's dependency solving for the six declared parameters
 3.8%, its route matching 2.9% (the callback's router was the eighth of twelve), the audit event's SQLModel
-object 3.0% (its `__init__` 2.7%), the log line 1.6%, `delete_cookie` 0.6%; the provider calls 62%, the
+object 3.0% (its `__init__` 2.7%), the log line 1.6%, `delete_cookie` 0.6% (a hand-built header in the
+A/B above, then Starlette's `delete_cookie` again: not worth owning for so small a share); the provider
+calls 62%, the
 response's write 3.9%. After (Discord): dependency solving 1.1%, route matching 0.8%, the audit row's values
 0.3%, the log line 2.0%; the provider call 61%.
 
@@ -77,7 +79,6 @@ response's write 3.9%. After (Discord): dependency solving 1.1%, route matching 
 - The callback's router is matched first (routes are tried in order; it was behind seven routers).
 - The first install's audit row goes into its statement as plain values (`audit.event_values`), not
   as an SQLModel object dumped to JSON and expanded by `jsonb_populate_recordset`.
-- The binding cookie's deletion is one fixed header, not Starlette's `SimpleCookie` per response.
 - Earlier passes (2026-12-02): a first install in one statement on a pooled autocommit connection
   (`persistence/db.py` `statement()`); Discord's display-only lookups in the job worker; the rate limit
   counted in the state's Lua script; an honest floor.

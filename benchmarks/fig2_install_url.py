@@ -124,6 +124,7 @@ def main(ctx: Bench) -> dict[str, float]:
         for name, (ok, bad, rps, per, p50, p99, cpu) in summary.items()
     )
     console_cpu, floor_cpu = summary["console"][6], summary["floor"][6]
+    cpu_ratio = floor_cpu / (console_cpu or 1)
     profile_after = ""
     if profile.get("self"):
         own = "; ".join(f"`{frame}` {share:.0%}" for frame, share in profile["self"][:6])
@@ -139,8 +140,7 @@ def main(ctx: Bench) -> dict[str, float]:
         ratio=ratio,
         console_cpu=console_cpu,
         floor_cpu=floor_cpu,
-        cpu_ratio=floor_cpu / (console_cpu or 1),
-        per_core=1000 / (console_cpu or 1),
+        cpu_ratio=cpu_ratio,
         profile_after=profile_after,
     )
     common.write_section(
@@ -160,7 +160,7 @@ PendingInstall and the provider's authorize URL.
 
 **Console: {summary["console"][3]:.0f} install URLs/s per worker** (target >= {TARGET_PER_WORKER}: {verdict});
 **console / floor = {ratio:.2f}** (target >= {TARGET_RATIO}: {ratio_verdict}); in CPU per URL (floor's /
-console's, steadier on a shared machine): {floor_cpu / (console_cpu or 1):.2f}; at the
+console's, steadier on a shared machine): {cpu_ratio:.2f}; at the
 console's CPU per URL one fully used core would issue {1000 / (console_cpu or 1):.0f} URLs/s.
 
 {history}

@@ -31,11 +31,6 @@ CALLBACK_PATH = "/api/public/integrations/{integration_type}/callback"
 INTEGRATION_TYPE = re.compile(r"[a-z0-9_]{1,50}")
 # The parameters a callback reads, with their longest accepted value; any other one is ignored.
 PARAMETERS = {"code": 2048, "state": 2048, "error": 256, "error_description": 2048, "admin_consent": 16}
-# The callback ends the browser's binding: one fixed header (Starlette's delete_cookie builds it anew).
-DELETE_BINDING = (
-    f'{BINDING_COOKIE}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path={BINDING_COOKIE_PATH}; '
-    "SameSite=lax"
-)
 
 
 def _documented_parameters() -> list[dict[str, Any]]:
@@ -116,9 +111,9 @@ async def oauth_callback(request: Request) -> Response:
         if outcome.retry_after is not None:
             page.headers["Retry-After"] = str(outcome.retry_after)
         return page
-    return RedirectResponse(
-        outcome.redirect_url, status_code=303, headers={**NO_REFERRER, "Set-Cookie": DELETE_BINDING}
-    )
+    response = RedirectResponse(outcome.redirect_url, status_code=303, headers=NO_REFERRER)
+    response.delete_cookie(BINDING_COOKIE, path=BINDING_COOKIE_PATH)
+    return response
 
 
 def _refused(exc: ServiceError) -> HTMLResponse:
